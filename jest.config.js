@@ -1,0 +1,16 @@
+/** One jest run for the whole monorepo: unit tests beside code, integration tests in test/ folders. */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/packages', '<rootDir>/services'],
+  testMatch: ['**/*.test.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  // Type checking is `npm run typecheck`; tests only transpile, which keeps them fast.
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.base.json', diagnostics: false }] },
+  // Workspace packages resolve to their sources, so tests never run stale builds.
+  moduleNameMapper: {
+    '^@webrana/(registry|testing|prisma6)$': '<rootDir>/packages/$1/src',
+  },
+  globalSetup: '<rootDir>/packages/testing/src/global-setup.ts',
+  globalTeardown: '<rootDir>/packages/testing/src/global-teardown.ts',
+  testTimeout: 60_000,
+};
