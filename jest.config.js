@@ -1,16 +1,17 @@
 /** One jest run for the whole monorepo: unit tests beside code, integration tests in test/ folders. */
 module.exports = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/packages', '<rootDir>/services'],
+  roots: ['<rootDir>/packages', '<rootDir>/services', '<rootDir>/jobs'],
   testMatch: ['**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   // Type checking is `npm run typecheck`; tests only transpile, which keeps them fast.
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.base.json', diagnostics: false }] },
   // Workspace packages resolve to their sources, so tests never run stale builds.
   moduleNameMapper: {
-    '^@webrana/(registry|testing|prisma6)$': '<rootDir>/packages/$1/src',
+    '^@webrana/(registry|testing|prisma6|db|logger)$': '<rootDir>/packages/$1/src',
   },
   globalSetup: '<rootDir>/packages/testing/src/global-setup.ts',
   globalTeardown: '<rootDir>/packages/testing/src/global-teardown.ts',
   testTimeout: 60_000,
+  reporters: ['default', '<rootDir>/scripts/jest-summary-reporter.js'],
 };

@@ -11,8 +11,15 @@ const { SERVICES, schemaPath } = require('../packages/registry');
 
 // `prisma generate` only needs the bundled WebAssembly engines, but the CLI still tries to download the
 // native schema engine unless told where one is; any existing file satisfies that check.
-const env = { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: process.env.PRISMA_SCHEMA_ENGINE_BINARY || process.execPath };
+const env = {
+  ...process.env,
+  PRISMA_SCHEMA_ENGINE_BINARY: process.env.PRISMA_SCHEMA_ENGINE_BINARY || process.execPath,
+};
 const prisma = require.resolve('prisma/build/index.js', { paths: [root] });
 for (const { name } of SERVICES) {
-  execFileSync(process.execPath, [prisma, 'generate', `--schema=${schemaPath(name)}`], { cwd: root, env, stdio: 'inherit' });
+  execFileSync(process.execPath, [prisma, 'generate', `--schema=${schemaPath(name)}`], {
+    cwd: root,
+    env,
+    stdio: 'inherit',
+  });
 }

@@ -25,5 +25,6 @@ module.exports = defineConfig({
   schema: process.env.WEBRANA_PRISMA6_SCHEMA,
   experimental: { adapter: true },
   engine: 'js',
-  adapter: async () => new PrismaPg(new pg.Pool({ connectionString: process.env.DATABASE_URL, Client: CatalogFriendlyClient })),
+  adapter: async () =>
+    new PrismaPg(new pg.Pool({ connectionString: process.env.DATABASE_URL, Client: CatalogFriendlyClient })),
 });

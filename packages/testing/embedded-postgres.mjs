@@ -11,7 +11,12 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
-  options: { port: { type: 'string' }, data: { type: 'string' }, 'keep-data': { type: 'boolean', default: false }, help: { type: 'boolean' } },
+  options: {
+    port: { type: 'string' },
+    data: { type: 'string' },
+    'keep-data': { type: 'boolean', default: false },
+    help: { type: 'boolean' },
+  },
 });
 if (values.help) {
   console.log('usage: embedded-postgres.mjs [--port N] [--data DIR] [--keep-data]');

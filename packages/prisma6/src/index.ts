@@ -18,7 +18,10 @@ export interface Prisma6Result {
  */
 export function toPrisma6Schema(schema: string): string {
   return schema
-    .replace(/generator\s+\w+\s*\{[^}]*\}/, 'generator client {\n  provider   = "prisma-client-js"\n  engineType = "client"\n}')
+    .replace(
+      /generator\s+\w+\s*\{[^}]*\}/,
+      'generator client {\n  provider   = "prisma-client-js"\n  engineType = "client"\n}',
+    )
     .replace(/(datasource\s+\w+\s*\{[^}]*provider\s*=\s*"postgresql")/, '$1\n  url      = env("DATABASE_URL")');
 }
 

@@ -21,11 +21,18 @@ describe('service registry', () => {
   });
 
   test('an unknown service name is rejected with the list of known ones', () => {
-    expect(() => getService('payment-service')).toThrow(/unknown service "payment-service"; expected one of: auth-service/);
+    expect(() => getService('payment-service')).toThrow(
+      /unknown service "payment-service"; expected one of: auth-service/,
+    );
   });
 
   test('migration order is auth, catalog, order, billing', () => {
-    expect(migrationOrder().map((s) => s.name)).toEqual(['auth-service', 'catalog-service', 'order-service', 'billing-service']);
+    expect(migrationOrder().map((s) => s.name)).toEqual([
+      'auth-service',
+      'catalog-service',
+      'order-service',
+      'billing-service',
+    ]);
   });
 
   test('independent services share a wave, so they may migrate in parallel', () => {
@@ -57,6 +64,8 @@ describe('service registry', () => {
   });
 
   test('a dependency on an unknown service is reported by name', () => {
-    expect(() => dependencyWaves([{ name: 'a', dependsOn: ['ghost'] }])).toThrow('a depends on unknown service "ghost"');
+    expect(() => dependencyWaves([{ name: 'a', dependsOn: ['ghost'] }])).toThrow(
+      'a depends on unknown service "ghost"',
+    );
   });
 });

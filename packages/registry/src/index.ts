@@ -18,7 +18,13 @@ export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 export const SERVICES: readonly ServiceSpec[] = [
   { name: 'auth-service', database: 'webrana_auth', urlVariable: 'AUTH_DATABASE_URL', dependsOn: [], hasSeed: true },
-  { name: 'catalog-service', database: 'webrana_catalog', urlVariable: 'CATALOG_DATABASE_URL', dependsOn: [], hasSeed: true },
+  {
+    name: 'catalog-service',
+    database: 'webrana_catalog',
+    urlVariable: 'CATALOG_DATABASE_URL',
+    dependsOn: [],
+    hasSeed: true,
+  },
   {
     name: 'order-service',
     database: 'webrana_order',
@@ -112,7 +118,7 @@ export function migrationOrder(services: readonly ServiceSpec[] = SERVICES): Ser
 
 /** The service and everything it depends on, transitively, in migration order. */
 export function withDependencies(name: ServiceName, services: readonly ServiceSpec[] = SERVICES): ServiceSpec[] {
-  const byName = new Map(services.map((s) => [s.name, s]));
+  const byName = new Map<string, ServiceSpec>(services.map((s) => [s.name, s]));
   const wanted = new Set<string>();
   const visit = (n: string): void => {
     if (wanted.has(n)) return;

@@ -56,7 +56,11 @@ async function orderIn(status: Status) {
 }
 
 const historyOf = (orderId: string) =>
-  prisma.statusHistory.findMany({ where: { orderId }, orderBy: { changedAt: 'asc' }, select: { fromStatus: true, toStatus: true, changedAt: true } });
+  prisma.statusHistory.findMany({
+    where: { orderId },
+    orderBy: { changedAt: 'asc' },
+    select: { fromStatus: true, toStatus: true, changedAt: true },
+  });
 
 describe('order status flow trigger', () => {
   test('creating an order records one status_history row (none -> PENDING_PAYMENT)', async () => {
@@ -132,7 +136,16 @@ describe('order CHECK constraints', () => {
   test('an order item total must be unit price times quantity', async () => {
     const order = await newOrder();
     await expect(
-      prisma.orderItem.create({ data: { orderId: order.id, itemType: 'PLAN', description: 'Basic', quantity: 2, unitPrice: 50_000, totalPrice: 50_000 } }),
+      prisma.orderItem.create({
+        data: {
+          orderId: order.id,
+          itemType: 'PLAN',
+          description: 'Basic',
+          quantity: 2,
+          unitPrice: 50_000,
+          totalPrice: 50_000,
+        },
+      }),
     ).rejects.toThrow(/order_items_total_adds_up/);
   });
 });
@@ -140,7 +153,11 @@ describe('order CHECK constraints', () => {
 describe('order-service Prisma client round trip', () => {
   test('Order: create, read, update, delete', async () => {
     const created = await newOrder({ couponCode: 'WELCOME10', couponDiscount: 5_000, finalPrice: 45_000 });
-    expect(await prisma.order.findUnique({ where: { id: created.id } })).toMatchObject({ couponDiscount: 5_000, finalPrice: 45_000, currency: 'IDR' });
+    expect(await prisma.order.findUnique({ where: { id: created.id } })).toMatchObject({
+      couponDiscount: 5_000,
+      finalPrice: 45_000,
+      currency: 'IDR',
+    });
     const updated = await prisma.order.update({ where: { id: created.id }, data: { hostname: 'vps-jakarta-1' } });
     expect(updated.hostname).toBe('vps-jakarta-1');
     await prisma.order.delete({ where: { id: created.id } });
@@ -151,10 +168,22 @@ describe('order-service Prisma client round trip', () => {
   test('OrderItem: create, read, update, delete', async () => {
     const order = await newOrder();
     const item = await prisma.orderItem.create({
-      data: { orderId: order.id, itemType: 'PLAN', description: 'Basic monthly', unitPrice: 50_000, totalPrice: 50_000 },
+      data: {
+        orderId: order.id,
+        itemType: 'PLAN',
+        description: 'Basic monthly',
+        unitPrice: 50_000,
+        totalPrice: 50_000,
+      },
     });
-    expect(await prisma.orderItem.findUnique({ where: { id: item.id } })).toMatchObject({ quantity: 1, itemType: 'PLAN' });
-    expect((await prisma.orderItem.update({ where: { id: item.id }, data: { quantity: 2, totalPrice: 100_000 } })).totalPrice).toBe(100_000);
+    expect(await prisma.orderItem.findUnique({ where: { id: item.id } })).toMatchObject({
+      quantity: 1,
+      itemType: 'PLAN',
+    });
+    expect(
+      (await prisma.orderItem.update({ where: { id: item.id }, data: { quantity: 2, totalPrice: 100_000 } }))
+        .totalPrice,
+    ).toBe(100_000);
     await prisma.orderItem.delete({ where: { id: item.id } });
     expect(await prisma.orderItem.count({ where: { orderId: order.id } })).toBe(0);
   });
@@ -162,7 +191,10 @@ describe('order-service Prisma client round trip', () => {
   test('ProvisioningTask: create, read, update, delete', async () => {
     const order = await orderIn('PROVISIONING');
     const task = await prisma.provisioningTask.create({ data: { orderId: order.id, region: 'sgp1' } });
-    expect(await prisma.provisioningTask.findUnique({ where: { id: task.id } })).toMatchObject({ status: 'PENDING', attempt: 1 });
+    expect(await prisma.provisioningTask.findUnique({ where: { id: task.id } })).toMatchObject({
+      status: 'PENDING',
+      attempt: 1,
+    });
     const done = await prisma.provisioningTask.update({
       where: { id: task.id },
       data: { status: 'SUCCEEDED', dropletId: 4_123_456_789n, ipv4Address: '203.0.113.10', finishedAt: new Date() },
@@ -177,9 +209,13 @@ describe('order-service Prisma client round trip', () => {
     const [row] = await prisma.statusHistory.findMany({ where: { orderId: order.id } });
     expect(row).toMatchObject({ fromStatus: null, toStatus: 'PENDING_PAYMENT' });
     const when = new Date('2026-01-01T00:00:00Z');
-    expect((await prisma.statusHistory.update({ where: { id: row!.id }, data: { changedAt: when } })).changedAt).toEqual(when);
+    expect(
+      (await prisma.statusHistory.update({ where: { id: row!.id }, data: { changedAt: when } })).changedAt,
+    ).toEqual(when);
     await prisma.statusHistory.delete({ where: { id: row!.id } });
-    const created = await prisma.statusHistory.create({ data: { orderId: order.id, fromStatus: 'PENDING_PAYMENT', toStatus: 'PAID' } });
+    const created = await prisma.statusHistory.create({
+      data: { orderId: order.id, fromStatus: 'PENDING_PAYMENT', toStatus: 'PAID' },
+    });
     expect(await prisma.statusHistory.findMany({ where: { orderId: order.id } })).toEqual([created]);
   });
 });

@@ -1,0 +1,91 @@
+import type { LocalMigration } from './local';
+
+/** A row of Prisma's `_prisma_migrations` ledger. */
+export interface LedgerRow {
+  id: string;
+  checksum: string;
+  finished_at: Date | null;
+  migration_name: string;
+  logs: string | null;
+  rolled_back_at: Date | null;
+  started_at: Date;
+  applied_steps_count: number;
+}
+
+export type MigrationState = 'applied' | 'pending' | 'failed' | 'modified' | 'missing-locally';
+
+export interface MigrationEntry {
+  name: string;
+  state: MigrationState;
+  appliedAt?: Date;
+  /** The database error of a failed migration. */
+  logs?: string;
+}
+
+export interface Assessment {
+  entries: MigrationEntry[];
+  pending: LocalMigration[];
+  upToDate: boolean;
+}
+
+/**
+ * Compares the local migrations with the ledger, with Prisma's reading of it: rows rolled back are
+ * ignored; a row finished is applied; a row neither finished nor rolled back is a failed migration.
+ * Beyond Prisma, an applied migration whose file changed since is `modified`.
+ */
+export function assess(local: readonly LocalMigration[], ledger: readonly LedgerRow[]): Assessment {
+  const live = ledger.filter((row) => row.rolled_back_at === null);
+  const localByName = new Map(local.map((m) => [m.name, m]));
+  const entries: MigrationEntry[] = [];
+  const seen = new Set<string>();
+
+  for (const row of live) {
+    if (seen.has(row.migration_name)) continue;
+    const rows = live.filter((r) => r.migration_name === row.migration_name);
+    const failed = rows.find((r) => r.finished_at === null);
+    const applied = rows.find((r) => r.finished_at !== null);
+    const file = localByName.get(row.migration_name);
+    seen.add(row.migration_name);
+    if (failed) {
+      entries.push({ name: row.migration_name, state: 'failed', logs: failed.logs ?? undefined });
+    } else if (!file) {
+      entries.push({ name: row.migration_name, state: 'missing-locally', appliedAt: applied?.finished_at ?? undefined });
+    } else if (applied && applied.checksum !== file.checksum) {
+      entries.push({ name: row.migration_name, state: 'modified', appliedAt: applied.finished_at ?? undefined });
+    } else {
+      entries.push({ name: row.migration_name, state: 'applied', appliedAt: applied?.finished_at ?? undefined });
+    }
+  }
+  const pending = local.filter((m) => !seen.has(m.name));
+  pending.forEach((m) => entries.push({ name: m.name, state: 'pending' }));
+  entries.sort((a, b) => a.name.localeCompare(b.name));
+  return { entries, pending, upToDate: entries.every((e) => e.state === 'applied') };
+}
+
+/** Why `deploy` must not run, one message per problem (empty when it may). */
+export function deployBlockers(assessment: Assessment, opts: { allowMissingLocally?: boolean } = {}): string[] {
+  return assessment.entries.flatMap((e): string[] => {
+    switch (e.state) {
+      case 'failed':
+        return [
+          `migration ${e.name} failed earlier and blocks new migrations (Prisma P3009). Its transaction was rolled back; ` +
+            `fix the cause, then run: migrate resolve --rolled-back ${e.name}` +
+            (e.logs ? `\n  database error: ${e.logs.split('\n')[0]}` : ''),
+        ];
+      case 'modified':
+        return [
+          `migration ${e.name} was edited after it was applied (checksum differs). Applied migrations must never change: ` +
+            `restore the original file and put the change in a new migration`,
+        ];
+      case 'missing-locally':
+        return opts.allowMissingLocally
+          ? []
+          : [
+              `migration ${e.name} is applied in the database but missing from the migrations folder ` +
+                `(an older checkout, or a deleted migration). Deploy the release that has it, or pass --allow-missing`,
+            ];
+      default:
+        return [];
+    }
+  });
+}
