@@ -5,10 +5,11 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   // Type checking is `npm run typecheck`; tests only transpile, which keeps them fast.
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.base.json', diagnostics: false }] },
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json', diagnostics: false }] },
   // Workspace packages resolve to their sources, so tests never run stale builds.
   moduleNameMapper: {
     '^@webrana/(registry|testing|prisma6|db|logger)$': '<rootDir>/packages/$1/src',
+    '^@webrana/jobs$': '<rootDir>/jobs/src',
   },
   globalSetup: '<rootDir>/packages/testing/src/global-setup.ts',
   globalTeardown: '<rootDir>/packages/testing/src/global-teardown.ts',

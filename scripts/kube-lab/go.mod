@@ -10,7 +10,7 @@
 //   - etcd server v3.6.8: the newest 3.6 patch whose own requirements
 //     (grpc v1.71, otel v1.34) do not force newer grpc/otel onto kube-apiserver;
 //     etcd >= 3.6.9 would drag grpc to v1.79+ and otel to v1.40+ for every binary.
-module github.com/webrana/cloud/scripts/kube-lab
+module webrana-data-platform/scripts/kube-lab
 
 go 1.24.0
 

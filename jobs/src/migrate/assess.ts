@@ -49,7 +49,11 @@ export function assess(local: readonly LocalMigration[], ledger: readonly Ledger
     if (failed) {
       entries.push({ name: row.migration_name, state: 'failed', logs: failed.logs ?? undefined });
     } else if (!file) {
-      entries.push({ name: row.migration_name, state: 'missing-locally', appliedAt: applied?.finished_at ?? undefined });
+      entries.push({
+        name: row.migration_name,
+        state: 'missing-locally',
+        appliedAt: applied?.finished_at ?? undefined,
+      });
     } else if (applied && applied.checksum !== file.checksum) {
       entries.push({ name: row.migration_name, state: 'modified', appliedAt: applied.finished_at ?? undefined });
     } else {

@@ -22,9 +22,13 @@ export async function ensureLedger(client: Client, schema: string): Promise<void
 
 /** The ledger rows in the order they were written; none when the table does not exist yet. */
 export async function readLedger(client: Client): Promise<LedgerRow[]> {
-  const { rows } = await client.query<{ exists: boolean }>(`SELECT to_regclass('_prisma_migrations') IS NOT NULL AS exists`);
+  const { rows } = await client.query<{ exists: boolean }>(
+    `SELECT to_regclass('_prisma_migrations') IS NOT NULL AS exists`,
+  );
   if (!rows[0]?.exists) return [];
-  const ledger = await client.query<LedgerRow>('SELECT * FROM "_prisma_migrations" ORDER BY started_at, migration_name');
+  const ledger = await client.query<LedgerRow>(
+    'SELECT * FROM "_prisma_migrations" ORDER BY started_at, migration_name',
+  );
   return ledger.rows;
 }
 
@@ -47,7 +51,12 @@ export async function recordFinished(client: Client, id: string): Promise<void> 
 }
 
 /** A failed attempt as Prisma records one: unfinished, not rolled back, with the error in `logs`. */
-export async function recordFailed(client: Client, migration: LocalMigration, logs: string, id?: string): Promise<void> {
+export async function recordFailed(
+  client: Client,
+  migration: LocalMigration,
+  logs: string,
+  id?: string,
+): Promise<void> {
   if (id) {
     await client.query(`UPDATE "_prisma_migrations" SET logs = $2 WHERE id = $1`, [id, logs]);
     return;

@@ -2,7 +2,15 @@ import { parseDatabaseUrl } from '@webrana/db';
 import type { Logger } from '@webrana/logger';
 import type { Client, DatabaseError } from 'pg';
 import { assess, deployBlockers, type Assessment } from './assess';
-import { ensureLedger, markApplied, markRolledBack, readLedger, recordFailed, recordFinished, recordStarted } from './ledger';
+import {
+  ensureLedger,
+  markApplied,
+  markRolledBack,
+  readLedger,
+  recordFailed,
+  recordFinished,
+  recordStarted,
+} from './ledger';
 import { readLocalMigrations, type LocalMigration } from './local';
 import { connectWithRetry, MigrationError, takeMigrationLock } from './session';
 import { nonTransactionalReason, splitStatements } from './statements';
@@ -66,7 +74,10 @@ async function withSession<T>(
   }
 }
 
-async function assessOn(client: Client, target: MigrateTarget): Promise<{ local: LocalMigration[]; assessment: Assessment }> {
+async function assessOn(
+  client: Client,
+  target: MigrateTarget,
+): Promise<{ local: LocalMigration[]; assessment: Assessment }> {
   const local = readLocalMigrations(target.migrationsDir);
   return { local, assessment: assess(local, await readLedger(client)) };
 }
@@ -94,7 +105,12 @@ function timeouts(settings: MigrateSettings, scope: 'LOCAL' | 'SESSION'): string
   return `${set} lock_timeout = ${settings.lockTimeoutMs}; ${set} statement_timeout = ${settings.statementTimeoutMs};`;
 }
 
-async function applyOne(client: Client, migration: LocalMigration, settings: MigrateSettings, log: Logger): Promise<void> {
+async function applyOne(
+  client: Client,
+  migration: LocalMigration,
+  settings: MigrateSettings,
+  log: Logger,
+): Promise<void> {
   const reason = await nonTransactionalReason(migration.sql);
   const started = Date.now();
   if (reason === null) {
@@ -112,7 +128,10 @@ async function applyOne(client: Client, migration: LocalMigration, settings: Mig
       throw new MigrationError(`migration ${migration.name} failed (${migration.file})\n${logs}`);
     }
   } else {
-    log.info({ migration: migration.name, reason }, 'migration cannot run in a transaction; applying statement by statement');
+    log.info(
+      { migration: migration.name, reason },
+      'migration cannot run in a transaction; applying statement by statement',
+    );
     const id = await recordStarted(client, migration);
     try {
       await client.query(timeouts(settings, 'SESSION'));
@@ -126,14 +145,18 @@ async function applyOne(client: Client, migration: LocalMigration, settings: Mig
       await client.query('RESET lock_timeout; RESET statement_timeout;').catch(() => undefined);
     }
   }
-  log.info({ migration: migration.name, transactional: reason === null, durationMs: Date.now() - started }, 'migration applied');
+  log.info(
+    { migration: migration.name, transactional: reason === null, durationMs: Date.now() - started },
+    'migration applied',
+  );
 }
 
 async function deployOn(client: Client, schema: string, target: MigrateTarget, settings: MigrateSettings, log: Logger) {
   await ensureLedger(client, schema);
   const { assessment } = await assessOn(client, target);
   const blockers = deployBlockers(assessment, { allowMissingLocally: settings.allowMissingLocally });
-  if (blockers.length > 0) throw new MigrationError(`${target.service}: refusing to migrate\n- ${blockers.join('\n- ')}`);
+  if (blockers.length > 0)
+    throw new MigrationError(`${target.service}: refusing to migrate\n- ${blockers.join('\n- ')}`);
   const applied: string[] = [];
   for (const migration of assessment.pending) {
     await applyOne(client, migration, settings, log);
@@ -155,7 +178,13 @@ export async function deploy(target: MigrateTarget, settings: MigrateSettings, l
 
 /** Local migrations against the ledger; writes nothing (`migrate status`). */
 export async function status(target: MigrateTarget, settings: MigrateSettings, log: Logger): Promise<Assessment> {
-  return withSession(target, settings, log, { lock: false }, async (client) => (await assessOn(client, target)).assessment);
+  return withSession(
+    target,
+    settings,
+    log,
+    { lock: false },
+    async (client) => (await assessOn(client, target)).assessment,
+  );
 }
 
 /** What `deploy` would do, and what would stop it; writes nothing (`migrate plan`, `deploy --dry-run`). */
@@ -192,9 +221,14 @@ export async function resolve(
     } else {
       const changed = await markRolledBack(client, action.rolledBack);
       if (changed === 0) {
-        throw new MigrationError(`migration ${action.rolledBack} is not in a failed state, so it cannot be marked rolled back (Prisma P3012)`);
+        throw new MigrationError(
+          `migration ${action.rolledBack} is not in a failed state, so it cannot be marked rolled back (Prisma P3012)`,
+        );
       }
-      log.info({ migration: action.rolledBack }, 'failed migration marked as rolled back; the next deploy applies it again');
+      log.info(
+        { migration: action.rolledBack },
+        'failed migration marked as rolled back; the next deploy applies it again',
+      );
     }
   });
 }

@@ -6,7 +6,16 @@ import { Client } from 'pg';
 export const PRISMA_MIGRATION_LOCK = 72707369;
 
 /** Errors worth waiting out while a database starts (Jobs often start before their database). */
-const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', '57P03', '53300']);
+const TRANSIENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  '57P03',
+  '53300',
+]);
 
 export class MigrationError extends Error {}
 
@@ -19,7 +28,12 @@ function isTransient(error: unknown): boolean {
 }
 
 /** Connects, retrying transient failures until `waitMs` has passed; other failures end it at once. */
-export async function connectWithRetry(databaseUrl: string, waitMs: number, log: Logger, variable = 'DATABASE_URL'): Promise<Client> {
+export async function connectWithRetry(
+  databaseUrl: string,
+  waitMs: number,
+  log: Logger,
+  variable = 'DATABASE_URL',
+): Promise<Client> {
   const settings = parseDatabaseUrl(databaseUrl, variable);
   const deadline = Date.now() + waitMs;
   for (let attempt = 1; ; attempt += 1) {
@@ -35,7 +49,9 @@ export async function connectWithRetry(databaseUrl: string, waitMs: number, log:
         throw new MigrationError(`cannot connect to ${settings.redacted}: ${reason}`);
       }
       if (Date.now() >= deadline) {
-        throw new MigrationError(`database ${settings.redacted} not reachable after ${Math.round(waitMs / 1000)}s: ${reason}`);
+        throw new MigrationError(
+          `database ${settings.redacted} not reachable after ${Math.round(waitMs / 1000)}s: ${reason}`,
+        );
       }
       log.info({ attempt, reason, database: settings.database }, 'waiting for the database to accept connections');
       await sleep(Math.min(250 * 2 ** Math.min(attempt - 1, 4), Math.max(deadline - Date.now(), 0)));
@@ -48,7 +64,9 @@ export async function takeMigrationLock(client: Client, waitMs: number, log: Log
   const deadline = Date.now() + waitMs;
   let announced = false;
   for (;;) {
-    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [PRISMA_MIGRATION_LOCK]);
+    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [
+      PRISMA_MIGRATION_LOCK,
+    ]);
     if (rows[0]?.locked) return;
     if (Date.now() >= deadline) {
       throw new MigrationError(

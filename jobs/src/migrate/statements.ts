@@ -30,7 +30,8 @@ export async function nonTransactionalReason(sql: string): Promise<string | null
     const n = (node ?? {}) as Record<string, unknown>;
     if (kind === 'IndexStmt' && n.concurrent) return 'CREATE INDEX CONCURRENTLY';
     if (kind === 'DropStmt' && n.concurrent) return 'DROP INDEX CONCURRENTLY';
-    if (kind === 'ReindexStmt' && JSON.stringify(n.params ?? []).includes('"concurrently"')) return 'REINDEX CONCURRENTLY';
+    if (kind === 'ReindexStmt' && JSON.stringify(n.params ?? []).includes('"concurrently"'))
+      return 'REINDEX CONCURRENTLY';
     const always: Record<string, string> = {
       VacuumStmt: 'VACUUM',
       CreatedbStmt: 'CREATE DATABASE',

@@ -11,7 +11,14 @@ export interface DatabaseSettings {
   redacted: string;
 }
 
-const PRISMA_ONLY_PARAMS = ['schema', 'connection_limit', 'pool_timeout', 'sslmode', 'pgbouncer', 'statement_cache_size'];
+const PRISMA_ONLY_PARAMS = [
+  'schema',
+  'connection_limit',
+  'pool_timeout',
+  'sslmode',
+  'pgbouncer',
+  'statement_cache_size',
+];
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Thrown for a URL that cannot be used; the message names the variable and never contains the password. */
@@ -62,12 +69,15 @@ function tlsFor(sslmode: string | null, variable: string): ClientConfig['ssl'] {
  * into pg settings. `variable` names where the URL came from, for error messages.
  */
 export function parseDatabaseUrl(url: string, variable = 'DATABASE_URL'): DatabaseSettings {
-  if (!url) throw new DatabaseUrlError(`${variable} is not set; expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE`);
+  if (!url)
+    throw new DatabaseUrlError(`${variable} is not set; expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE`);
   let u: URL;
   try {
     u = new URL(url);
   } catch {
-    throw new DatabaseUrlError(`${variable} is not a valid URL; expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE`);
+    throw new DatabaseUrlError(
+      `${variable} is not a valid URL; expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE`,
+    );
   }
   if (u.protocol !== 'postgresql:' && u.protocol !== 'postgres:') {
     throw new DatabaseUrlError(`${variable} must start with postgresql:// (got ${u.protocol}//)`);
@@ -78,7 +88,8 @@ export function parseDatabaseUrl(url: string, variable = 'DATABASE_URL'): Databa
   }
   const params = u.searchParams;
   const schema = params.get('schema') ?? 'public';
-  if (!SCHEMA_NAME.test(schema)) throw new DatabaseUrlError(`${variable}: schema must be a plain identifier, got "${schema}"`);
+  if (!SCHEMA_NAME.test(schema))
+    throw new DatabaseUrlError(`${variable}: schema must be a plain identifier, got "${schema}"`);
   const max = positiveInteger(params, 'connection_limit', variable);
   const poolTimeout = positiveInteger(params, 'pool_timeout', variable);
   const ssl = tlsFor(params.get('sslmode'), variable);

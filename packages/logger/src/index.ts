@@ -3,7 +3,16 @@ import pino, { type DestinationStream, type Logger } from 'pino';
 export type { Logger };
 
 /** Fields that may carry a secret; pino replaces their values before anything is written. */
-const REDACT = ['password', '*.password', 'databaseUrl', '*.databaseUrl', 'url', '*.url', 'connectionString', '*.connectionString'];
+const REDACT = [
+  'password',
+  '*.password',
+  'databaseUrl',
+  '*.databaseUrl',
+  'url',
+  '*.url',
+  'connectionString',
+  '*.connectionString',
+];
 
 /** JSON lines on stdout (or `destination`), one logger per process. */
 export function createLogger(opts: { name: string; level?: string; destination?: DestinationStream }): Logger {

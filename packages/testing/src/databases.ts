@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { DEFAULT_SETTINGS, deploy } from '@webrana/jobs';
+import { createLogger } from '@webrana/logger';
+import { migrationsDir, type ServiceName } from '@webrana/registry';
 import { Client } from 'pg';
 
 export interface TestDatabase {
@@ -47,31 +48,13 @@ export async function createTestDatabase(label = 'test'): Promise<TestDatabase> 
   };
 }
 
-/**
- * Applies every migration.sql of a migrations folder in name order, each in its own transaction.
- * A plain reference applier for schema tests; the production runner lives in jobs/.
- */
-export async function applyMigrationFiles(url: string, migrationsDir: string): Promise<string[]> {
-  const names = fs
-    .readdirSync(migrationsDir, { withFileTypes: true })
-    .filter((d) => d.isDirectory())
-    .map((d) => d.name)
-    .sort();
-  await withClient(url, async (client) => {
-    for (const name of names) {
-      const sql = fs.readFileSync(path.join(migrationsDir, name, 'migration.sql'), 'utf8');
-      await client.query(`BEGIN;\n${sql}\nCOMMIT;`).catch(async (error: Error) => {
-        await client.query('ROLLBACK');
-        throw new Error(`migration ${name} failed: ${error.message}`);
-      });
-    }
-  });
-  return names;
-}
-
-/** A fresh database with every migration of the given migrations folder applied. */
-export async function migratedTestDatabase(label: string, migrationsDir: string): Promise<TestDatabase> {
-  const db = await createTestDatabase(label);
-  await applyMigrationFiles(db.url, migrationsDir);
+/** A fresh database with every migration of a service applied by the production runner. */
+export async function migratedTestDatabase(service: ServiceName): Promise<TestDatabase> {
+  const db = await createTestDatabase(service.replace('-service', ''));
+  await deploy(
+    { service, databaseUrl: db.url, urlVariable: 'TEST_DATABASE_URL', migrationsDir: migrationsDir(service) },
+    DEFAULT_SETTINGS,
+    createLogger({ name: 'test', level: 'silent' }),
+  );
   return db;
 }

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { PrismaPg } from '@prisma/adapter-pg';
-import { migrationsDir } from '@webrana/registry';
 import { migratedTestDatabase, withClient, type TestDatabase } from '@webrana/testing';
 import { PrismaClient } from '../src/generated/prisma/client';
 
@@ -8,7 +7,7 @@ let db: TestDatabase;
 let prisma: PrismaClient;
 
 beforeAll(async () => {
-  db = await migratedTestDatabase('auth_schema', migrationsDir('auth-service'));
+  db = await migratedTestDatabase('auth-service');
   prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: db.url }) });
 });
 afterAll(async () => {
@@ -71,6 +70,11 @@ describe('auth CHECK constraints', () => {
     await expect(newUser({ email: 'no-at-sign.webrana.test' })).rejects.toThrow(/users_email_lowercase/);
   });
 
+  test('an email with white space in it is rejected by users_email_lowercase', async () => {
+    await expect(newUser({ email: ' budi@webrana.test' })).rejects.toThrow(/users_email_lowercase/);
+    await expect(newUser({ email: 'bu di@webrana.test' })).rejects.toThrow(/users_email_lowercase/);
+  });
+
   test('the same (lower-case) email cannot be registered twice (users_email_key)', async () => {
     await newUser({ email: 'dup@webrana.test' });
     await expect(
@@ -129,6 +133,26 @@ describe('auth CHECK constraints', () => {
     await expect(newMfa({ backupCodeHashes: [sha256('code-1'), '12345678'] })).rejects.toThrow(
       /user_mfa_backup_code_hashes_sha256/,
     );
+  });
+
+  test.each([
+    ['an empty element', () => ['']],
+    ['two hashes in one element', () => [`${sha256('a')},${sha256('b')}`]],
+    ['a NULL element', () => [sha256('a'), null]],
+  ])('backup codes with %s are rejected by user_mfa_backup_code_hashes_sha256', async (_label, codes) => {
+    const mfa = await newMfa();
+    await expect(
+      withClient(db.url, (c) =>
+        c.query('UPDATE user_mfa SET backup_code_hashes = $1 WHERE id = $2', [codes(), mfa.id]),
+      ),
+    ).rejects.toThrow(/user_mfa_backup_code_hashes_sha256/);
+  });
+
+  test('a NULL backup code list is rejected by user_mfa_backup_code_hashes_sha256', async () => {
+    const mfa = await newMfa();
+    await expect(
+      withClient(db.url, (c) => c.query('UPDATE user_mfa SET backup_code_hashes = NULL WHERE id = $1', [mfa.id])),
+    ).rejects.toThrow(/user_mfa_backup_code_hashes_sha256/);
   });
 
   test('MFA enabled without a secret is rejected by user_mfa_enabled_has_secret', async () => {

@@ -1,5 +1,4 @@
 import { PrismaPg } from '@prisma/adapter-pg';
-import { migrationsDir } from '@webrana/registry';
 import { migratedTestDatabase, withClient, type TestDatabase } from '@webrana/testing';
 import { PrismaClient } from '../src/generated/prisma/client';
 
@@ -7,7 +6,7 @@ let db: TestDatabase;
 let prisma: PrismaClient;
 
 beforeAll(async () => {
-  db = await migratedTestDatabase('billing_schema', migrationsDir('billing-service'));
+  db = await migratedTestDatabase('billing-service');
   prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: db.url }) });
 });
 afterAll(async () => {
@@ -160,6 +159,11 @@ describe('billing CHECK constraints', () => {
 
   test('a negative Tripay fee is rejected by payments_amounts_nonnegative', async () => {
     await expect(newPayment({ fee: -1 })).rejects.toThrow(/payments_amounts_nonnegative/);
+  });
+
+  test('a PAID payment without paid_at is rejected by payments_paid_has_paid_at', async () => {
+    await expect(newPayment({ status: 'PAID' })).rejects.toThrow(/payments_paid_has_paid_at/);
+    await expect(newPayment({ status: 'PAID', paidAt: new Date() })).resolves.toMatchObject({ status: 'PAID' });
   });
 });
 

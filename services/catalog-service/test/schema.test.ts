@@ -1,5 +1,4 @@
 import { PrismaPg } from '@prisma/adapter-pg';
-import { migrationsDir } from '@webrana/registry';
 import { migratedTestDatabase, withClient, type TestDatabase } from '@webrana/testing';
 import { PrismaClient } from '../src/generated/prisma/client';
 
@@ -7,7 +6,7 @@ let db: TestDatabase;
 let prisma: PrismaClient;
 
 beforeAll(async () => {
-  db = await migratedTestDatabase('catalog_schema', migrationsDir('catalog-service'));
+  db = await migratedTestDatabase('catalog-service');
   prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: db.url }) });
 });
 afterAll(async () => {
@@ -84,7 +83,7 @@ async function newRedemption(overrides: Record<string, unknown> = {}) {
 }
 
 describe('catalog CHECK constraints', () => {
-  test('a plan slug with upper case or spaces is rejected by vps_plans_slug_format', async () => {
+  test('a plan slug with upper case, spaces or a double dash is rejected by vps_plans_slug_format', async () => {
     await expect(newPlan({ slug: 'Basic Plan' })).rejects.toThrow(/vps_plans_slug_format/);
     await expect(newPlan({ slug: 'basic--1' })).rejects.toThrow(/vps_plans_slug_format/);
   });

@@ -1,5 +1,4 @@
 import { PrismaPg } from '@prisma/adapter-pg';
-import { migrationsDir } from '@webrana/registry';
 import { migratedTestDatabase, withClient, type TestDatabase } from '@webrana/testing';
 import { PrismaClient } from '../src/generated/prisma/client';
 
@@ -7,7 +6,7 @@ let db: TestDatabase;
 let prisma: PrismaClient;
 
 beforeAll(async () => {
-  db = await migratedTestDatabase('order_schema', migrationsDir('order-service'));
+  db = await migratedTestDatabase('order-service');
   prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: db.url }) });
 });
 afterAll(async () => {

@@ -5,6 +5,7 @@ ALTER TABLE "invoices" ADD CONSTRAINT "invoices_currency_format" CHECK ("currenc
 ALTER TABLE "invoices" ADD CONSTRAINT "invoices_paid_at_iff_paid" CHECK (("status" = 'PAID') = ("paid_at" IS NOT NULL));
 
 ALTER TABLE "payments" ADD CONSTRAINT "payments_amounts_nonnegative" CHECK ("amount" >= 0 AND "fee" >= 0);
+ALTER TABLE "payments" ADD CONSTRAINT "payments_paid_has_paid_at" CHECK ("status" <> 'PAID' OR "paid_at" IS NOT NULL);
 
 -- The documented invoice flow: PENDING -> PAID | EXPIRED | CANCELLED; those three are final.
 CREATE FUNCTION "invoices_enforce_status_flow"() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+// webrana-jobs: the one entrypoint of the jobs image and of scripts/*.sh.
+import { createLogger } from '@webrana/logger';
+import { UsageError } from './commands/common';
+import { migrateCommand, MIGRATE_USAGE } from './commands/migrate';
+
+const USAGE = `usage: webrana-jobs <group> <command> [options]
+
+groups:
+  migrate   deploy | status | plan | resolve | reset | check   (webrana-jobs migrate --help)
+
+Logs are JSON lines on stdout; reports (status, plan) too when --json is given.
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [group, ...rest] = argv;
+  const out = (text: string) => process.stdout.write(text);
+  const log = createLogger({ name: 'webrana-jobs', level: process.env.LOG_LEVEL });
+  try {
+    switch (group) {
+      case 'migrate':
+        return await migrateCommand(rest, { env: process.env, out, log });
+      case undefined:
+      case '-h':
+      case '--help':
+        out(USAGE);
+        return group ? 0 : 2;
+      default:
+        throw new UsageError(`unknown command group "${group}"`);
+    }
+  } catch (error) {
+    const message = (error as Error).message;
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`webrana-jobs: ${message}\n\n${group === 'migrate' ? MIGRATE_USAGE : USAGE}`);
+      return 2;
+    }
+    log.error({ err: { message } }, message.split('\n')[0]);
+    process.stderr.write(`webrana-jobs: ${message}\n`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

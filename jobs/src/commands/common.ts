@@ -1,0 +1,57 @@
+import { getService, migrationsDir, type ServiceSpec } from '@webrana/registry';
+import type { MigrateTarget } from '../migrate/runner';
+
+/** A bad command line; the CLI prints the message and the command's usage, and exits 2. */
+export class UsageError extends Error {}
+
+/** Parses "500ms", "10s", "2m" or a plain number of milliseconds. */
+export function parseDuration(value: string, flag: string): number {
+  const match = /^(\d+)(ms|s|m)?$/.exec(value.trim());
+  if (!match) throw new UsageError(`--${flag} takes a duration like 500ms, 10s or 2m; got "${value}"`);
+  const factor = { ms: 1, s: 1_000, m: 60_000 }[(match[2] ?? 'ms') as 'ms' | 's' | 'm'];
+  return Number(match[1]) * factor;
+}
+
+export function requireService(name: string | undefined): ServiceSpec {
+  if (!name) throw new UsageError('--service=NAME is required');
+  try {
+    return getService(name);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+/** The service's URL: --database-url, else its own variable (AUTH_DATABASE_URL...), else DATABASE_URL. */
+export function databaseUrlFor(
+  service: ServiceSpec,
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv,
+): { url: string; variable: string } {
+  if (flag) return { url: flag, variable: '--database-url' };
+  for (const variable of [service.urlVariable, 'DATABASE_URL']) {
+    const url = env[variable];
+    if (url) return { url, variable };
+  }
+  throw new UsageError(
+    `no database URL for ${service.name}: set ${service.urlVariable} (or DATABASE_URL), or pass --database-url`,
+  );
+}
+
+export function migrateTarget(
+  service: ServiceSpec,
+  values: { 'database-url'?: string; 'migrations-dir'?: string },
+  env: NodeJS.ProcessEnv,
+): MigrateTarget {
+  const { url, variable } = databaseUrlFor(service, values['database-url'], env);
+  return {
+    service: service.name,
+    databaseUrl: url,
+    urlVariable: variable,
+    migrationsDir: values['migrations-dir'] ?? migrationsDir(service.name),
+  };
+}
+
+/** NODE_ENV=production (or WEBRANA_ENV=production) marks a production run. */
+export function isProduction(env: NodeJS.ProcessEnv): boolean {
+  return env.NODE_ENV === 'production' || env.WEBRANA_ENV === 'production';
+}

@@ -1,0 +1,4 @@
+export * from './migrate/assess';
+export * from './migrate/local';
+export * from './migrate/runner';
+export { MigrationError, PRISMA_MIGRATION_LOCK } from './migrate/session';
