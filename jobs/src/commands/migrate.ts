@@ -12,12 +12,16 @@ import {
   type MigrateSettings,
   type MigrateTarget,
 } from '../migrate/runner';
+import { dependencyWaves, SERVICES, withDependencies, type ServiceSpec } from '@webrana/registry';
+import { MigrationError } from '../migrate/session';
 import { isProduction, migrateTarget, parseDuration, requireService, UsageError } from './common';
 
 export const MIGRATE_USAGE = `usage: webrana-jobs migrate <command> --service=NAME [options]
 
 commands:
-  deploy    apply pending migrations (what the Kubernetes migration Job runs)
+  deploy    apply pending migrations (what the Kubernetes migration Job runs); without --service,
+            every service in dependency order (independent ones in parallel), each from its own
+            variable (AUTH_DATABASE_URL, CATALOG_DATABASE_URL, ORDER_DATABASE_URL, BILLING_DATABASE_URL)
   status    list applied, pending, failed, modified and missing-locally migrations;
             exit 0 only when up to date
   plan      print what deploy would run, and what would stop it; touches nothing
@@ -36,6 +40,8 @@ options:
   --wait=DURATION             how long to wait for the database to accept connections (default 60s)
   --lock-wait=DURATION        how long to wait for another migration's lock (default 120s)
   --allow-missing             deploy even if the database has migrations this checkout lacks
+  --check-deps                deploy: refuse while a service this one depends on has unapplied migrations
+  --with-deps                 deploy: migrate the services this one depends on first
   --scratch-url=URL           check: server URL where scratch databases may be created
                               (default: the service's database URL)
   -h, --help                  this text
@@ -52,6 +58,8 @@ const OPTIONS = {
   wait: { type: 'string' },
   'lock-wait': { type: 'string' },
   'allow-missing': { type: 'boolean', default: false },
+  'check-deps': { type: 'boolean', default: false },
+  'with-deps': { type: 'boolean', default: false },
   applied: { type: 'string' },
   'rolled-back': { type: 'string' },
   'scratch-url': { type: 'string' },
@@ -85,6 +93,33 @@ function formatStatus(service: string, assessment: Assessment): string {
   return `${service}: ${verdict}\n${lines.join('\n')}\n`;
 }
 
+/** The target of a service in a several-service run: only its own variable counts, never DATABASE_URL. */
+function ownTarget(service: ServiceSpec, env: NodeJS.ProcessEnv): MigrateTarget {
+  return migrateTarget(service, {}, { ...env, DATABASE_URL: undefined });
+}
+
+/** Deploys services wave by wave: a wave starts when every service it depends on is migrated. */
+async function deployInOrder(services: readonly ServiceSpec[], settings: MigrateSettings, io: CommandIO, given?: MigrateTarget) {
+  const targets = services.map((s) => (given?.service === s.name ? given : ownTarget(s, io.env)));
+  for (const wave of dependencyWaves(services)) {
+    await Promise.all(wave.map((s) => deploy(targets[services.indexOf(s)]!, settings, io.log)));
+  }
+}
+
+async function refuseIfDependenciesBehind(service: ServiceSpec, settings: MigrateSettings, io: CommandIO) {
+  const dependencies = withDependencies(service.name).filter((s) => s.name !== service.name);
+  const behind: string[] = [];
+  for (const dependency of dependencies) {
+    if (!(await status(ownTarget(dependency, io.env), settings, io.log)).upToDate) behind.push(dependency.name);
+  }
+  if (behind.length > 0) {
+    throw new MigrationError(
+      `${service.name} depends on ${behind.join(', ')}, which ${behind.length > 1 ? 'have' : 'has'} unapplied migrations; ` +
+        `migrate ${behind.length > 1 ? 'them' : 'it'} first, or pass --with-deps`,
+    );
+  }
+}
+
 async function planCommand(
   service: string,
   target: MigrateTarget,
@@ -113,13 +148,23 @@ export async function migrateCommand(args: string[], io: CommandIO): Promise<num
     io.out(MIGRATE_USAGE);
     return values.help ? 0 : 2;
   }
+  const settings = settingsFrom(values);
+  if (command === 'deploy' && !values.service && !values['dry-run']) {
+    if (values['database-url']) throw new UsageError('--database-url needs --service (each service has its own database)');
+    await deployInOrder(SERVICES, settings, io);
+    return 0;
+  }
   const service = requireService(values.service);
   const target = migrateTarget(service, values, io.env);
-  const settings = settingsFrom(values);
 
   switch (command) {
     case 'deploy':
       if (values['dry-run']) return planCommand(service.name, target, settings, values.json, io);
+      if (values['with-deps']) {
+        await deployInOrder(withDependencies(service.name), settings, io, target);
+        return 0;
+      }
+      if (values['check-deps']) await refuseIfDependenciesBehind(service, settings, io);
       await deploy(target, settings, io.log);
       return 0;
     case 'plan':

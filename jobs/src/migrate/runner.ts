@@ -66,6 +66,9 @@ async function withSession<T>(
   const { schema } = parseDatabaseUrl(target.databaseUrl, target.urlVariable);
   const client = await connectWithRetry(target.databaseUrl, settings.connectWaitMs, log, target.urlVariable);
   try {
+    // If this process dies mid-migration, the server notices within a second and rolls back, releasing
+    // its locks, instead of holding them until the running statement ends.
+    await client.query(`SET client_connection_check_interval = 1000`);
     if (opts.lock) await takeMigrationLock(client, settings.advisoryLockWaitMs, log);
     return await fn(client, schema);
   } finally {

@@ -1,0 +1,57 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { serviceDir, REPO_ROOT, type ServiceName } from '@webrana/registry';
+
+export const CLI = path.join(REPO_ROOT, 'jobs', 'dist', 'cli.js');
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Starts the built webrana-jobs CLI; `result` settles when it exits. */
+export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; result: Promise<CliResult> } {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { PATH: process.env.PATH, LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  const result = new Promise<CliResult>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
+  return { child, result };
+}
+
+export const runCli = (args: string[], env: NodeJS.ProcessEnv = {}) => startCli(args, env).result;
+
+/** A private copy of a service's prisma folder (schema.prisma + migrations) that a test may edit. */
+export function copyPrismaFolder(service: ServiceName): { dir: string; migrationsDir: string; remove(): void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${service}-prisma-`));
+  fs.cpSync(path.join(serviceDir(service), 'prisma'), dir, { recursive: true });
+  return { dir, migrationsDir: path.join(dir, 'migrations'), remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Adds a migration folder to a migrations copy. */
+export function addMigration(migrationsDir: string, name: string, sql: string): string {
+  fs.mkdirSync(path.join(migrationsDir, name));
+  const file = path.join(migrationsDir, name, 'migration.sql');
+  fs.writeFileSync(file, sql);
+  return file;
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
