@@ -14,7 +14,10 @@ export interface CliResult {
 }
 
 /** Starts the built webrana-jobs CLI; `result` settles when it exits. */
-export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; result: Promise<CliResult> } {
+export function startCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): { child: ChildProcess; result: Promise<CliResult> } {
   const child = spawn(process.execPath, [CLI, ...args], {
     env: { PATH: process.env.PATH, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -35,7 +38,11 @@ export const runCli = (args: string[], env: NodeJS.ProcessEnv = {}) => startCli(
 export function copyPrismaFolder(service: ServiceName): { dir: string; migrationsDir: string; remove(): void } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${service}-prisma-`));
   fs.cpSync(path.join(serviceDir(service), 'prisma'), dir, { recursive: true });
-  return { dir, migrationsDir: path.join(dir, 'migrations'), remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    migrationsDir: path.join(dir, 'migrations'),
+    remove: () => fs.rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 /** Adds a migration folder to a migrations copy. */
@@ -46,7 +53,11 @@ export function addMigration(migrationsDir: string, name: string, sql: string): 
   return file;
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | null | false>,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

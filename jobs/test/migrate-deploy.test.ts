@@ -4,13 +4,24 @@ import { addMigration, copyPrismaFolder, runCli, startCli, waitFor } from './hel
 
 const ledger = (url: string) =>
   withClient(url, (c) =>
-    c.query('SELECT migration_name, checksum, finished_at, rolled_back_at, logs, applied_steps_count FROM _prisma_migrations ORDER BY started_at').then((r) => r.rows),
+    c
+      .query(
+        'SELECT migration_name, checksum, finished_at, rolled_back_at, logs, applied_steps_count FROM _prisma_migrations ORDER BY started_at',
+      )
+      .then((r) => r.rows),
   );
 const tableExists = (url: string, table: string) =>
-  withClient(url, (c) => c.query(`SELECT to_regclass($1) IS NOT NULL AS e`, [table]).then((r) => r.rows[0].e as boolean));
+  withClient(url, (c) =>
+    c.query(`SELECT to_regclass($1) IS NOT NULL AS e`, [table]).then((r) => r.rows[0].e as boolean),
+  );
 const columnExists = (url: string, table: string, column: string) =>
   withClient(url, (c) =>
-    c.query(`SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = $1 AND column_name = $2`, [table, column]).then((r) => r.rows[0].n === 1),
+    c
+      .query(`SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = $1 AND column_name = $2`, [
+        table,
+        column,
+      ])
+      .then((r) => r.rows[0].n === 1),
   );
 
 let db: TestDatabase;
@@ -24,7 +35,13 @@ afterEach(async () => {
   await db.drop();
 });
 
-const migrateArgs = (command: string) => ['migrate', command, '--service=auth-service', `--database-url=${db.url}`, `--migrations-dir=${prisma.migrationsDir}`];
+const migrateArgs = (command: string) => [
+  'migrate',
+  command,
+  '--service=auth-service',
+  `--database-url=${db.url}`,
+  `--migrations-dir=${prisma.migrationsDir}`,
+];
 const deployArgs = () => migrateArgs('deploy');
 
 test('deploy applies every migration once and writes the ledger as Prisma does', async () => {
@@ -37,7 +54,11 @@ test('deploy applies every migration once and writes the ledger as Prisma does',
   ]);
   rows.forEach((r) => expect(r.checksum).toMatch(/^[0-9a-f]{64}$/));
   rows.forEach((r) => expect(r.finished_at).toBeInstanceOf(Date));
-  const summary = result.stdout.trim().split('\n').map((l) => JSON.parse(l)).pop();
+  const summary = result.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .pop();
   expect(summary).toMatchObject({ service: 'auth-service', applied: ['20261125000000_init', '20261125000100_rules'] });
   expect(summary.durationMs).toEqual(expect.any(Number));
 });
@@ -53,7 +74,11 @@ test('two runners started at the same time apply each migration exactly once and
 
 test('a migration failing at its second statement leaves no trace of its first, blocks the next deploy until resolve, and exits 1', async () => {
   expect((await runCli(deployArgs())).code).toBe(0);
-  const file = addMigration(prisma.migrationsDir, '20261201000000_add_nickname', 'ALTER TABLE users ADD COLUMN nickname TEXT;\nINSERT INTO no_such_table VALUES (1);\n');
+  const file = addMigration(
+    prisma.migrationsDir,
+    '20261201000000_add_nickname',
+    'ALTER TABLE users ADD COLUMN nickname TEXT;\nINSERT INTO no_such_table VALUES (1);\n',
+  );
 
   const failed = await runCli(deployArgs());
   expect(failed.code).toBe(1);
@@ -66,7 +91,9 @@ test('a migration failing at its second statement leaves no trace of its first, 
 
   const blocked = await runCli(deployArgs());
   expect(blocked.code).toBe(1);
-  expect(blocked.stderr).toContain('migration 20261201000000_add_nickname failed earlier and blocks new migrations (Prisma P3009)');
+  expect(blocked.stderr).toContain(
+    'migration 20261201000000_add_nickname failed earlier and blocks new migrations (Prisma P3009)',
+  );
 
   fs.writeFileSync(file, 'ALTER TABLE users ADD COLUMN nickname TEXT;\n');
   const resolved = await runCli([...migrateArgs('resolve'), '--rolled-back', '20261201000000_add_nickname']);
@@ -91,28 +118,36 @@ test('a migration applied in the database but missing locally makes deploy refus
   fs.rmSync(`${prisma.migrationsDir}/20261201000000_newer`, { recursive: true });
   const refused = await runCli(deployArgs());
   expect(refused.code).toBe(1);
-  expect(refused.stderr).toContain('migration 20261201000000_newer is applied in the database but missing from the migrations folder');
+  expect(refused.stderr).toContain(
+    'migration 20261201000000_newer is applied in the database but missing from the migrations folder',
+  );
   expect((await runCli([...deployArgs(), '--allow-missing'])).code).toBe(0);
 });
 
 test('killing the runner with SIGKILL mid-migration leaves the schema unchanged and the next deploy succeeds', async () => {
   expect((await runCli(deployArgs())).code).toBe(0);
-  addMigration(prisma.migrationsDir, '20261201000000_slow', 'CREATE TABLE killed_midway (id INT);\nALTER TABLE users ADD COLUMN slow_col INT;\n');
+  addMigration(
+    prisma.migrationsDir,
+    '20261201000000_slow',
+    'CREATE TABLE killed_midway (id INT);\nALTER TABLE users ADD COLUMN slow_col INT;\n',
+  );
   // Hold a lock on users so the migration stops at its second statement, after creating killed_midway.
   await withClient(db.url, async (blocker) => {
     await blocker.query('BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE');
     const { child, result } = startCli([...deployArgs(), '--lock-timeout=60s']);
     // (pg_stat_activity is read from fresh sessions: inside a transaction it is a frozen snapshot.)
     const backend = await waitFor('the migration to wait on the users lock', () =>
-      withClient(db.url, (c) => c.query(`SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%killed_midway%'`)).then(
-        (r) => r.rows[0]?.pid as number | undefined,
-      ),
+      withClient(db.url, (c) =>
+        c.query(`SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%killed_midway%'`),
+      ).then((r) => r.rows[0]?.pid as number | undefined),
     );
     child.kill('SIGKILL');
     expect((await result).signal).toBe('SIGKILL');
     // The server notices the dead client (client_connection_check_interval) and rolls back.
     await waitFor('the killed migration backend to end', () =>
-      withClient(db.url, (c) => c.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = $1', [backend])).then((r) => r.rows[0].n === 0),
+      withClient(db.url, (c) =>
+        c.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = $1', [backend]),
+      ).then((r) => r.rows[0].n === 0),
     );
     await blocker.query('ROLLBACK');
   });
@@ -126,9 +161,15 @@ test('killing the runner with SIGKILL mid-migration leaves the schema unchanged 
 });
 
 test('a migration that cannot run in a transaction (CREATE INDEX CONCURRENTLY) is applied statement by statement', async () => {
-  addMigration(prisma.migrationsDir, '20261201000000_concurrent_index', 'CREATE INDEX CONCURRENTLY users_full_name_idx ON users (full_name);\n');
+  addMigration(
+    prisma.migrationsDir,
+    '20261201000000_concurrent_index',
+    'CREATE INDEX CONCURRENTLY users_full_name_idx ON users (full_name);\n',
+  );
   const plan = await runCli([...deployArgs(), '--dry-run']);
-  expect(plan.stdout).toContain('would apply 20261201000000_concurrent_index (outside a transaction: CREATE INDEX CONCURRENTLY)');
+  expect(plan.stdout).toContain(
+    'would apply 20261201000000_concurrent_index (outside a transaction: CREATE INDEX CONCURRENTLY)',
+  );
   const result = await runCli(deployArgs());
   expect(result.code).toBe(0);
   expect(await tableExists(db.url, 'users_full_name_idx')).toBe(true);
@@ -149,7 +190,13 @@ test('a DDL statement that waits longer than --lock-timeout fails the migration 
 
 test('deploy waits for a database that is not up yet, then gives up with a clear message', async () => {
   const started = Date.now();
-  const result = await runCli(['migrate', 'deploy', '--service=auth-service', '--database-url=postgresql://u:s3cr3t-pw@127.0.0.1:1/webrana_auth', '--wait=1500ms']);
+  const result = await runCli([
+    'migrate',
+    'deploy',
+    '--service=auth-service',
+    '--database-url=postgresql://u:s3cr3t-pw@127.0.0.1:1/webrana_auth',
+    '--wait=1500ms',
+  ]);
   expect(result.code).toBe(1);
   expect(Date.now() - started).toBeGreaterThanOrEqual(1500);
   expect(result.stderr).toContain('database postgresql://u:***@127.0.0.1:1/webrana_auth not reachable after 2s');

@@ -26,5 +26,7 @@ module.exports = defineConfig({
   experimental: { adapter: true },
   engine: 'js',
   adapter: async () =>
-    new PrismaPg(new pg.Pool({ connectionString: process.env.DATABASE_URL, Client: CatalogFriendlyClient })),
+    new PrismaPg(
+      new pg.Pool({ connectionString: process.env.DATABASE_URL, Client: CatalogFriendlyClient, allowExitOnIdle: true }),
+    ),
 });

@@ -99,7 +99,12 @@ function ownTarget(service: ServiceSpec, env: NodeJS.ProcessEnv): MigrateTarget 
 }
 
 /** Deploys services wave by wave: a wave starts when every service it depends on is migrated. */
-async function deployInOrder(services: readonly ServiceSpec[], settings: MigrateSettings, io: CommandIO, given?: MigrateTarget) {
+async function deployInOrder(
+  services: readonly ServiceSpec[],
+  settings: MigrateSettings,
+  io: CommandIO,
+  given?: MigrateTarget,
+) {
   const targets = services.map((s) => (given?.service === s.name ? given : ownTarget(s, io.env)));
   for (const wave of dependencyWaves(services)) {
     await Promise.all(wave.map((s) => deploy(targets[services.indexOf(s)]!, settings, io.log)));
@@ -150,7 +155,8 @@ export async function migrateCommand(args: string[], io: CommandIO): Promise<num
   }
   const settings = settingsFrom(values);
   if (command === 'deploy' && !values.service && !values['dry-run']) {
-    if (values['database-url']) throw new UsageError('--database-url needs --service (each service has its own database)');
+    if (values['database-url'])
+      throw new UsageError('--database-url needs --service (each service has its own database)');
     await deployInOrder(SERVICES, settings, io);
     return 0;
   }

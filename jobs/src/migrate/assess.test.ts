@@ -1,4 +1,4 @@
-import { assess, deployBlockers, type Assessment, type LedgerRow } from './assess';
+import { assess, deployBlockers, ROLLED_BACK_NOTE, type Assessment, type LedgerRow } from './assess';
 import type { LocalMigration } from './local';
 
 const T0 = new Date('2026-11-25T10:00:00.000Z');
@@ -251,21 +251,34 @@ describe('deployBlockers', () => {
 
   test('a failed migration blocks with P3009 and the exact resolve command', () => {
     expect(deployBlockers(only([{ name: RULES, state: 'failed' }]))).toEqual([
-      `migration ${RULES} failed earlier and blocks new migrations (Prisma P3009). Its transaction was rolled back; ` +
+      `migration ${RULES} failed earlier and blocks new migrations (Prisma P3009). Nothing of it stayed applied: ` +
         `fix the cause, then run: migrate resolve --rolled-back ${RULES}`,
     ]);
   });
 
-  test('a failed migration with logs adds the first line of the logs as the database error', () => {
+  test('a failed migration whose logs say it ran outside a transaction warns it may be partly applied', () => {
     const [message] = deployBlockers(
       only([{ name: RULES, state: 'failed', logs: 'ERROR: column "x" does not exist\nLINE 1: SELECT x' }]),
     );
     expect(message).toBe(
-      `migration ${RULES} failed earlier and blocks new migrations (Prisma P3009). Its transaction was rolled back; ` +
-        `fix the cause, then run: migrate resolve --rolled-back ${RULES}\n` +
+      `migration ${RULES} failed earlier and blocks new migrations (Prisma P3009). It ran outside a transaction and ` +
+        `may be partly applied: repair the schema by hand, then run migrate resolve --rolled-back ${RULES} ` +
+        `(to run it again) or --applied ${RULES} (if it is now in place)\n` +
         `  database error: ERROR: column "x" does not exist`,
     );
     expect(message).not.toContain('LINE 1');
+  });
+
+  test("a failed migration shows the database error from the runner's logs, not their first line", () => {
+    const logs = [
+      `Migration name: ${RULES}`,
+      'Database error code: 42P01',
+      'Database error at line 2:\nrelation "t" does not exist',
+      ROLLED_BACK_NOTE,
+    ].join('\n\n');
+    const [message] = deployBlockers(only([{ name: RULES, state: 'failed', logs }]));
+    expect(message).toContain('Nothing of it stayed applied');
+    expect(message).toMatch(/\n {2}database error: relation "t" does not exist$/);
   });
 
   test('a failed migration blocks even when missing migrations are allowed', () => {

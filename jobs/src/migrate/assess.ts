@@ -62,20 +62,36 @@ export function assess(local: readonly LocalMigration[], ledger: readonly Ledger
   }
   const pending = local.filter((m) => !seen.has(m.name));
   pending.forEach((m) => entries.push({ name: m.name, state: 'pending' }));
-  entries.sort((a, b) => a.name.localeCompare(b.name));
+  // Plain code-point order, the order migrations are applied in.
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return { entries, pending, upToDate: entries.every((e) => e.state === 'applied') };
 }
+
+/** The database error in a failed migration's logs (ours and Prisma's put it after a "Database error" line). */
+export function databaseErrorOf(logs: string): string {
+  const lines = logs.split('\n');
+  const heading = lines.findIndex((l) => l.startsWith('Database error') && l.endsWith(':'));
+  return (heading >= 0 ? lines[heading + 1] : lines[0]) ?? '';
+}
+
+function failureAdvice(e: MigrationEntry): string {
+  const rolledBack = e.logs === undefined || e.logs.includes(ROLLED_BACK_NOTE);
+  const advice = rolledBack
+    ? `Nothing of it stayed applied: fix the cause, then run: migrate resolve --rolled-back ${e.name}`
+    : `It ran outside a transaction and may be partly applied: repair the schema by hand, then run ` +
+      `migrate resolve --rolled-back ${e.name} (to run it again) or --applied ${e.name} (if it is now in place)`;
+  return e.logs ? `${advice}\n  database error: ${databaseErrorOf(e.logs)}` : advice;
+}
+
+/** Written into the ledger's logs of a migration whose transaction was rolled back. */
+export const ROLLED_BACK_NOTE = 'The migration ran in one transaction and was rolled back completely.';
 
 /** Why `deploy` must not run, one message per problem (empty when it may). */
 export function deployBlockers(assessment: Assessment, opts: { allowMissingLocally?: boolean } = {}): string[] {
   return assessment.entries.flatMap((e): string[] => {
     switch (e.state) {
       case 'failed':
-        return [
-          `migration ${e.name} failed earlier and blocks new migrations (Prisma P3009). Its transaction was rolled back; ` +
-            `fix the cause, then run: migrate resolve --rolled-back ${e.name}` +
-            (e.logs ? `\n  database error: ${e.logs.split('\n')[0]}` : ''),
-        ];
+        return [`migration ${e.name} failed earlier and blocks new migrations (Prisma P3009). ${failureAdvice(e)}`];
       case 'modified':
         return [
           `migration ${e.name} was edited after it was applied (checksum differs). Applied migrations must never change: ` +

@@ -46,7 +46,7 @@ export async function checkDrift(
   // Prisma 6's CLI is a development dependency: the jobs image does not ship it.
   const { prismaDdl } = await import('@webrana/prisma6');
   const schemaPath = path.join(target.migrationsDir, '..', 'schema.prisma');
-  const ddl = prismaDdl(schemaPath);
+  const ddl = prismaDdl(schemaPath, scratchServerUrl);
   const suffix = randomBytes(4).toString('hex');
   const fromMigrations = `drift_m_${suffix}`;
   const fromSchema = `drift_p_${suffix}`;

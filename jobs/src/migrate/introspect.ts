@@ -37,7 +37,7 @@ const QUERIES: { sql: string; entries: (row: Record<string, string>) => [string,
   {
     sql: `SELECT c.relname AS table, k.conname AS name, pg_get_constraintdef(k.oid) AS def
           FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-          WHERE n.nspname = $1 AND k.contype IN ('f', 'p', 'u')`,
+          WHERE n.nspname = $1 AND k.contype IN ('f', 'p', 'u') AND c.relname <> '_prisma_migrations'`,
     entries: (r) => [[`constraint ${r.table}.${r.name}`, r.def!]],
   },
   {

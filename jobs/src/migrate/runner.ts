@@ -1,7 +1,7 @@
 import { parseDatabaseUrl } from '@webrana/db';
 import type { Logger } from '@webrana/logger';
 import type { Client, DatabaseError } from 'pg';
-import { assess, deployBlockers, type Assessment } from './assess';
+import { assess, deployBlockers, ROLLED_BACK_NOTE, type Assessment } from './assess';
 import {
   ensureLedger,
   markApplied,
@@ -98,7 +98,7 @@ function describeFailure(migration: LocalMigration, error: DatabaseError, transa
     `Database error code: ${error.code ?? 'unknown'}`,
     `Database error${lineOf(migration.sql, error.position)}:\n${error.message}`,
     transactional
-      ? 'The migration ran in one transaction and was rolled back completely.'
+      ? ROLLED_BACK_NOTE
       : 'The migration ran outside a transaction: statements before the failing one stay applied.',
   ].join('\n\n');
 }

@@ -2,6 +2,7 @@ import { loadModule, parseSync } from 'libpg-query';
 
 /** PostgreSQL's own parser (libpg_query, WebAssembly): statements are split exactly as the server would. */
 async function parse(sql: string) {
+  if (sql.trim() === '') return { stmts: [] }; // the parser rejects an empty query; an empty file has no statements
   await loadModule();
   return parseSync(sql);
 }
@@ -32,8 +33,8 @@ export async function nonTransactionalReason(sql: string): Promise<string | null
     if (kind === 'DropStmt' && n.concurrent) return 'DROP INDEX CONCURRENTLY';
     if (kind === 'ReindexStmt' && JSON.stringify(n.params ?? []).includes('"concurrently"'))
       return 'REINDEX CONCURRENTLY';
+    if (kind === 'VacuumStmt' && n.is_vacuumcmd) return 'VACUUM'; // ANALYZE shares the node and may run in a transaction
     const always: Record<string, string> = {
-      VacuumStmt: 'VACUUM',
       CreatedbStmt: 'CREATE DATABASE',
       DropdbStmt: 'DROP DATABASE',
       AlterSystemStmt: 'ALTER SYSTEM',

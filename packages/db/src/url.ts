@@ -24,14 +24,21 @@ const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Thrown for a URL that cannot be used; the message names the variable and never contains the password. */
 export class DatabaseUrlError extends Error {}
 
-/** The URL with its password (if any) replaced by `***`. Never throws. */
+const UNREADABLE = '<unparseable database URL>';
+
+/**
+ * The URL with its password replaced by `***`. Never throws, and never echoes a URL it cannot read
+ * (a mistyped `postgresql:/user:pw@host` would otherwise come back with the password in it).
+ */
 export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
+    if (!u.host) return UNREADABLE;
     if (u.password) u.password = '***';
+    if (u.searchParams.has('password')) u.searchParams.set('password', '***');
     return u.toString();
   } catch {
-    return '<unparseable database URL>';
+    return UNREADABLE;
   }
 }
 
@@ -82,7 +89,12 @@ export function parseDatabaseUrl(url: string, variable = 'DATABASE_URL'): Databa
   if (u.protocol !== 'postgresql:' && u.protocol !== 'postgres:') {
     throw new DatabaseUrlError(`${variable} must start with postgresql:// (got ${u.protocol}//)`);
   }
-  const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  let database: string;
+  try {
+    database = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  } catch {
+    throw new DatabaseUrlError(`${variable}: the database name has a malformed %-escape: ${redactUrl(url)}`);
+  }
   if (!u.hostname || !database) {
     throw new DatabaseUrlError(`${variable} must name a host and a database: ${redactUrl(url)}`);
   }

@@ -29,7 +29,7 @@ export function toPrisma6Schema(schema: string): string {
  * Runs the Prisma 6.19 CLI against a patched copy of a service schema (and a copy of its migrations
  * folder, when there is one), with the WebAssembly schema engine over a pg driver adapter.
  */
-export function runPrisma6(args: readonly string[], opts: { schemaPath: string; databaseUrl?: string }): Prisma6Result {
+export function runPrisma6(args: readonly string[], opts: { schemaPath: string; databaseUrl: string }): Prisma6Result {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'prisma6-'));
   try {
     const schema = path.join(work, 'schema.prisma');
@@ -42,7 +42,7 @@ export function runPrisma6(args: readonly string[], opts: { schemaPath: string; 
       env: {
         ...process.env,
         WEBRANA_PRISMA6_SCHEMA: schema,
-        DATABASE_URL: opts.databaseUrl ?? 'postgresql://unused@127.0.0.1:1/unused',
+        DATABASE_URL: opts.databaseUrl,
         PRISMA_HIDE_UPDATE_MESSAGE: '1',
         CHECKPOINT_DISABLE: '1',
       },
@@ -53,10 +53,14 @@ export function runPrisma6(args: readonly string[], opts: { schemaPath: string; 
   }
 }
 
-/** Prisma's own DDL for a schema, from an empty database (`migrate diff --from-empty`). */
-export function prismaDdl(schemaPath: string): string {
+/**
+ * Prisma's own DDL for a schema, from an empty database (`migrate diff --from-empty`). The engine
+ * connects to `databaseUrl` (any reachable PostgreSQL) even though the diff does not read it.
+ */
+export function prismaDdl(schemaPath: string, databaseUrl: string): string {
   const result = runPrisma6(['migrate', 'diff', '--from-empty', '--to-schema-datamodel', 'schema.prisma', '--script'], {
     schemaPath,
+    databaseUrl,
   });
   if (result.status !== 0) throw new Error(`prisma migrate diff failed:\n${result.stderr}${result.stdout}`);
   return result.stdout;
