@@ -8,17 +8,41 @@ const pg = require('pg');
 // adapter-pg 6 cannot deserialize PostgreSQL's `name` (OID 19) and `"char"` (OID 18) catalog columns
 // ("Column type 'name' could not be deserialized"); reporting them as text (OID 25) is lossless.
 const TEXT_LIKE_OIDS = new Set([18, 19]);
+function textify(result) {
+  for (const field of result?.fields ?? []) if (TEXT_LIKE_OIDS.has(field.dataTypeID)) field.dataTypeID = 25;
+  return result;
+}
 class CatalogFriendlyClient extends pg.Client {
+  // pg.Pool#query calls this in callback style, adapters await it: both are covered.
   query(config, values, callback) {
-    const result = super.query(config, values, callback);
-    if (result && typeof result.then === 'function') {
-      return result.then((res) => {
-        for (const field of res.fields ?? []) if (TEXT_LIKE_OIDS.has(field.dataTypeID)) field.dataTypeID = 25;
-        return res;
-      });
+    const done = typeof values === 'function' ? values : callback;
+    if (typeof done === 'function') {
+      const wrapped = (error, result) => done(error, error ? result : textify(result));
+      return typeof values === 'function' ? super.query(config, wrapped) : super.query(config, values, wrapped);
     }
-    return result;
+    const result = super.query(config, values);
+    return typeof result?.then === 'function' ? result.then(textify) : result;
   }
+}
+
+/**
+ * adapter-pg 6.19 runs a migration script by splitting it on every ";", which breaks function bodies and
+ * comments holding one. Prisma's native engine sends the script whole; so does this adapter's override.
+ */
+function sendScriptsWhole(factory) {
+  const connect = factory.connect.bind(factory);
+  factory.connect = async () => {
+    const adapter = await connect();
+    adapter.executeScript = async (script) => {
+      try {
+        await adapter.client.query(script);
+      } catch (error) {
+        adapter.onError(error);
+      }
+    };
+    return adapter;
+  };
+  return factory;
 }
 
 module.exports = defineConfig({
@@ -26,7 +50,14 @@ module.exports = defineConfig({
   experimental: { adapter: true },
   engine: 'js',
   adapter: async () =>
-    new PrismaPg(
-      new pg.Pool({ connectionString: process.env.DATABASE_URL, Client: CatalogFriendlyClient, allowExitOnIdle: true }),
+    sendScriptsWhole(
+      new PrismaPg(
+        new pg.Pool({
+          connectionString: process.env.DATABASE_URL,
+          Client: CatalogFriendlyClient,
+          allowExitOnIdle: true,
+          idleTimeoutMillis: 100,
+        }),
+      ),
     ),
 });
