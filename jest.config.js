@@ -8,7 +8,7 @@ module.exports = {
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json', diagnostics: false }] },
   // Workspace packages resolve to their sources, so tests never run stale builds.
   moduleNameMapper: {
-    '^@webrana/(registry|testing|prisma6|db|logger)$': '<rootDir>/packages/$1/src',
+    '^@webrana/(registry|testing|prisma6|db|logger|local-postgres)$': '<rootDir>/packages/$1/src',
     '^@webrana/jobs$': '<rootDir>/jobs/src',
   },
   globalSetup: '<rootDir>/packages/testing/src/global-setup.ts',

@@ -1,4 +1,4 @@
-import { startEmbeddedPostgres, type RunningPostgres } from './postgres';
+import { startEmbeddedPostgres, type RunningPostgres } from '@webrana/local-postgres';
 
 declare global {
   var __WEBRANA_POSTGRES__: RunningPostgres | undefined;

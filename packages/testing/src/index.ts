@@ -1,2 +1,2 @@
 export * from './databases';
-export * from './postgres';
+export { startEmbeddedPostgres, type RunningPostgres } from '@webrana/local-postgres';
