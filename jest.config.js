@@ -8,8 +8,8 @@ module.exports = {
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json', diagnostics: false }] },
   // Workspace packages resolve to their sources, so tests never run stale builds.
   moduleNameMapper: {
-    '^@webrana/(registry|testing|prisma6|db|logger|local-postgres)$': '<rootDir>/packages/$1/src',
     '^@webrana/jobs$': '<rootDir>/jobs/src',
+    '^@webrana/([a-z0-9-]+)$': '<rootDir>/packages/$1/src',
   },
   globalSetup: '<rootDir>/packages/testing/src/global-setup.ts',
   globalTeardown: '<rootDir>/packages/testing/src/global-teardown.ts',

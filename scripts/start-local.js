@@ -26,7 +26,9 @@ function withDatabase(url, database) {
 }
 
 async function main() {
-  const { values } = parseArgs({ options: { port: { type: 'string' }, once: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  const { values } = parseArgs({
+    options: { port: { type: 'string' }, once: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  });
   if (values.help) return void process.stdout.write(USAGE);
   const log = createLogger({ name: 'local-stack', level: process.env.LOG_LEVEL });
   const port = Number(values.port ?? process.env.LOCAL_PG_PORT ?? 54329);
@@ -45,7 +47,16 @@ async function main() {
     const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [service.database]);
     if (!rowCount) await admin.query(`CREATE DATABASE "${service.database}"`);
     const url = withDatabase(postgres.url, service.database);
-    await deploy({ service: service.name, databaseUrl: url, urlVariable: service.urlVariable, migrationsDir: migrationsDir(service.name) }, DEFAULT_SETTINGS, log);
+    await deploy(
+      {
+        service: service.name,
+        databaseUrl: url,
+        urlVariable: service.urlVariable,
+        migrationsDir: migrationsDir(service.name),
+      },
+      DEFAULT_SETTINGS,
+      log,
+    );
     env[service.urlVariable] = url;
   }
   await admin.end();
