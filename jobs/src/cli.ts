@@ -3,11 +3,13 @@
 import { createLogger } from '@webrana/logger';
 import { UsageError } from './commands/common';
 import { migrateCommand, MIGRATE_USAGE } from './commands/migrate';
+import { seedCommand, SEED_USAGE } from './commands/seed';
 
 const USAGE = `usage: webrana-jobs <group> <command> [options]
 
 groups:
   migrate   deploy | status | plan | resolve | reset | check   (webrana-jobs migrate --help)
+  seed      idempotent seed of one service, or of all   (webrana-jobs seed --help)
 
 Logs are JSON lines on stdout; reports (status, plan) too when --json is given.
 `;
@@ -20,6 +22,8 @@ async function main(argv: string[]): Promise<number> {
     switch (group) {
       case 'migrate':
         return await migrateCommand(rest, { env: process.env, out, log });
+      case 'seed':
+        return await seedCommand(rest, { env: process.env, out, log });
       case undefined:
       case '-h':
       case '--help':
@@ -31,7 +35,8 @@ async function main(argv: string[]): Promise<number> {
   } catch (error) {
     const message = (error as Error).message;
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`webrana-jobs: ${message}\n\n${group === 'migrate' ? MIGRATE_USAGE : USAGE}`);
+      const usage = { migrate: MIGRATE_USAGE, seed: SEED_USAGE }[group ?? ''] ?? USAGE;
+      process.stderr.write(`webrana-jobs: ${message}\n\n${usage}`);
       return 2;
     }
     log.error({ err: { message } }, message.split('\n')[0]);

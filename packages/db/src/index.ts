@@ -1,1 +1,2 @@
 export * from './url';
+export { prismaAdapter } from './prisma';
