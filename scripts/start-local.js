@@ -1,19 +1,19 @@
 #!/usr/bin/env node
 // `npm start`: the no-cluster local stack. Starts PostgreSQL 15 (embedded, data kept in .local/postgres),
-// creates the four service databases, applies their migrations, prints their URLs, and runs until Ctrl-C.
+// creates the four service databases, applies their migrations and seeds, prints their URLs, and runs until Ctrl-C.
 'use strict';
 const path = require('node:path');
 const { parseArgs } = require('node:util');
 const { Client } = require('pg');
 const { startEmbeddedPostgres } = require('@webrana/local-postgres');
-const { deploy, DEFAULT_SETTINGS } = require('@webrana/jobs');
+const { deploy, DEFAULT_SETTINGS, seedOne } = require('@webrana/jobs');
 const { createLogger } = require('@webrana/logger');
 const { migrationOrder, migrationsDir, REPO_ROOT } = require('@webrana/registry');
 
 const USAGE = `usage: npm start [-- --port=N] [-- --once]
 
 Starts PostgreSQL 15 (embedded, data in .local/postgres), creates webrana_auth, webrana_catalog,
-webrana_order and webrana_billing, applies every migration, prints each service's URL variable, and
+webrana_order and webrana_billing, applies every migration and seed, prints each service's URL variable, and
 keeps running until Ctrl-C.
   --port=N   PostgreSQL port (default 54329, or LOCAL_PG_PORT)
   --once     stop PostgreSQL and exit once the databases are ready (a smoke test)
@@ -57,6 +57,7 @@ async function main() {
       DEFAULT_SETTINGS,
       log,
     );
+    if (service.hasSeed) await seedOne(service, { url, variable: service.urlVariable }, process.env, log);
     env[service.urlVariable] = url;
   }
   await admin.end();

@@ -51,7 +51,4 @@ export function migrateTarget(
   };
 }
 
-/** NODE_ENV=production (or WEBRANA_ENV=production) marks a production run. */
-export function isProduction(env: NodeJS.ProcessEnv): boolean {
-  return env.NODE_ENV === 'production' || env.WEBRANA_ENV === 'production';
-}
+export { isProduction } from '@webrana/seeding';

@@ -1,7 +1,6 @@
-import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { migrationOrder, serviceDir, type ServiceSpec } from '@webrana/registry';
-import { seedService, type SeedModule } from '@webrana/seeding';
+import { migrationOrder } from '@webrana/registry';
+import { seedOne } from '../seed';
 import { databaseUrlFor, requireService, UsageError } from './common';
 import type { CommandIO } from './migrate';
 
@@ -22,11 +21,6 @@ or with a password shorter than 12 characters or lacking a lower-case letter, an
 a digit or a symbol. A set variable rotates a stored password that differs; an unset one never does.
 `;
 
-function loadSeed(service: ServiceSpec): SeedModule<never> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- each service compiles its own seed
-  return require(path.join(serviceDir(service.name), 'dist', 'prisma', 'seed.js')) as SeedModule<never>;
-}
-
 export async function seedCommand(args: string[], io: CommandIO): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -46,7 +40,7 @@ export async function seedCommand(args: string[], io: CommandIO): Promise<number
       throw new UsageError('--database-url needs --service (each service has its own database)');
     for (const service of migrationOrder().filter((s) => s.hasSeed)) {
       const url = databaseUrlFor(service, undefined, { ...io.env, DATABASE_URL: undefined });
-      await seedService(loadSeed(service), service.name, url, io.env, io.log);
+      await seedOne(service, url, io.env, io.log);
     }
     return 0;
   }
@@ -55,12 +49,6 @@ export async function seedCommand(args: string[], io: CommandIO): Promise<number
     io.log.info({ service: service.name }, 'this service has no seed; nothing to do');
     return 0;
   }
-  await seedService(
-    loadSeed(service),
-    service.name,
-    databaseUrlFor(service, values['database-url'], io.env),
-    io.env,
-    io.log,
-  );
+  await seedOne(service, databaseUrlFor(service, values['database-url'], io.env), io.env, io.log);
   return 0;
 }
