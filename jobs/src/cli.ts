@@ -3,6 +3,14 @@
 import { createLogger } from '@webrana/logger';
 import { UsageError } from './commands/common';
 import { migrateCommand, MIGRATE_USAGE } from './commands/migrate';
+import {
+  backupCommand,
+  BACKUP_USAGE,
+  restoreCommand,
+  RESTORE_USAGE,
+  retentionCommand,
+  RETENTION_USAGE,
+} from './commands/backup';
 import { seedCommand, SEED_USAGE } from './commands/seed';
 
 const USAGE = `usage: webrana-jobs <group> <command> [options]
@@ -10,6 +18,9 @@ const USAGE = `usage: webrana-jobs <group> <command> [options]
 groups:
   migrate   deploy | status | plan | resolve | reset | check   (webrana-jobs migrate --help)
   seed      idempotent seed of one service, or of all   (webrana-jobs seed --help)
+  backup    verified pg_dump with retention             (webrana-jobs backup --help)
+  restore   checked restore of a dump                   (webrana-jobs restore --help)
+  retention plan: which dumps a keep policy keeps      (webrana-jobs retention --help)
 
 Logs are JSON lines on stdout; reports (status, plan) too when --json is given.
 `;
@@ -24,6 +35,12 @@ async function main(argv: string[]): Promise<number> {
         return await migrateCommand(rest, { env: process.env, out, log });
       case 'seed':
         return await seedCommand(rest, { env: process.env, out, log });
+      case 'backup':
+        return await backupCommand(rest, { env: process.env, out, log });
+      case 'restore':
+        return await restoreCommand(rest, { env: process.env, out, log });
+      case 'retention':
+        return await retentionCommand(rest, { env: process.env, out, log }, process.stdin);
       case undefined:
       case '-h':
       case '--help':
@@ -35,7 +52,14 @@ async function main(argv: string[]): Promise<number> {
   } catch (error) {
     const message = (error as Error).message;
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      const usage = { migrate: MIGRATE_USAGE, seed: SEED_USAGE }[group ?? ''] ?? USAGE;
+      const usage =
+        {
+          migrate: MIGRATE_USAGE,
+          seed: SEED_USAGE,
+          backup: BACKUP_USAGE,
+          restore: RESTORE_USAGE,
+          retention: RETENTION_USAGE,
+        }[group ?? ''] ?? USAGE;
       process.stderr.write(`webrana-jobs: ${message}\n\n${usage}`);
       return 2;
     }

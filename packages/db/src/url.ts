@@ -120,3 +120,22 @@ export function parseDatabaseUrl(url: string, variable = 'DATABASE_URL'): Databa
     redacted: redactUrl(url),
   };
 }
+
+/**
+ * libpq environment for pg_dump, pg_restore and psql: the password travels in PGPASSWORD, never on a
+ * command line that `ps` would show.
+ */
+export function libpqEnv(url: string, variable = 'DATABASE_URL'): Record<string, string> {
+  const settings = parseDatabaseUrl(url, variable);
+  const u = new URL(url);
+  const env: Record<string, string> = {
+    PGHOST: decodeURIComponent(u.hostname.replace(/^\[|\]$/g, '')),
+    PGPORT: u.port || '5432',
+    PGUSER: decodeURIComponent(u.username),
+    PGDATABASE: settings.database,
+    PGSSLMODE: u.searchParams.get('sslmode') ?? 'prefer',
+    PGOPTIONS: `-c search_path=${settings.schema}`,
+  };
+  if (u.password) env.PGPASSWORD = decodeURIComponent(u.password);
+  return env;
+}

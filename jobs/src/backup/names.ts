@@ -1,0 +1,38 @@
+/** The three kinds of dump the spec names: full (custom format), schema-only and data-only (SQL). */
+export type DumpKind = 'full' | 'schema' | 'data';
+
+const SUFFIX: Record<DumpKind, string> = { full: '.dump', schema: '-schema.sql', data: '-data.sql' };
+const NAME = /^(?<service>[a-z0-9-]+?)-(?<stamp>\d{8}T\d{6}Z)(?<suffix>\.dump|-schema\.sql|-data\.sql)$/;
+
+/** 2026-03-01T02:00:00.123Z -> 20260301T020000Z (sortable, no characters a filesystem dislikes). */
+export function compactStamp(time: Date): string {
+  return time
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '');
+}
+
+export function dumpFileName(service: string, time: Date, kind: DumpKind): string {
+  return `${service}-${compactStamp(time)}${SUFFIX[kind]}`;
+}
+
+export interface ParsedDumpName {
+  service: string;
+  time: Date;
+  kind: DumpKind;
+}
+
+/** Reads a file name this project wrote; null for anything else. */
+export function parseDumpFileName(name: string): ParsedDumpName | null {
+  const match = NAME.exec(name);
+  if (!match?.groups) return null;
+  const { service, stamp, suffix } = match.groups as { service: string; stamp: string; suffix: string };
+  const iso = `${stamp.slice(0, 4)}-${stamp.slice(4, 6)}-${stamp.slice(6, 8)}T${stamp.slice(9, 11)}:${stamp.slice(11, 13)}:${stamp.slice(13, 15)}Z`;
+  const time = new Date(iso);
+  if (Number.isNaN(time.getTime()) || time.toISOString().replace('.000', '') !== iso) return null;
+  const kind = (Object.keys(SUFFIX) as DumpKind[]).find((k) => SUFFIX[k] === suffix)!;
+  return { service, time, kind };
+}
+
+/** The manifest written beside a dump. */
+export const manifestName = (dumpName: string): string => `${dumpName}.json`;

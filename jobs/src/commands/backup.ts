@@ -1,0 +1,169 @@
+import { parseArgs } from 'node:util';
+import { backup } from '../backup/backup';
+import { parseDumpFileName, type DumpKind } from '../backup/names';
+import { latestDump, restore } from '../backup/restore';
+import { DEFAULT_KEEP, planRetention, type KeepPolicy } from '../backup/retention';
+import { databaseUrlFor, requireService, UsageError } from './common';
+import type { CommandIO } from './migrate';
+
+export const BACKUP_USAGE = `usage: webrana-jobs backup --service=NAME --dir=PATH [options]
+
+Dumps one service's database with pg_dump to <dir>/<service>/<service>-<UTC time>.dump (custom format,
+gzip level 1), verifies it (pg_restore --list), fsyncs it, writes <file>.json beside it (service,
+database, server version, migration head, bytes, sha256, duration), then applies retention to that
+kind of dump. A failed dump deletes nothing and leaves no file under a final name.
+
+  --service=NAME         auth-service, catalog-service, order-service or billing-service
+  --dir=PATH             destination root (in Kubernetes, the mounted backup volume)
+  --database-url=URL     default: the service's variable (AUTH_DATABASE_URL, ...), then DATABASE_URL
+  --schema-only          plain SQL of the schema (<service>-<time>-schema.sql)
+  --data-only            plain SQL of the data (<service>-<time>-data.sql)
+  --keep-daily=N         newest dump of each of the last N days that have one (default 7)
+  --keep-weekly=N        ... of each of the last N ISO weeks (default 4)
+  --keep-monthly=N       ... of each of the last N months (default 12)
+  --dry-run              dump, but only print what retention would delete
+  -h, --help             this text
+
+The last log line is a JSON summary: service, file, bytes, seconds, kept, deleted.
+`;
+
+export const RESTORE_USAGE = `usage: webrana-jobs restore --service=NAME (--file=PATH | --latest --dir=PATH) [options]
+
+Checks the dump against its manifest (sha256) and reads it before touching the database, then
+restores: custom-format dumps with pg_restore --clean --if-exists (one transaction unless --jobs),
+SQL files with psql -v ON_ERROR_STOP=1 in one transaction. A dump older than the database's newest
+migration is refused unless --force.
+
+  --service=NAME         the service whose database receives the dump
+  --file=PATH            the dump to restore
+  --latest --dir=PATH    the newest completed full dump under PATH/<service>/
+  --database-url=URL     default: the service's variable, then DATABASE_URL
+  --jobs=N               parallel pg_restore jobs (default 1: a single transaction)
+  --force                restore even a dump older than the database's schema
+  -h, --help             this text
+`;
+
+export const RETENTION_USAGE = `usage: webrana-jobs retention plan [--keep-daily=N] [--keep-weekly=N] [--keep-monthly=N]
+
+Reads lines on stdin, each an ISO-8601 UTC time (2026-03-01T02:00:00Z) or a dump file name of this
+project, and prints {"keep":[...],"delete":[...]} with the lines as given. Touches no file.
+`;
+
+const KEEP_OPTIONS = {
+  'keep-daily': { type: 'string' },
+  'keep-weekly': { type: 'string' },
+  'keep-monthly': { type: 'string' },
+} as const;
+
+function count(value: string | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value)) throw new UsageError(`--${flag} takes a whole number (0 or more); got "${value}"`);
+  return Number(value);
+}
+
+function keepPolicy(values: Partial<Record<keyof typeof KEEP_OPTIONS, string>>): KeepPolicy {
+  return {
+    daily: count(values['keep-daily'], 'keep-daily', DEFAULT_KEEP.daily),
+    weekly: count(values['keep-weekly'], 'keep-weekly', DEFAULT_KEEP.weekly),
+    monthly: count(values['keep-monthly'], 'keep-monthly', DEFAULT_KEEP.monthly),
+  };
+}
+
+export async function backupCommand(args: string[], io: CommandIO): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: {
+      service: { type: 'string' },
+      dir: { type: 'string' },
+      'database-url': { type: 'string' },
+      'schema-only': { type: 'boolean', default: false },
+      'data-only': { type: 'boolean', default: false },
+      'dry-run': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+      ...KEEP_OPTIONS,
+    },
+  });
+  if (values.help) return (io.out(BACKUP_USAGE), 0);
+  if (!values.dir) throw new UsageError('--dir=PATH is required (where dumps are written)');
+  if (values['schema-only'] && values['data-only'])
+    throw new UsageError('--schema-only and --data-only exclude each other');
+  const service = requireService(values.service);
+  const { url, variable } = databaseUrlFor(service, values['database-url'], io.env);
+  const kind: DumpKind = values['schema-only'] ? 'schema' : values['data-only'] ? 'data' : 'full';
+  await backup(
+    { service: service.name, databaseUrl: url, urlVariable: variable, dir: values.dir },
+    kind,
+    { keep: keepPolicy(values), dryRun: values['dry-run'] },
+    io.env,
+    io.log,
+  );
+  return 0;
+}
+
+export async function restoreCommand(args: string[], io: CommandIO): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: {
+      service: { type: 'string' },
+      file: { type: 'string' },
+      latest: { type: 'boolean', default: false },
+      dir: { type: 'string' },
+      'database-url': { type: 'string' },
+      jobs: { type: 'string' },
+      force: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) return (io.out(RESTORE_USAGE), 0);
+  const service = requireService(values.service);
+  if (Boolean(values.file) === values.latest) throw new UsageError('give either --file=PATH or --latest --dir=PATH');
+  if (values.latest && !values.dir) throw new UsageError('--latest needs --dir=PATH');
+  const jobs = count(values.jobs, 'jobs', 1);
+  if (jobs < 1) throw new UsageError('--jobs must be at least 1');
+  const { url, variable } = databaseUrlFor(service, values['database-url'], io.env);
+  const file = values.file ?? latestDump(values.dir!, service.name);
+  await restore(
+    { service: service.name, databaseUrl: url, urlVariable: variable },
+    file,
+    { jobs, force: values.force },
+    io.env,
+    io.log,
+  );
+  return 0;
+}
+
+/** A line of `retention plan` input: an ISO-8601 UTC time or a dump file name. */
+export function timeOfLine(line: string): Date | null {
+  const fromName = parseDumpFileName(line.trim());
+  if (fromName) return fromName.time;
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z$/.test(line.trim())) return null;
+  const time = new Date(line.trim());
+  return Number.isNaN(time.getTime()) ? null : time;
+}
+
+export async function retentionCommand(args: string[], io: CommandIO, stdin: NodeJS.ReadableStream): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: true,
+    options: { ...KEEP_OPTIONS, help: { type: 'boolean', short: 'h', default: false } },
+  });
+  if (values.help) return (io.out(RETENTION_USAGE), 0);
+  if (positionals[0] !== 'plan') throw new UsageError('the retention command is "retention plan"');
+  const keep = keepPolicy(values);
+  let input = '';
+  for await (const chunk of stdin) input += chunk.toString();
+  const lines = input.split('\n').filter((l) => l.trim() !== '');
+  const dated = lines.map((line, i) => {
+    const time = timeOfLine(line);
+    if (!time)
+      throw new UsageError(
+        `line ${i + 1} is neither an ISO-8601 UTC time (2026-03-01T02:00:00Z) nor a dump file name: "${line}"`,
+      );
+    return { item: line, time };
+  });
+  io.out(`${JSON.stringify(planRetention(dated, keep))}\n`);
+  return 0;
+}
