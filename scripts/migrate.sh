@@ -30,17 +30,17 @@ for arg in "$@"; do
   esac
 done
 
-jobs_cli="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/node_modules/.bin/webrana-jobs"
-if [[ ! -x "$jobs_cli" ]]; then
-  echo "migrate.sh: $jobs_cli not found; run 'npm ci' in the repository root first" >&2
+jobs_cli="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/jobs/bin/webrana-jobs.js"
+if [[ ! -f "${jobs_cli%/bin/webrana-jobs.js}/dist/cli.js" ]]; then
+  echo "migrate.sh: webrana-jobs is not built; run 'npm ci' in the repository root first" >&2
   exit 1
 fi
 
 if [[ -z "$service" ]]; then
   [[ -z "$with_deps" ]] || { echo "migrate.sh: --with-deps needs --service=NAME" >&2; exit 2; }
-  exec "$jobs_cli" migrate deploy "${passthrough[@]}"
+  exec node "$jobs_cli" migrate deploy "${passthrough[@]}"
 elif [[ -n "$with_deps" ]]; then
-  exec "$jobs_cli" migrate deploy --service="$service" --with-deps "${passthrough[@]}"
+  exec node "$jobs_cli" migrate deploy --service="$service" --with-deps "${passthrough[@]}"
 else
-  exec "$jobs_cli" migrate deploy --service="$service" --check-deps "${passthrough[@]}"
+  exec node "$jobs_cli" migrate deploy --service="$service" --check-deps "${passthrough[@]}"
 fi

@@ -26,9 +26,9 @@ for arg in "$@"; do
   esac
 done
 
-jobs_cli="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/node_modules/.bin/webrana-jobs"
-if [[ ! -x "$jobs_cli" ]]; then
-  echo "seed.sh: $jobs_cli not found; run 'npm ci' in the repository root first" >&2
+jobs_cli="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/jobs/bin/webrana-jobs.js"
+if [[ ! -f "${jobs_cli%/bin/webrana-jobs.js}/dist/cli.js" ]]; then
+  echo "seed.sh: webrana-jobs is not built; run 'npm ci' in the repository root first" >&2
   exit 1
 fi
-exec "$jobs_cli" seed "${args[@]}"
+exec node "$jobs_cli" seed "${args[@]}"

@@ -1,4 +1,8 @@
+import { execFile } from 'node:child_process';
 import { appendFileSync, rmSync } from 'node:fs';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { REPO_ROOT } from '@webrana/registry';
 import { createTestDatabase, withClient, type TestDatabase } from '@webrana/testing';
 import { addMigration, copyPrismaFolder, runCli } from './helpers';
 
@@ -154,6 +158,13 @@ describe('webrana-jobs command line', () => {
     expect([top.code, top.stdout]).toEqual([0, expect.stringContaining('usage: webrana-jobs <group> <command>')]);
     const migrate = await runCli(['migrate', '--help']);
     expect([migrate.code, migrate.stdout]).toEqual([0, expect.stringContaining('--lock-timeout=DURATION')]);
+  });
+
+  test('npx webrana-jobs works from the repository root after npm ci (the package bin link)', async () => {
+    const { stdout } = await promisify(execFile)(path.join(REPO_ROOT, 'node_modules', '.bin', 'webrana-jobs'), [
+      '--help',
+    ]);
+    expect(stdout).toContain('usage: webrana-jobs <group> <command>');
   });
 
   test('an unknown service is a usage error naming the known ones', async () => {

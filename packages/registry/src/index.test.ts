@@ -11,6 +11,15 @@ describe('service registry', () => {
     ]);
   });
 
+  test('each service has its own default HTTP port, auth 3001 to billing 3004', () => {
+    expect(SERVICES.map((s) => [s.name, s.defaultPort])).toEqual([
+      ['auth-service', 3001],
+      ['catalog-service', 3002],
+      ['order-service', 3003],
+      ['billing-service', 3004],
+    ]);
+  });
+
   test('order depends on auth and catalog, billing on order and auth', () => {
     expect(getService('order-service').dependsOn).toEqual(['auth-service', 'catalog-service']);
     expect(getService('billing-service').dependsOn).toEqual(['order-service', 'auth-service']);

@@ -11,19 +11,29 @@ export interface ServiceSpec {
   readonly dependsOn: readonly ServiceName[];
   /** Whether it ships a seed (prisma/seed.ts). */
   readonly hasSeed: boolean;
+  /** HTTP port it listens on unless PORT says otherwise (distinct, so all four run side by side). */
+  readonly defaultPort: number;
 }
 
 export const SERVICE_NAMES = ['auth-service', 'catalog-service', 'order-service', 'billing-service'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 export const SERVICES: readonly ServiceSpec[] = [
-  { name: 'auth-service', database: 'webrana_auth', urlVariable: 'AUTH_DATABASE_URL', dependsOn: [], hasSeed: true },
+  {
+    name: 'auth-service',
+    database: 'webrana_auth',
+    urlVariable: 'AUTH_DATABASE_URL',
+    dependsOn: [],
+    hasSeed: true,
+    defaultPort: 3001,
+  },
   {
     name: 'catalog-service',
     database: 'webrana_catalog',
     urlVariable: 'CATALOG_DATABASE_URL',
     dependsOn: [],
     hasSeed: true,
+    defaultPort: 3002,
   },
   {
     name: 'order-service',
@@ -31,6 +41,7 @@ export const SERVICES: readonly ServiceSpec[] = [
     urlVariable: 'ORDER_DATABASE_URL',
     dependsOn: ['auth-service', 'catalog-service'],
     hasSeed: false,
+    defaultPort: 3003,
   },
   {
     name: 'billing-service',
@@ -38,6 +49,7 @@ export const SERVICES: readonly ServiceSpec[] = [
     urlVariable: 'BILLING_DATABASE_URL',
     dependsOn: ['order-service', 'auth-service'],
     hasSeed: false,
+    defaultPort: 3004,
   },
 ];
 

@@ -8,7 +8,7 @@ ALTER TABLE "payments" ADD CONSTRAINT "payments_amounts_nonnegative" CHECK ("amo
 ALTER TABLE "payments" ADD CONSTRAINT "payments_paid_has_paid_at" CHECK ("status" <> 'PAID' OR "paid_at" IS NOT NULL);
 
 -- The documented invoice flow: PENDING -> PAID | EXPIRED | CANCELLED; those three are final.
-CREATE FUNCTION "invoices_enforce_status_flow"() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION "invoices_enforce_status_flow"() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
   IF TG_OP = 'INSERT' AND NEW.status <> 'PENDING' THEN
     RAISE EXCEPTION 'invoice % must be created as PENDING, not %', NEW.invoice_number, NEW.status

@@ -30,7 +30,9 @@ RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
     ('PROVISIONING', 'FAILED'))
 $$;
 
-CREATE FUNCTION "orders_enforce_status_flow"() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Trigger functions pin the search_path they were created with: they must find their tables and
+-- helpers whatever the session's search_path is (pg_dump's SQL restores set it to '').
+CREATE FUNCTION "orders_enforce_status_flow"() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
   IF TG_OP = 'INSERT' AND NEW.status <> 'PENDING_PAYMENT' THEN
     RAISE EXCEPTION 'order % must be created as PENDING_PAYMENT, not %', NEW.order_number, NEW.status
@@ -51,7 +53,7 @@ CREATE TRIGGER "orders_status_flow"
   FOR EACH ROW EXECUTE FUNCTION "orders_enforce_status_flow"();
 
 -- Every status an order takes, from creation on, leaves one audit row (from, to, time).
-CREATE FUNCTION "orders_record_status_history"() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION "orders_record_status_history"() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
   INSERT INTO "status_history" ("order_id", "from_status", "to_status")
   VALUES (NEW.id, CASE WHEN TG_OP = 'UPDATE' THEN OLD.status END, NEW.status);

@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+// order-service's process entry: the only place that touches `process`.
+import { runServiceMain } from '@webrana/service-kit';
+import { createApp, SERVICE } from './app';
+import { PrismaClient } from './generated/prisma/client';
+
+void runServiceMain({ service: SERVICE, PrismaClient, createApp }, process);
