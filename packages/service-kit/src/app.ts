@@ -45,9 +45,9 @@ function databaseStateLogger(logger: Logger): (result: ProbeResult) => void {
 }
 
 /** The path of a request URL, without its query string. */
-function pathOf(url: string | undefined): string {
-  const query = (url ?? '').indexOf('?');
-  return query === -1 ? (url ?? '') : (url ?? '').slice(0, query);
+function pathOf(url = ''): string {
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
 }
 
 /**
@@ -89,7 +89,7 @@ export function createServiceApp<P>(deps: ServiceDeps<P>, mountRoutes?: (app: Ex
 
   return function serviceApp(req, res) {
     const path = pathOf(req.url);
-    const handler = req.method === 'GET' || req.method === 'HEAD' ? routes[path] : undefined;
+    const handler = req.method === 'GET' || req.method === 'HEAD' ? routes.get(path) : undefined;
     if (!handler) return void app(req, res);
     const start = process.hrtime.bigint();
     res.once('finish', () => {

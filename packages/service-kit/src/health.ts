@@ -69,8 +69,8 @@ export interface HealthRoutesDeps {
 }
 
 /** GET handlers by path: /health/live, /health/ready, /health/db and /metrics. */
-export function healthRoutes({ probe, lifecycle, metrics }: HealthRoutesDeps): Readonly<Record<string, Handler>> {
-  return {
+export function healthRoutes({ probe, lifecycle, metrics }: HealthRoutesDeps): ReadonlyMap<string, Handler> {
+  const routes: Record<string, Handler> = {
     /** The process answers. Nothing else is checked, so a database outage never gets the pod restarted. */
     '/health/live': (_req, res) => sendJson(res, 200, { status: 'alive' }),
 
@@ -96,4 +96,6 @@ export function healthRoutes({ probe, lifecycle, metrics }: HealthRoutesDeps): R
       await sendRegistry(res, 200, metrics.registry);
     },
   };
+  // A Map, so a request path can never reach an Object.prototype member.
+  return new Map(Object.entries(routes));
 }

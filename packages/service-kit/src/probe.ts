@@ -15,8 +15,6 @@ export interface DatabaseProbe {
    * never later than `timeoutMs` after the call.
    */
   check(): Promise<ProbeResult>;
-  /** How many probes were started, for tests and debugging. */
-  readonly started: number;
 }
 
 export interface ProbeOptions {
@@ -46,10 +44,8 @@ export function createSingleFlightProbe(options: ProbeOptions): DatabaseProbe {
   const reuseMs = options.reuseMs ?? 0;
   let inFlight: Promise<ProbeResult> | undefined;
   let recent: { answer: Promise<ProbeResult>; until: number } | undefined;
-  let started = 0;
 
   function startProbe(): Promise<ProbeResult> {
-    started += 1;
     const startedAt = clock();
     const elapsed = () => clock() - startedAt;
     let timer: NodeJS.Timeout | undefined;
@@ -87,9 +83,6 @@ export function createSingleFlightProbe(options: ProbeOptions): DatabaseProbe {
       if (recent && clock() < recent.until) return recent.answer;
       inFlight = startProbe();
       return inFlight;
-    },
-    get started() {
-      return started;
     },
   };
 }
