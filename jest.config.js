@@ -1,7 +1,14 @@
 /** One jest run for the whole monorepo: unit tests beside code, integration tests in test/ folders. */
 module.exports = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/packages', '<rootDir>/services', '<rootDir>/jobs', '<rootDir>/scripts'],
+  roots: [
+    '<rootDir>/packages',
+    '<rootDir>/services',
+    '<rootDir>/jobs',
+    '<rootDir>/scripts',
+    '<rootDir>/charts',
+    '<rootDir>/operator',
+  ],
   testMatch: ['**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   // Type checking is `npm run typecheck`; tests only transpile, which keeps them fast.

@@ -33,7 +33,11 @@ function assertPortFree(port, service) {
   return new Promise((resolve, reject) => {
     const probe = net.createServer();
     probe.once('error', () =>
-      reject(new Error(`port ${port} for ${service.name} is already in use; stop what uses it or set ${portVariable(service)}`)),
+      reject(
+        new Error(
+          `port ${port} for ${service.name} is already in use; stop what uses it or set ${portVariable(service)}`,
+        ),
+      ),
     );
     probe.listen(port, '127.0.0.1', () => probe.close(resolve));
   });
@@ -44,7 +48,8 @@ async function healthOf(port) {
   for (;;) {
     try {
       const response = await fetch(`http://127.0.0.1:${port}/health/db`);
-      if (response.status === 200 || Date.now() - started > 15_000) return { status: response.status, body: await response.json() };
+      if (response.status === 200 || Date.now() - started > 15_000)
+        return { status: response.status, body: await response.json() };
     } catch (error) {
       if (Date.now() - started > 15_000) return { status: 0, body: { error: error.message } };
     }
@@ -66,11 +71,17 @@ async function databases(values, log) {
   }
   await admin.end();
   log.info({ port }, 'embedded PostgreSQL ready');
-  return { urls: migrationOrder().map((s) => withDatabase(postgres.url, s.database)), stop: postgres.stop, where: `embedded PostgreSQL on 127.0.0.1:${port}` };
+  return {
+    urls: migrationOrder().map((s) => withDatabase(postgres.url, s.database)),
+    stop: postgres.stop,
+    where: `embedded PostgreSQL on 127.0.0.1:${port}`,
+  };
 }
 
 async function main() {
-  const { values } = parseArgs({ options: { 'pg-port': { type: 'string' }, once: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  const { values } = parseArgs({
+    options: { 'pg-port': { type: 'string' }, once: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  });
   if (values.help) return void process.stdout.write(USAGE);
   const log = createLogger({ name: 'local-stack', level: process.env.LOG_LEVEL ?? 'warn' });
   const services = migrationOrder();
@@ -85,7 +96,9 @@ async function main() {
     if (stopping) return;
     stopping = true;
     children.forEach((child) => child.kill('SIGTERM'));
-    await Promise.all(children.map((child) => (child.exitCode === null ? new Promise((r) => child.once('exit', r)) : undefined)));
+    await Promise.all(
+      children.map((child) => (child.exitCode === null ? new Promise((r) => child.once('exit', r)) : undefined)),
+    );
     await db.stop();
     process.exit(code);
   };
@@ -93,13 +106,24 @@ async function main() {
   process.once('SIGTERM', () => stop(0));
 
   for (const [i, service] of services.entries()) {
-    const target = { service: service.name, databaseUrl: db.urls[i], urlVariable: service.urlVariable, migrationsDir: migrationsDir(service.name) };
+    const target = {
+      service: service.name,
+      databaseUrl: db.urls[i],
+      urlVariable: service.urlVariable,
+      migrationsDir: migrationsDir(service.name),
+    };
     await deploy(target, DEFAULT_SETTINGS, log);
     if (service.hasSeed) await seedOne(service, { url: db.urls[i], variable: service.urlVariable }, process.env, log);
   }
   for (const [i, service] of services.entries()) {
     const child = spawn(process.execPath, [path.join(serviceDir(service.name), 'dist', 'src', 'main.js')], {
-      env: { ...process.env, [service.urlVariable]: db.urls[i], PORT: String(ports[i]), HOST: '127.0.0.1', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
+      env: {
+        ...process.env,
+        [service.urlVariable]: db.urls[i],
+        PORT: String(ports[i]),
+        HOST: '127.0.0.1',
+        LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+      },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     child.once('exit', (code) => {
@@ -112,9 +136,15 @@ async function main() {
   }
 
   const health = await Promise.all(ports.map(healthOf));
-  const rows = services.map((s, i) => [s.name, `http://127.0.0.1:${ports[i]}`, `${health[i].status} ${JSON.stringify(health[i].body)}`]);
+  const rows = services.map((s, i) => [
+    s.name,
+    `http://127.0.0.1:${ports[i]}`,
+    `${health[i].status} ${JSON.stringify(health[i].body)}`,
+  ]);
   const widths = [0, 1].map((c) => Math.max(...rows.map((r) => r[c].length), 7));
-  process.stdout.write(`\nWeBrana local stack (${db.where}), ready in ${((Date.now() - started) / 1000).toFixed(1)} s:\n`);
+  process.stdout.write(
+    `\nWeBrana local stack (${db.where}), ready in ${((Date.now() - started) / 1000).toFixed(1)} s:\n`,
+  );
   process.stdout.write(`${'service'.padEnd(widths[0])}  ${'url'.padEnd(widths[1])}  /health/db\n`);
   rows.forEach((r) => process.stdout.write(`${r[0].padEnd(widths[0])}  ${r[1].padEnd(widths[1])}  ${r[2]}\n`));
   process.stdout.write('\nDatabases:\n');

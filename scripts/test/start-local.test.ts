@@ -22,7 +22,13 @@ let env: NodeJS.ProcessEnv;
 beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'local-stack-'));
   fs.chmodSync(dataDir, 0o755); // PostgreSQL runs as its own OS user when we are root
-  const [pg, auth, catalog, order, billing] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const [pg, auth, catalog, order, billing] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
   env = {
     PATH: process.env.PATH,
     LOCAL_PG_DATA: path.join(dataDir, 'postgres'),
@@ -36,17 +42,31 @@ beforeAll(async () => {
 });
 afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 
-const healthyRows = (stdout: string) => stdout.split('\n').filter((l) => l.includes('200 {"status":"healthy","database":"connected"'));
+const healthyRows = (stdout: string) =>
+  stdout.split('\n').filter((l) => l.includes('200 {"status":"healthy","database":"connected"'));
 
 test('npm start brings up the four services healthy on an embedded PostgreSQL, and a second start reuses its data', async () => {
   const first = await run(process.execPath, [START, '--once'], { env, timeout: 120_000 });
-  expect(healthyRows(first.stdout).map((l) => l.split(/\s+/)[0])).toEqual(['auth-service', 'catalog-service', 'order-service', 'billing-service']);
-  expect(first.stdout).toContain(`AUTH_DATABASE_URL=postgresql://postgres:***@127.0.0.1:${env.LOCAL_PG_PORT}/webrana_auth`);
+  expect(healthyRows(first.stdout).map((l) => l.split(/\s+/)[0])).toEqual([
+    'auth-service',
+    'catalog-service',
+    'order-service',
+    'billing-service',
+  ]);
+  expect(first.stdout).toContain(
+    `AUTH_DATABASE_URL=postgresql://postgres:***@127.0.0.1:${env.LOCAL_PG_PORT}/webrana_auth`,
+  );
   expect(fs.existsSync(path.join(dataDir, 'postgres', 'PG_VERSION'))).toBe(true);
 
-  const second = await run(process.execPath, [START, '--once'], { env: { ...env, LOG_LEVEL: 'info' }, timeout: 120_000 });
+  const second = await run(process.execPath, [START, '--once'], {
+    env: { ...env, LOG_LEVEL: 'info' },
+    timeout: 120_000,
+  });
   expect(healthyRows(second.stdout)).toHaveLength(4);
-  const logs = second.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+  const logs = second.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l));
   expect(logs.filter((l) => l.msg === 'database already up to date')).toHaveLength(4);
   expect(logs.filter((l) => l.msg === 'seed finished').map((l) => [l.service, l.created, l.updated])).toEqual([
     ['auth-service', 0, 0],
@@ -60,7 +80,9 @@ test('a service port already taken stops npm start with a message naming the por
   try {
     const result = await run(process.execPath, [START, '--once'], { env }).catch((e) => e);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain(`port ${env.ORDER_PORT} for order-service is already in use; stop what uses it or set ORDER_PORT`);
+    expect(result.stderr).toContain(
+      `port ${env.ORDER_PORT} for order-service is already in use; stop what uses it or set ORDER_PORT`,
+    );
   } finally {
     blocker.close();
   }

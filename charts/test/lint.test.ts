@@ -1,0 +1,65 @@
+import { ALL_CHARTS, APPLICATION_CHARTS, BUILD_TIMEOUT_MS, helm, helmBinary, template, valueFlags } from './helm';
+
+// What CI requires of every chart: `helm lint --strict` (warnings fail too) and a clean `helm template`.
+
+/** A values set that switches on everything optional, to lint the less travelled template branches. */
+const EVERYTHING_ON = {
+  database: { url: 'postgresql://webrana:Lint-only-pw1@db.internal:5432/webrana_lint' },
+  replicaCount: 3,
+  metrics: { serviceMonitor: { enabled: true, scrapeHealthDb: true, labels: { release: 'prometheus' } } },
+  podDisruptionBudget: { maxUnavailable: '50%' },
+  config: { extraEnv: { FEATURE_FLAG: 'on' } },
+  imagePullSecrets: [{ name: 'registry' }],
+  nodeSelector: { 'kubernetes.io/os': 'linux' },
+  tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'webrana', effect: 'NoSchedule' }],
+  priorityClassName: 'webrana',
+  hooks: { serviceAccountName: 'webrana-hooks' },
+  image: { digest: `sha256:${'a'.repeat(64)}` },
+};
+
+beforeAll(() => {
+  helmBinary();
+}, BUILD_TIMEOUT_MS);
+
+describe('helm lint --strict', () => {
+  test.each(ALL_CHARTS)('%s passes with its default values, without warnings', (chart) => {
+    const result = helm(['lint', '--strict', chart]);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toContain('1 chart(s) linted, 0 chart(s) failed');
+    expect(result.stdout).not.toMatch(/\[(WARNING|ERROR)\]/);
+    expect(result.status).toBe(0);
+  });
+
+  test.each(['auth-service', 'catalog-service', 'order-service', 'billing-service'])(
+    '%s passes with every optional feature switched on',
+    (chart) => {
+      const result = helm(['lint', '--strict', chart, ...valueFlags(EVERYTHING_ON)]);
+      expect(result.stdout).not.toMatch(/\[(WARNING|ERROR)\]/);
+      expect(result.status).toBe(0);
+    },
+  );
+});
+
+describe('helm template', () => {
+  test.each(APPLICATION_CHARTS)('%s renders with its default values and prints nothing on stderr', (chart) => {
+    const result = helm(['template', 'r', chart]);
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(template(chart).objects.length).toBeGreaterThan(0);
+  });
+
+  test('the library chart renders no object by itself', () => {
+    const result = helm(['template', 'r', 'webrana-common']);
+    // A library chart cannot be installed or templated: helm says so instead of rendering.
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toMatch(/library charts are not installable/);
+  });
+
+  test('no rendered line ends in whitespace and no document is empty', () => {
+    for (const chart of APPLICATION_CHARTS) {
+      const { text } = template(chart, chart === 'webrana' ? {} : EVERYTHING_ON);
+      expect(text.split('\n').filter((line) => /\s$/.test(line))).toEqual([]);
+      expect(text).not.toMatch(/---\s*\n---/);
+    }
+  });
+});

@@ -1,0 +1,114 @@
+// Keeps skaffold.yaml honest: what it builds exists, every image the charts run is built, and every
+// value it sets is one the charts accept (helm renders with exactly those values).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as yaml from 'js-yaml';
+import { byKind, CHARTS_DIR, REPO_ROOT, SERVICE_CHARTS, template } from './helm';
+
+interface Artifact {
+  image: string;
+  context: string;
+  docker: { dockerfile: string; buildArgs?: Record<string, string> };
+}
+interface Release {
+  name: string;
+  chartPath: string;
+  valuesFiles: string[];
+  setValueTemplates: Record<string, string>;
+}
+interface Skaffold {
+  apiVersion: string;
+  build: { artifacts: Artifact[] };
+  deploy: { helm: { releases: Release[] } };
+  profiles: {
+    name: string;
+    patches?: { path: string; value: Record<string, unknown> }[];
+    portForward?: { resourceType: string; resourceName: string; port: number }[];
+  }[];
+}
+
+const skaffold = yaml.load(fs.readFileSync(path.join(REPO_ROOT, 'skaffold.yaml'), 'utf8')) as Skaffold;
+const [release] = skaffold.deploy.helm.releases;
+const artifacts = skaffold.build.artifacts;
+
+/** A dotted helm --set key as a nested values object. */
+function nested(entries: [string, unknown][]): Record<string, unknown> {
+  const root: Record<string, unknown> = {};
+  for (const [key, value] of entries) {
+    const parts = key.split('.');
+    let node = root;
+    parts.slice(0, -1).forEach((p) => (node = (node[p] ??= {}) as Record<string, unknown>));
+    node[parts[parts.length - 1]!] = value;
+  }
+  return root;
+}
+
+/** What skaffold would pass for the templates: an image's repository and a tag. */
+const resolvedTemplates = Object.entries(release!.setValueTemplates).map(([key, tmpl]): [string, unknown] => [
+  key,
+  tmpl
+    .replace(
+      /\{\{\.IMAGE_REPO_(\w+)\}\}/,
+      (_m, id: string) => artifacts.find((a) => a.image.replace(/[/-]/g, '_') === id)!.image,
+    )
+    .replace(/\{\{\.IMAGE_TAG_\w+\}\}/, 'dev-1234'),
+]);
+
+test('uses the skaffold v4 schema', () => {
+  expect(skaffold.apiVersion).toMatch(/^skaffold\/v4beta\d+$/);
+});
+
+test.each(artifacts.map((a) => [a.image, a]))(
+  'artifact %s: its context and Dockerfile exist, and its build args are real',
+  (_image, artifact) => {
+    expect(fs.existsSync(path.join(REPO_ROOT, artifact.context))).toBe(true);
+    const dockerfile = fs.readFileSync(path.join(REPO_ROOT, artifact.context, artifact.docker.dockerfile), 'utf8');
+    for (const arg of Object.keys(artifact.docker.buildArgs ?? {}))
+      expect(dockerfile).toMatch(new RegExp(`^ARG ${arg}\\b`, 'm'));
+  },
+);
+
+test('every template refers to an artifact skaffold builds', () => {
+  for (const tmpl of Object.values(release!.setValueTemplates)) {
+    for (const [, id] of tmpl.matchAll(/IMAGE_(?:REPO|TAG)_(\w+)/g)) {
+      expect(artifacts.map((a) => a.image.replace(/[/-]/g, '_'))).toContain(id);
+    }
+  }
+});
+
+test('the chart path and values files exist', () => {
+  expect(fs.existsSync(path.join(REPO_ROOT, release!.chartPath, 'Chart.yaml'))).toBe(true);
+  release!.valuesFiles.forEach((f) => expect(fs.existsSync(path.join(REPO_ROOT, f))).toBe(true));
+});
+
+test('every image the rendered charts run is built by an artifact, with the tag skaffold sets', () => {
+  const rendered = template(
+    path.relative(CHARTS_DIR, path.join(REPO_ROOT, release!.chartPath)),
+    nested(resolvedTemplates),
+    release!.name,
+  );
+  const images = new Set(
+    rendered.objects.flatMap((o) => {
+      const spec =
+        (o.spec as { template?: { spec?: { containers?: { image: string }[] } }; jobTemplate?: unknown }) ?? {};
+      return (spec.template?.spec?.containers ?? []).map((c) => c.image);
+    }),
+  );
+  expect(images.size).toBeGreaterThan(0);
+  for (const image of images) expect(artifacts.map((a) => `${a.image}:dev-1234`)).toContain(image);
+});
+
+test.each(skaffold.profiles.map((p) => [p.name, p]))(
+  'profile %s: the values it sets are accepted by the charts and its port-forwards hit rendered Services',
+  (_name, profile) => {
+    const set = profile.patches?.flatMap((p) => (p.path.endsWith('/setValues') ? Object.entries(p.value) : [])) ?? [];
+    const rendered = template('webrana', nested([...resolvedTemplates, ...set]), release!.name);
+    const services = byKind(rendered.objects, 'Service');
+    for (const forward of profile.portForward ?? []) {
+      const service = services.find((s) => s.metadata.name === forward.resourceName);
+      expect(service).toBeDefined();
+      expect((service!.spec as { ports: { port: number }[] }).ports.map((p) => p.port)).toContain(forward.port);
+    }
+    if (profile.name === 'dev') expect(profile.portForward).toHaveLength(SERVICE_CHARTS.length);
+  },
+);

@@ -1,0 +1,6 @@
+export * from './layout';
+export * from './images';
+export * from './mounts';
+export * from './env';
+export * from './pod-status';
+export * from './lab';
