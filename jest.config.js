@@ -16,6 +16,7 @@ module.exports = {
   // Workspace packages resolve to their sources, so tests never run stale builds.
   moduleNameMapper: {
     '^@webrana/jobs$': '<rootDir>/jobs/src',
+    '^@webrana/operator$': '<rootDir>/operator/src',
     '^@webrana/([a-z0-9-]+)$': '<rootDir>/packages/$1/src',
   },
   globalSetup: '<rootDir>/packages/testing/src/global-setup.ts',

@@ -13,7 +13,7 @@ interface Artifact {
 interface Release {
   name: string;
   chartPath: string;
-  valuesFiles: string[];
+  valuesFiles?: string[];
   setValueTemplates: Record<string, string>;
 }
 interface Skaffold {
@@ -28,7 +28,8 @@ interface Skaffold {
 }
 
 const skaffold = yaml.load(fs.readFileSync(path.join(REPO_ROOT, 'skaffold.yaml'), 'utf8')) as Skaffold;
-const [release] = skaffold.deploy.helm.releases;
+const releases = skaffold.deploy.helm.releases;
+const [release] = releases;
 const artifacts = skaffold.build.artifacts;
 
 /** A dotted helm --set key as a nested values object. */
@@ -43,16 +44,18 @@ function nested(entries: [string, unknown][]): Record<string, unknown> {
   return root;
 }
 
-/** What skaffold would pass for the templates: an image's repository and a tag. */
-const resolvedTemplates = Object.entries(release!.setValueTemplates).map(([key, tmpl]): [string, unknown] => [
-  key,
-  tmpl
-    .replace(
-      /\{\{\.IMAGE_REPO_(\w+)\}\}/,
-      (_m, id: string) => artifacts.find((a) => a.image.replace(/[/-]/g, '_') === id)!.image,
-    )
-    .replace(/\{\{\.IMAGE_TAG_\w+\}\}/, 'dev-1234'),
-]);
+/** What skaffold would pass for a release's templates: an image's repository and a tag. */
+const resolve = (r: Release) =>
+  Object.entries(r.setValueTemplates).map(([key, tmpl]): [string, unknown] => [
+    key,
+    tmpl
+      .replace(
+        /\{\{\.IMAGE_REPO_(\w+)\}\}/,
+        (_m, id: string) => artifacts.find((a) => a.image.replace(/[/-]/g, '_') === id)!.image,
+      )
+      .replace(/\{\{\.IMAGE_TAG_\w+\}\}/, 'dev-1234'),
+  ]);
+const resolvedTemplates = resolve(release!);
 
 test('uses the skaffold v4 schema', () => {
   expect(skaffold.apiVersion).toMatch(/^skaffold\/v4beta\d+$/);
@@ -69,34 +72,27 @@ test.each(artifacts.map((a) => [a.image, a]))(
 );
 
 test('every template refers to an artifact skaffold builds', () => {
-  for (const tmpl of Object.values(release!.setValueTemplates)) {
+  for (const tmpl of releases.flatMap((r) => Object.values(r.setValueTemplates))) {
     for (const [, id] of tmpl.matchAll(/IMAGE_(?:REPO|TAG)_(\w+)/g)) {
       expect(artifacts.map((a) => a.image.replace(/[/-]/g, '_'))).toContain(id);
     }
   }
 });
 
-test('the chart path and values files exist', () => {
-  expect(fs.existsSync(path.join(REPO_ROOT, release!.chartPath, 'Chart.yaml'))).toBe(true);
-  release!.valuesFiles.forEach((f) => expect(fs.existsSync(path.join(REPO_ROOT, f))).toBe(true));
-});
-
-test('every image the rendered charts run is built by an artifact, with the tag skaffold sets', () => {
-  const rendered = template(
-    path.relative(CHARTS_DIR, path.join(REPO_ROOT, release!.chartPath)),
-    nested(resolvedTemplates),
-    release!.name,
-  );
-  const images = new Set(
-    rendered.objects.flatMap((o) => {
-      const spec =
-        (o.spec as { template?: { spec?: { containers?: { image: string }[] } }; jobTemplate?: unknown }) ?? {};
+test.each(releases.map((r) => [r.name, r]))(
+  'release %s: its chart renders with the images skaffold builds',
+  (_name, r) => {
+    expect(fs.existsSync(path.join(REPO_ROOT, r.chartPath, 'Chart.yaml'))).toBe(true);
+    (r.valuesFiles ?? []).forEach((f) => expect(fs.existsSync(path.join(REPO_ROOT, f))).toBe(true));
+    const rendered = template(path.relative(CHARTS_DIR, path.join(REPO_ROOT, r.chartPath)), nested(resolve(r)), r.name);
+    const images = rendered.objects.flatMap((o) => {
+      const spec = (o.spec as { template?: { spec?: { containers?: { image: string }[] } } }) ?? {};
       return (spec.template?.spec?.containers ?? []).map((c) => c.image);
-    }),
-  );
-  expect(images.size).toBeGreaterThan(0);
-  for (const image of images) expect(artifacts.map((a) => `${a.image}:dev-1234`)).toContain(image);
-});
+    });
+    expect(images.length).toBeGreaterThan(0);
+    for (const image of images) expect(artifacts.map((a) => `${a.image}:dev-1234`)).toContain(image);
+  },
+);
 
 test.each(skaffold.profiles.map((p) => [p.name, p]))(
   'profile %s: the values it sets are accepted by the charts and its port-forwards hit rendered Services',

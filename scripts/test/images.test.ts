@@ -77,6 +77,14 @@ test('the jobs image runs webrana-jobs from its PATH, --help by default', () => 
   expect(migrate.stdout).toContain('usage: webrana-jobs migrate');
 });
 
+test('the operator image runs webrana-operator from its PATH', () => {
+  const stage = finalStage(path.join(REPO_ROOT, 'docker', 'operator.Dockerfile'), {});
+  expect(stage.entrypoint).toEqual(['webrana-operator']);
+  const result = runImageCommand({ ...stage, cmd: ['--help'] });
+  expect(result.stdout).toContain('usage: webrana-operator');
+  expect(result.status).toBe(0);
+});
+
 test('the jobs image installs PostgreSQL 15 client tools (pg_dump must match the server major)', () => {
   expect(fs.readFileSync(path.join(REPO_ROOT, 'docker', 'jobs.Dockerfile'), 'utf8')).toMatch(
     /apt-get install -y --no-install-recommends postgresql-client-15/,

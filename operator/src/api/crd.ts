@@ -1,0 +1,344 @@
+import { CRON_DESCRIPTORS, CRON_PATTERN } from './cron';
+import { toYaml } from './yaml';
+import { CRD_NAME, DEFAULTS, GROUP, KIND, PLURAL, SHORT_NAMES, SINGULAR, VERSION } from './types';
+
+/**
+ * The CustomResourceDefinition, the one source of truth for charts/webrana-operator/crds/ (written
+ * by `webrana-operator crd`, compared by a unit test). What admission can reject, it rejects:
+ * OpenAPI types, ranges and patterns, plus CEL rules for what spans several fields (duplicate
+ * service names, dependsOn naming an unknown service or the service itself). A dependency cycle is
+ * beyond CEL; the operator reports it as the InvalidSpec condition.
+ */
+
+// List sizes bound the cost the apiserver estimates for the CEL rules (quadratic in services).
+export const MAX_SERVICES = 16;
+/** Service names prefix the Jobs' and CronJobs' names, so they stay short. */
+export const MAX_SERVICE_NAME = 40;
+
+const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+const DNS_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
+const SECRET_KEY = '^[-._a-zA-Z0-9]+$';
+
+type Schema = Record<string, unknown>;
+
+const str = (description: string, extra: Schema = {}): Schema => ({ type: 'string', description, ...extra });
+const int = (description: string, min: number, max: number, def?: number): Schema => ({
+  type: 'integer',
+  format: 'int32',
+  description,
+  minimum: min,
+  maximum: max,
+  ...(def === undefined ? {} : { default: def }),
+});
+const time = (description: string): Schema => ({ type: 'string', format: 'date-time', description });
+const quantities: Schema = {
+  type: 'object',
+  additionalProperties: {
+    'x-kubernetes-int-or-string': true,
+    anyOf: [{ type: 'integer' }, { type: 'string' }],
+    pattern:
+      '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$',
+  },
+};
+
+const specSchema: Schema = {
+  type: 'object',
+  description: 'What to migrate and back up: the jobs image, the services with their databases, and the Job settings.',
+  required: ['image', 'services'],
+  'x-kubernetes-validations': [
+    {
+      rule: 'self.services.all(s, self.services.exists_one(t, t.name == s.name))',
+      message: 'spec.services: service names must be unique',
+    },
+    {
+      rule: 'self.services.all(s, !has(s.dependsOn) || s.dependsOn.all(d, self.services.exists(t, t.name == d)))',
+      // A messageExpression naming the offender is over the apiserver's CEL cost budget: static text.
+      message: 'spec.services: every dependsOn entry must name a service listed in spec.services',
+    },
+  ],
+  properties: {
+    image: str('The jobs image (entrypoint webrana-jobs) every migration and backup Job runs.', {
+      minLength: 1,
+      maxLength: 512,
+    }),
+    imagePullPolicy: str('Pull policy of the jobs image.', {
+      enum: ['Always', 'IfNotPresent', 'Never'],
+      default: DEFAULTS.imagePullPolicy,
+    }),
+    imagePullSecrets: {
+      type: 'array',
+      description: 'Secrets for pulling the jobs image.',
+      maxItems: 8,
+      items: {
+        type: 'object',
+        required: ['name'],
+        properties: { name: str('Secret name.', { pattern: DNS_SUBDOMAIN, maxLength: 253 }) },
+      },
+    },
+    serviceAccountName: str(
+      "ServiceAccount the Jobs run as (default: the namespace's default). No API token is mounted either way.",
+      { pattern: DNS_SUBDOMAIN, maxLength: 253 },
+    ),
+    resources: {
+      type: 'object',
+      description: 'Resources of every Job container.',
+      properties: { requests: quantities, limits: quantities },
+    },
+    services: {
+      type: 'array',
+      description: 'The services whose databases this resource manages.',
+      minItems: 1,
+      maxItems: MAX_SERVICES,
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['name'],
+      items: {
+        type: 'object',
+        required: ['name', 'databaseUrlSecretRef'],
+        'x-kubernetes-validations': [
+          {
+            rule: '!has(self.dependsOn) || !(self.name in self.dependsOn)',
+            messageExpression: "'service ' + self.name + ' cannot depend on itself'",
+          },
+        ],
+        properties: {
+          name: str(
+            'Service name as the jobs image knows it (auth-service, ...); its URL variable is derived from it (AUTH_DATABASE_URL).',
+            { pattern: DNS_LABEL, minLength: 1, maxLength: MAX_SERVICE_NAME },
+          ),
+          databaseUrlSecretRef: {
+            type: 'object',
+            description:
+              "Secret key holding the service's database URL. The operator never reads it; only the Jobs do.",
+            required: ['name', 'key'],
+            properties: {
+              name: str('Secret name.', { pattern: DNS_SUBDOMAIN, maxLength: 253 }),
+              key: str('Key in the Secret.', { pattern: SECRET_KEY, maxLength: 253 }),
+            },
+          },
+          dependsOn: {
+            type: 'array',
+            description: 'Services whose migrations must succeed before this one starts.',
+            maxItems: MAX_SERVICES,
+            'x-kubernetes-list-type': 'set',
+            items: { type: 'string', maxLength: MAX_SERVICE_NAME },
+          },
+        },
+      },
+    },
+    migration: {
+      type: 'object',
+      description: 'Settings of the migration Jobs (one per service and spec generation).',
+      default: {},
+      properties: {
+        backoffLimit: int(
+          'Retries of a failed migration Job. 0 is right for most: a failed migration is recorded in the ledger and a retry stops at that record.',
+          0,
+          10,
+          DEFAULTS.migration.backoffLimit,
+        ),
+        activeDeadlineSeconds: int(
+          'Longest a migration Job may run.',
+          1,
+          86_400,
+          DEFAULTS.migration.activeDeadlineSeconds,
+        ),
+      },
+    },
+    backup: {
+      type: 'object',
+      description: 'pg_dump CronJobs, one per service. Without it, no CronJobs.',
+      required: ['schedule', 'volumeClaimName'],
+      properties: {
+        schedule: str(
+          'Cron schedule: five fields (minute hour day-of-month month day-of-week) or @daily and the like.',
+          {
+            minLength: 1,
+            maxLength: 128,
+            // A CEL rule rather than `pattern`, so a rejection explains itself instead of quoting the regex.
+            'x-kubernetes-validations': [
+              {
+                rule: `self.matches(r'${CRON_PATTERN}')`,
+                messageExpression: `'"' + self + '" is not a cron schedule: expected five fields (minute hour day-of-month month day-of-week, e.g. "0 2 * * *") or one of ${CRON_DESCRIPTORS.join(', ')}'`,
+              },
+            ],
+          },
+        ),
+        timeZone: str(
+          'Time zone of the schedule (IANA name, e.g. Asia/Jakarta); default: the controller-manager time zone.',
+          {
+            maxLength: 64,
+          },
+        ),
+        retention: {
+          type: 'object',
+          description:
+            'How many dumps to keep (restic-style: newest dump of each of the last N days/ISO weeks/months).',
+          default: {},
+          properties: {
+            daily: int('Days.', 0, 1000, DEFAULTS.backup.retention.daily),
+            weekly: int('ISO weeks.', 0, 1000, DEFAULTS.backup.retention.weekly),
+            monthly: int('Months.', 0, 1000, DEFAULTS.backup.retention.monthly),
+          },
+        },
+        volumeClaimName: str('PersistentVolumeClaim the dumps are written to (mounted at /backups).', {
+          pattern: DNS_SUBDOMAIN,
+          maxLength: 253,
+        }),
+        suspend: { type: 'boolean', description: 'Pause the schedule.', default: DEFAULTS.backup.suspend },
+        successfulJobsHistoryLimit: int(
+          'Finished backup Jobs kept per service.',
+          0,
+          100,
+          DEFAULTS.backup.successfulJobsHistoryLimit,
+        ),
+        failedJobsHistoryLimit: int(
+          'Failed backup Jobs kept per service.',
+          0,
+          100,
+          DEFAULTS.backup.failedJobsHistoryLimit,
+        ),
+        startingDeadlineSeconds: int(
+          'A run that could not start within this many seconds of its time is skipped.',
+          10,
+          86_400,
+          DEFAULTS.backup.startingDeadlineSeconds,
+        ),
+        activeDeadlineSeconds: int('Longest a backup Job may run.', 1, 86_400, DEFAULTS.backup.activeDeadlineSeconds),
+        backoffLimit: int('Retries of a failed backup Job.', 0, 10, DEFAULTS.backup.backoffLimit),
+      },
+    },
+  },
+};
+
+const conditionSchema: Schema = {
+  type: 'object',
+  required: ['type', 'status', 'lastTransitionTime', 'reason', 'message'],
+  properties: {
+    type: str('Ready, Progressing, Degraded or InvalidSpec.'),
+    status: str('True, False or Unknown.', { enum: ['True', 'False', 'Unknown'] }),
+    observedGeneration: { type: 'integer', format: 'int64', minimum: 0 },
+    lastTransitionTime: time('When status last changed.'),
+    reason: str('CamelCase reason.'),
+    message: str('What happened, for people.'),
+  },
+};
+
+const statusSchema: Schema = {
+  type: 'object',
+  description: 'Written by the operator.',
+  properties: {
+    observedGeneration: { type: 'integer', format: 'int64', description: 'The generation this status describes.' },
+    phase: str('Pending, Migrating, Ready, Degraded or InvalidSpec.'),
+    progress: str('Migrations of the observed generation that succeeded, as "done/total".'),
+    services: {
+      type: 'array',
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['name'],
+      items: {
+        type: 'object',
+        required: ['name', 'phase'],
+        properties: {
+          name: str('Service.'),
+          phase: str('Pending, Waiting, Running, Succeeded, Failed or Blocked (a dependency failed).'),
+          job: str('Migration Job of the observed generation.'),
+          startedAt: time('When the migration Job started.'),
+          finishedAt: time('When it finished.'),
+          message: str('Why it waits, or the error of the failed Job.'),
+          backup: {
+            type: 'object',
+            required: ['cronJob'],
+            properties: {
+              cronJob: str('The backup CronJob.'),
+              lastScheduleTime: time('When a backup Job was last scheduled.'),
+              lastSuccessfulTime: time('When a backup Job last succeeded.'),
+              lastJob: str('The newest backup Job.'),
+              lastResult: str('Running, Succeeded or Failed.'),
+              lastFinishedAt: time('When the newest backup Job finished.'),
+              lastMessage: str('The error of the newest backup Job, when it failed.'),
+            },
+          },
+        },
+      },
+    },
+    conditions: {
+      type: 'array',
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['type'],
+      items: conditionSchema,
+    },
+  },
+};
+
+export interface CustomResourceDefinition {
+  apiVersion: 'apiextensions.k8s.io/v1';
+  kind: 'CustomResourceDefinition';
+  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec: Schema;
+}
+
+export function webranaDatabaseCrd(): CustomResourceDefinition {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: {
+      name: CRD_NAME,
+      labels: { 'app.kubernetes.io/name': 'webrana-operator', 'app.kubernetes.io/part-of': 'webrana' },
+    },
+    spec: {
+      group: GROUP,
+      names: { kind: KIND, listKind: `${KIND}List`, plural: PLURAL, singular: SINGULAR, shortNames: SHORT_NAMES },
+      scope: 'Namespaced',
+      versions: [
+        {
+          name: VERSION,
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: [
+            { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+            { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
+            { name: 'Migrated', type: 'string', jsonPath: '.status.progress' },
+            { name: 'Schedule', type: 'string', jsonPath: '.spec.backup.schedule' },
+            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+            {
+              name: 'Message',
+              type: 'string',
+              priority: 1,
+              jsonPath: '.status.conditions[?(@.type=="Ready")].message',
+            },
+          ],
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              description:
+                'WebranaDatabase: the databases of a set of services, migrated in dependency order and backed up by pg_dump CronJobs.',
+              required: ['spec'],
+              'x-kubernetes-validations': [
+                {
+                  rule: 'self.metadata.name.size() <= 63',
+                  message: 'metadata.name must be at most 63 characters (it is a label value on every Job)',
+                },
+              ],
+              properties: {
+                apiVersion: { type: 'string' },
+                kind: { type: 'string' },
+                metadata: { type: 'object' },
+                spec: specSchema,
+                status: statusSchema,
+              },
+            },
+          },
+        },
+      ],
+    },
+  };
+}
+
+/** The CRD file as charts/webrana-operator/crds/ holds it. */
+export function renderCrdYaml(): string {
+  return (
+    '# Generated from operator/src/api/crd.ts (node operator/bin/webrana-operator.js crd > this file,\n' +
+    '# then npx prettier --write). Do not edit by hand: a unit test fails when file and source differ.\n' +
+    toYaml(webranaDatabaseCrd())
+  );
+}

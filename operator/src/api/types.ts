@@ -1,0 +1,145 @@
+/**
+ * The WebranaDatabase API (webrana.cloud/v1alpha1) as TypeScript types. The CRD's OpenAPI schema
+ * (crd.ts) is written against these; `normalizeSpec` (validate.ts) turns what the apiserver stored
+ * into a `DatabaseSpec` with every default filled in.
+ */
+
+export const GROUP = 'webrana.cloud';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+export const KIND = 'WebranaDatabase';
+export const PLURAL = 'webranadatabases';
+export const SINGULAR = 'webranadatabase';
+export const SHORT_NAMES = ['wdb'];
+export const CRD_NAME = `${PLURAL}.${GROUP}`;
+
+/** Defaults, shared by the CRD schema and the spec normalizer so both say the same. */
+export const DEFAULTS = {
+  migration: { backoffLimit: 0, activeDeadlineSeconds: 600 },
+  backup: {
+    retention: { daily: 7, weekly: 4, monthly: 12 },
+    suspend: false,
+    successfulJobsHistoryLimit: 3,
+    failedJobsHistoryLimit: 3,
+    startingDeadlineSeconds: 3600,
+    activeDeadlineSeconds: 3600,
+    backoffLimit: 0,
+  },
+  imagePullPolicy: 'IfNotPresent',
+} as const;
+
+export interface SecretKeyRef {
+  name: string;
+  key: string;
+}
+
+export interface ServiceEntry {
+  name: string;
+  databaseUrlSecretRef: SecretKeyRef;
+  dependsOn?: string[];
+}
+
+export interface ResourceRequirements {
+  requests?: Record<string, string | number>;
+  limits?: Record<string, string | number>;
+}
+
+export interface MigrationSettings {
+  backoffLimit?: number;
+  activeDeadlineSeconds?: number;
+}
+
+export interface Retention {
+  daily?: number;
+  weekly?: number;
+  monthly?: number;
+}
+
+export interface BackupSettings {
+  schedule: string;
+  timeZone?: string;
+  retention?: Retention;
+  volumeClaimName: string;
+  suspend?: boolean;
+  successfulJobsHistoryLimit?: number;
+  failedJobsHistoryLimit?: number;
+  startingDeadlineSeconds?: number;
+  activeDeadlineSeconds?: number;
+  backoffLimit?: number;
+}
+
+/** `spec` as users write it. */
+export interface WebranaDatabaseSpec {
+  image: string;
+  imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
+  imagePullSecrets?: { name: string }[];
+  /** ServiceAccount the Jobs run as (default: the namespace's default); they get no API token either way. */
+  serviceAccountName?: string;
+  resources?: ResourceRequirements;
+  services: ServiceEntry[];
+  migration?: MigrationSettings;
+  backup?: BackupSettings;
+}
+
+export type ServicePhase = 'Pending' | 'Waiting' | 'Running' | 'Succeeded' | 'Failed' | 'Blocked';
+
+export interface BackupStatus {
+  cronJob: string;
+  lastScheduleTime?: string;
+  lastSuccessfulTime?: string;
+  /** The newest backup Job and how it ended. */
+  lastJob?: string;
+  lastResult?: 'Running' | 'Succeeded' | 'Failed';
+  lastFinishedAt?: string;
+  lastMessage?: string;
+}
+
+export interface ServiceStatus {
+  name: string;
+  phase: ServicePhase;
+  job?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  message?: string;
+  backup?: BackupStatus;
+}
+
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  observedGeneration: number;
+  lastTransitionTime: string;
+  reason: string;
+  message: string;
+}
+
+export type DatabasePhase = 'Pending' | 'Migrating' | 'Ready' | 'Degraded' | 'InvalidSpec';
+
+export interface WebranaDatabaseStatus {
+  observedGeneration?: number;
+  phase?: DatabasePhase;
+  /** "succeeded/total" migrations of the observed generation, for `kubectl get`. */
+  progress?: string;
+  services?: ServiceStatus[];
+  conditions?: Condition[];
+}
+
+export interface ObjectMeta {
+  name?: string;
+  namespace?: string;
+  uid?: string;
+  generation?: number;
+  resourceVersion?: string;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+export interface WebranaDatabase {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  spec: WebranaDatabaseSpec;
+  status?: WebranaDatabaseStatus;
+}

@@ -1,0 +1,90 @@
+import { SERVICES } from '@webrana/registry';
+import type { WebranaDatabaseSpec } from './types';
+import { normalizeSpec, urlVariableFor } from './validate';
+
+const svc = (name: string, dependsOn?: string[]) => ({
+  name,
+  databaseUrlSecretRef: { name: `${name}-db`, key: 'url' },
+  ...(dependsOn ? { dependsOn } : {}),
+});
+const spec = (
+  services: WebranaDatabaseSpec['services'],
+  extra: Partial<WebranaDatabaseSpec> = {},
+): WebranaDatabaseSpec => ({
+  image: 'webrana/jobs:1',
+  services,
+  ...extra,
+});
+
+describe('normalizeSpec', () => {
+  test('fills in the defaults and groups services in dependency waves', () => {
+    const r = normalizeSpec(
+      spec(
+        [
+          svc('auth-service'),
+          svc('catalog-service'),
+          svc('order-service', ['auth-service', 'catalog-service']),
+          svc('billing-service', ['order-service', 'auth-service']),
+        ],
+        { backup: { schedule: '0 2 * * *', volumeClaimName: 'b' } },
+      ),
+    );
+    if (!r.ok) throw new Error(r.message);
+    expect(r.spec.waves.map((w) => w.map((s) => s.name))).toEqual([
+      ['auth-service', 'catalog-service'],
+      ['order-service'],
+      ['billing-service'],
+    ]);
+    expect(r.spec.migration).toEqual({ backoffLimit: 0, activeDeadlineSeconds: 600 });
+    expect(r.spec.imagePullPolicy).toBe('IfNotPresent');
+    expect(r.spec.backup).toMatchObject({
+      retention: { daily: 7, weekly: 4, monthly: 12 },
+      suspend: false,
+      successfulJobsHistoryLimit: 3,
+      failedJobsHistoryLimit: 3,
+    });
+  });
+
+  test('a dependency cycle is InvalidSpec with the cycle named', () => {
+    const r = normalizeSpec(spec([svc('a'), svc('b', ['c']), svc('c', ['d']), svc('d', ['b'])]));
+    expect(r).toEqual({ ok: false, reason: 'DependencyCycle', message: 'dependency cycle: b -> c -> d -> b' });
+  });
+
+  test.each([
+    ['an unknown dependency', spec([svc('a', ['ghost'])]), 'UnknownDependency', 'a depends on unknown service "ghost"'],
+    ['a self-dependency', spec([svc('a', ['a'])]), 'UnknownDependency', 'service a cannot depend on itself'],
+    ['a duplicate service', spec([svc('a'), svc('a')]), 'DuplicateService', 'service a is listed twice'],
+    [
+      'a negative retention',
+      spec([svc('a')], { backup: { schedule: '@daily', volumeClaimName: 'v', retention: { daily: -1 } } }),
+      'InvalidField',
+      'spec.backup.retention.daily must be 0 or more',
+    ],
+    [
+      'a malformed schedule',
+      spec([svc('a')], { backup: { schedule: 'daily at 2', volumeClaimName: 'v' } }),
+      'InvalidField',
+      'is not a cron expression',
+    ],
+    [
+      'a backwards cron range',
+      spec([svc('a')], { backup: { schedule: '0 5-1 * * *', volumeClaimName: 'v' } }),
+      'InvalidField',
+      'runs backwards',
+    ],
+    ['no services', spec([]), 'InvalidField', 'lists no service'],
+    ['a bad service name', spec([svc('Auth_Service')]), 'InvalidField', 'is not a valid service name'],
+  ])('%s is refused (what the CRD also rejects at admission)', (_what, s, reason, message) => {
+    const r = normalizeSpec(s);
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.reason).toBe(reason);
+      expect(r.message).toContain(message);
+    }
+  });
+
+  test("each service's URL variable is the one @webrana/registry gives it", () => {
+    for (const s of SERVICES) expect(urlVariableFor(s.name)).toBe(s.urlVariable);
+    expect(urlVariableFor('audit-log-service')).toBe('AUDIT_LOG_DATABASE_URL');
+  });
+});

@@ -1,0 +1,150 @@
+import { FOUR_SERVICES } from '../../test/fake-cluster';
+import { normalizeSpec, type NormalizedSpec } from '../api/validate';
+import { backupCronJob, cronJobNeedsUpdate, migrationJob, type Owner } from './builders';
+import type { CronJob } from './k8s';
+import { SPEC_HASH_ANNOTATION } from './names';
+
+const owner: Owner = { name: 'webrana', namespace: 'prod', uid: '1234-abcd' };
+function spec(patch: (s: typeof FOUR_SERVICES) => void = () => {}): NormalizedSpec {
+  const s = structuredClone(FOUR_SERVICES);
+  patch(s);
+  const r = normalizeSpec(s);
+  if (!r.ok) throw new Error(r.message);
+  return r.spec;
+}
+const auth = (s: NormalizedSpec) => s.services[0]!;
+type Container = Record<string, unknown> & { securityContext: Record<string, unknown> };
+const containerOf = (tpl: { spec: Record<string, unknown> }) => (tpl.spec.containers as Container[])[0]!;
+
+describe('migrationJob', () => {
+  const s = spec();
+  const job = migrationJob(owner, s, auth(s), 3);
+
+  test('is named per generation and owned by the resource (controller, blocking deletion)', () => {
+    expect(job.metadata.name).toBe('webrana-auth-service-migrate-g3');
+    expect(job.metadata.namespace).toBe('prod');
+    expect(job.metadata.ownerReferences).toEqual([
+      {
+        apiVersion: 'webrana.cloud/v1alpha1',
+        kind: 'WebranaDatabase',
+        name: 'webrana',
+        uid: '1234-abcd',
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ]);
+  });
+
+  test('carries the labels the informer selects and the plan reads, on the Job and its pods', () => {
+    const expected = {
+      'app.kubernetes.io/managed-by': 'webrana-operator',
+      'app.kubernetes.io/component': 'migration',
+      'app.kubernetes.io/instance': 'webrana',
+      'webrana.cloud/database': 'webrana',
+      'webrana.cloud/service': 'auth-service',
+      'webrana.cloud/generation': '3',
+    };
+    expect(job.metadata.labels).toMatchObject(expected);
+    expect(job.spec.template.metadata?.labels).toMatchObject(expected);
+  });
+
+  test('runs `webrana-jobs migrate deploy --service=...` with the URL from the Secret in the service variable', () => {
+    const c = containerOf(job.spec.template);
+    expect(c.image).toBe('registry.example/webrana/jobs:1.4.0');
+    expect(c.command).toEqual(['webrana-jobs']);
+    expect(c.args).toEqual(['migrate', 'deploy', '--service=auth-service']);
+    expect(c.env).toContainEqual({
+      name: 'AUTH_DATABASE_URL',
+      valueFrom: { secretKeyRef: { name: 'auth-db', key: 'url' } },
+    });
+    expect(c.terminationMessagePolicy).toBe('FallbackToLogsOnError');
+  });
+
+  test('uses the spec Job settings, and never runs two pods at once', () => {
+    expect(job.spec.backoffLimit).toBe(1);
+    expect(job.spec.activeDeadlineSeconds).toBe(600);
+    expect(job.spec.podReplacementPolicy).toBe('Failed');
+    expect(job.spec.template.spec.restartPolicy).toBe('Never');
+  });
+
+  test('is hardened: non-root, read-only root, no escalation, no capabilities, no API token', () => {
+    const pod = job.spec.template.spec;
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(containerOf(job.spec.template).securityContext).toEqual({
+      runAsNonRoot: true,
+      runAsUser: 10001,
+      runAsGroup: 10001,
+      privileged: false,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(pod.volumes).toContainEqual({ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } });
+  });
+
+  test('is the same object every time (pure)', () => {
+    expect(migrationJob(owner, s, auth(s), 3)).toEqual(job);
+  });
+});
+
+describe('backupCronJob', () => {
+  const s = spec();
+  const cj = backupCronJob(owner, s, auth(s)) as CronJob;
+
+  test('schedules `webrana-jobs backup` with the retention flags onto the backup volume', () => {
+    expect(cj.metadata.name).toBe('webrana-auth-service-backup');
+    expect(cj.spec.schedule).toBe('0 2 * * *');
+    const tpl = cj.spec.jobTemplate.spec.template;
+    expect(containerOf(tpl).args).toEqual([
+      'backup',
+      '--service=auth-service',
+      '--dir=/backups',
+      '--keep-daily=7',
+      '--keep-weekly=4',
+      '--keep-monthly=12',
+    ]);
+    expect(tpl.spec.volumes).toContainEqual({
+      name: 'backups',
+      persistentVolumeClaim: { claimName: 'webrana-backups' },
+    });
+    expect(containerOf(tpl).volumeMounts).toContainEqual({ name: 'backups', mountPath: '/backups' });
+  });
+
+  test('never overlaps runs, keeps a bounded history, and is owned by the resource', () => {
+    expect(cj.spec.concurrencyPolicy).toBe('Forbid');
+    expect(cj.spec.successfulJobsHistoryLimit).toBe(3);
+    expect(cj.spec.failedJobsHistoryLimit).toBe(3);
+    expect(cj.spec.suspend).toBe(false);
+    expect(cj.metadata.ownerReferences?.[0]?.uid).toBe('1234-abcd');
+    expect(cj.spec.jobTemplate.metadata?.labels?.['webrana.cloud/service']).toBe('auth-service');
+  });
+
+  test('there is none without a backup section', () => {
+    const none = spec((x) => delete x.backup);
+    expect(backupCronJob(owner, none, auth(none))).toBeUndefined();
+  });
+
+  test('needs an update when the spec changes or an owned field was edited, not for apiserver defaults', () => {
+    const observed: CronJob = structuredClone(cj);
+    // What the apiserver adds must not count as a difference.
+    (observed.spec.jobTemplate.spec.template.spec as Record<string, unknown>).dnsPolicy = 'ClusterFirst';
+    observed.spec.jobTemplate.spec.ttlSecondsAfterFinished = undefined;
+    expect(cronJobNeedsUpdate(observed, cj)).toBe(false);
+
+    const changed = backupCronJob(
+      owner,
+      spec((x) => (x.backup!.schedule = '@hourly')),
+      auth(s),
+    ) as CronJob;
+    expect(changed.metadata.annotations?.[SPEC_HASH_ANNOTATION]).not.toBe(
+      cj.metadata.annotations?.[SPEC_HASH_ANNOTATION],
+    );
+    expect(cronJobNeedsUpdate(observed, changed)).toBe(true);
+
+    const edited = structuredClone(observed);
+    edited.spec.suspend = true;
+    expect(cronJobNeedsUpdate(edited, cj)).toBe(true);
+  });
+});

@@ -1,0 +1,211 @@
+import { API_VERSION, KIND } from '../api/types';
+import type { NormalizedSpec, ServicePlanEntry } from '../api/validate';
+import type { CronJob, Job, OwnerReference, PodTemplate } from './k8s';
+import {
+  SPEC_HASH_ANNOTATION,
+  backupCronJobName,
+  childLabels,
+  migrationJobName,
+  shortHash,
+  type Component,
+} from './names';
+
+/**
+ * Desired objects, as pure functions of the resource: same input, same object, byte for byte.
+ * Every pod is hardened like the charts' pods (non-root 10001, read-only root filesystem with an
+ * emptyDir /tmp, no privilege escalation, all capabilities dropped, RuntimeDefault seccomp), gets
+ * no service-account token (the jobs never call the API) and reports its error as termination
+ * message (the log tail), which is where the operator reads a failed migration's SQL error.
+ */
+
+export interface Owner {
+  readonly name: string;
+  readonly namespace: string;
+  readonly uid: string;
+}
+
+export const RUN_AS = 10001;
+export const TMP_SIZE_LIMIT = '64Mi';
+export const BACKUP_MOUNT = '/backups';
+
+export function ownerReference(owner: Owner): OwnerReference {
+  return {
+    apiVersion: API_VERSION,
+    kind: KIND,
+    name: owner.name,
+    uid: owner.uid,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+function podTemplate(
+  owner: Owner,
+  spec: NormalizedSpec,
+  svc: ServicePlanEntry,
+  component: Component,
+  args: string[],
+  generation?: number,
+): PodTemplate {
+  const backup = component === 'backup' && spec.backup ? spec.backup : undefined;
+  const container: Record<string, unknown> = {
+    name: component === 'migration' ? 'migrate' : 'backup',
+    image: spec.image,
+    imagePullPolicy: spec.imagePullPolicy,
+    command: ['webrana-jobs'],
+    args,
+    env: [
+      { name: svc.urlVariable, valueFrom: { secretKeyRef: { name: svc.secret.name, key: svc.secret.key } } },
+      { name: 'LOG_LEVEL', value: 'info' },
+    ],
+    terminationMessagePolicy: 'FallbackToLogsOnError',
+    ...(spec.resources ? { resources: spec.resources } : {}),
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: RUN_AS,
+      runAsGroup: RUN_AS,
+      privileged: false,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+    volumeMounts: [
+      { name: 'tmp', mountPath: '/tmp' },
+      ...(backup ? [{ name: 'backups', mountPath: BACKUP_MOUNT }] : []),
+    ],
+  };
+  return {
+    metadata: { labels: childLabels(owner.name, svc.name, component, generation) },
+    spec: {
+      restartPolicy: 'Never',
+      ...(spec.serviceAccountName ? { serviceAccountName: spec.serviceAccountName } : {}),
+      automountServiceAccountToken: false,
+      enableServiceLinks: false,
+      ...(spec.imagePullSecrets.length > 0 ? { imagePullSecrets: spec.imagePullSecrets } : {}),
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: RUN_AS,
+        runAsGroup: RUN_AS,
+        fsGroup: RUN_AS,
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
+      containers: [container],
+      volumes: [
+        { name: 'tmp', emptyDir: { sizeLimit: TMP_SIZE_LIMIT } },
+        ...(backup ? [{ name: 'backups', persistentVolumeClaim: { claimName: backup.volumeClaimName } }] : []),
+      ],
+    },
+  };
+}
+
+export function migrationArgs(svc: ServicePlanEntry): string[] {
+  return ['migrate', 'deploy', `--service=${svc.name}`];
+}
+
+/** The migration Job of one service for one spec generation. */
+export function migrationJob(owner: Owner, spec: NormalizedSpec, svc: ServicePlanEntry, generation: number): Job {
+  const labels = childLabels(owner.name, svc.name, 'migration', generation);
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: {
+      name: migrationJobName(owner.name, svc.name, generation),
+      namespace: owner.namespace,
+      labels,
+      ownerReferences: [ownerReference(owner)],
+    },
+    spec: {
+      backoffLimit: spec.migration.backoffLimit,
+      activeDeadlineSeconds: spec.migration.activeDeadlineSeconds,
+      // A retry starts only once the failed pod is gone: never two runners on one database.
+      podReplacementPolicy: 'Failed',
+      template: podTemplate(owner, spec, svc, 'migration', migrationArgs(svc), generation),
+    },
+  };
+}
+
+export function backupArgs(spec: NormalizedSpec, svc: ServicePlanEntry): string[] {
+  const r = spec.backup?.retention ?? { daily: 0, weekly: 0, monthly: 0 };
+  return [
+    'backup',
+    `--service=${svc.name}`,
+    `--dir=${BACKUP_MOUNT}`,
+    `--keep-daily=${r.daily}`,
+    `--keep-weekly=${r.weekly}`,
+    `--keep-monthly=${r.monthly}`,
+  ];
+}
+
+/** The pg_dump CronJob of one service; undefined when the spec has no backup section. */
+export function backupCronJob(owner: Owner, spec: NormalizedSpec, svc: ServicePlanEntry): CronJob | undefined {
+  const b = spec.backup;
+  if (!b) return undefined;
+  const labels = childLabels(owner.name, svc.name, 'backup');
+  const cronSpec: CronJob['spec'] = {
+    schedule: b.schedule,
+    ...(b.timeZone ? { timeZone: b.timeZone } : {}),
+    suspend: b.suspend,
+    concurrencyPolicy: 'Forbid',
+    startingDeadlineSeconds: b.startingDeadlineSeconds,
+    successfulJobsHistoryLimit: b.successfulJobsHistoryLimit,
+    failedJobsHistoryLimit: b.failedJobsHistoryLimit,
+    jobTemplate: {
+      metadata: { labels },
+      spec: {
+        backoffLimit: b.backoffLimit,
+        activeDeadlineSeconds: b.activeDeadlineSeconds,
+        podReplacementPolicy: 'Failed',
+        template: podTemplate(owner, spec, svc, 'backup', backupArgs(spec, svc)),
+      },
+    },
+  };
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'CronJob',
+    metadata: {
+      name: backupCronJobName(owner.name, svc.name),
+      namespace: owner.namespace,
+      labels,
+      annotations: { [SPEC_HASH_ANNOTATION]: shortHash(JSON.stringify({ labels, spec: cronSpec }), 16) },
+      ownerReferences: [ownerReference(owner)],
+    },
+    spec: cronSpec,
+  };
+}
+
+/** What the operator owns in a CronJob, in a form that ignores fields the apiserver defaults. */
+function cronProjection(cj: CronJob): unknown {
+  const s = cj.spec;
+  const tpl = s.jobTemplate?.spec;
+  const containers = ((tpl?.template?.spec?.containers ?? []) as Record<string, unknown>[]).map((c) => ({
+    image: c.image,
+    command: c.command,
+    args: c.args,
+    env: c.env,
+  }));
+  return {
+    schedule: s.schedule,
+    timeZone: s.timeZone ?? null,
+    suspend: s.suspend ?? false,
+    concurrencyPolicy: s.concurrencyPolicy,
+    startingDeadlineSeconds: s.startingDeadlineSeconds ?? null,
+    successfulJobsHistoryLimit: s.successfulJobsHistoryLimit ?? null,
+    failedJobsHistoryLimit: s.failedJobsHistoryLimit ?? null,
+    backoffLimit: tpl?.backoffLimit ?? null,
+    activeDeadlineSeconds: tpl?.activeDeadlineSeconds ?? null,
+    containers,
+  };
+}
+
+/**
+ * Whether an existing CronJob must be rewritten: the spec hash the operator stamped differs (the
+ * resource changed), or someone edited a field the operator owns, or it lost its owner.
+ */
+export function cronJobNeedsUpdate(observed: CronJob, desired: CronJob): boolean {
+  const hash = (cj: CronJob) => cj.metadata.annotations?.[SPEC_HASH_ANNOTATION];
+  if (hash(observed) !== hash(desired)) return true;
+  const owner = desired.metadata.ownerReferences?.[0];
+  if (!observed.metadata.ownerReferences?.some((r) => r.uid === owner?.uid)) return true;
+  return JSON.stringify(cronProjection(observed)) !== JSON.stringify(cronProjection(desired));
+}

@@ -1,0 +1,229 @@
+import { ListWatch, Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from '@webrana/logger';
+import { GROUP, PLURAL, VERSION, type WebranaDatabase, type WebranaDatabaseStatus } from '../api/types';
+import { jobOutcome } from '../core/jobs';
+import type { CronJob, Job, Pod } from '../core/k8s';
+import { LABELS, MANAGED_BY, MANAGED_SELECTOR } from '../core/names';
+import type { ClusterView, ClusterWriter } from '../reconciler';
+import { CONTENT, isStatus, type KubeClient } from './client';
+
+/**
+ * The operator's cluster I/O: three informers (WebranaDatabases; Jobs and CronJobs labelled
+ * managed-by=webrana-operator, which covers the migration Jobs, the backup CronJobs and the Jobs
+ * those CronJobs create) and the writes. Informer caches answer every read the reconciler makes
+ * except the pods of a failed Job, which are listed once per failure.
+ */
+
+const FIELD_MANAGER = MANAGED_BY;
+
+function nsPath(prefix: string, resource: string, namespace?: string): string {
+  return namespace ? `${prefix}/namespaces/${namespace}/${resource}` : `${prefix}/${resource}`;
+}
+
+export const paths = {
+  databases: (ns?: string) => nsPath(`/apis/${GROUP}/${VERSION}`, PLURAL, ns),
+  database: (ns: string, name: string) => `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${PLURAL}/${name}`,
+  jobs: (ns?: string) => nsPath('/apis/batch/v1', 'jobs', ns),
+  cronJobs: (ns?: string) => nsPath('/apis/batch/v1', 'cronjobs', ns),
+  pods: (ns: string) => `/api/v1/namespaces/${ns}/pods`,
+  events: (ns: string) => `/api/v1/namespaces/${ns}/events`,
+  lease: (ns: string, name?: string) => `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases${name ? `/${name}` : ''}`,
+};
+
+export interface InformerHandle<T> {
+  readonly name: string;
+  readonly cache: ListWatch<KubernetesObject & T>;
+  synced(): boolean;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A client-node ListWatch that restarts itself: ListWatch re-lists after 410 Gone and resumes a
+ * watch the server closed, but stops for good after any other error; this wrapper starts it again
+ * after a growing delay (1 s doubling to 30 s) and reports whether the cache is synced.
+ */
+export function informer<T>(
+  name: string,
+  kc: KubeConfig,
+  client: KubeClient,
+  path: string,
+  log: Logger,
+  labelSelector?: string,
+  onChange?: (obj: T, verb: 'add' | 'update' | 'delete') => void,
+  onWatch?: () => void,
+): InformerHandle<T> {
+  const listFn = () =>
+    client.listAll<KubernetesObject & T>(path, labelSelector ? { labelSelector } : {}) as Promise<{
+      apiVersion?: string;
+      kind?: string;
+      items: (KubernetesObject & T)[];
+      metadata: { resourceVersion?: string };
+    }>;
+  const cache = new ListWatch<KubernetesObject & T>(path, new Watch(kc), listFn, false, labelSelector);
+  let synced = false;
+  let stopped = false;
+  let failures = 0;
+  let timer: NodeJS.Timeout | undefined;
+  cache.on('add', (o) => onChange?.(o, 'add'));
+  cache.on('update', (o) => onChange?.(o, 'update'));
+  cache.on('delete', (o) => onChange?.(o, 'delete'));
+  cache.on('connect', () => onWatch?.());
+  cache.on('error', (err) => {
+    synced = false;
+    if (stopped) return;
+    const delay = Math.min(30_000, 1000 * 2 ** Math.min(failures++, 5));
+    log.warn(
+      { informer: name, err: (err as Error)?.message ?? String(err), retryInMs: delay },
+      'watch failed; restarting',
+    );
+    timer = setTimeout(() => void start(), delay);
+  });
+  const start = async (): Promise<void> => {
+    if (stopped) return;
+    let failed = false;
+    const onError = () => (failed = true);
+    cache.on('error', onError);
+    await cache.start();
+    cache.off('error', onError);
+    if (!failed) {
+      synced = true;
+      failures = 0;
+    }
+  };
+  return {
+    name,
+    cache,
+    synced: () => synced,
+    start,
+    stop: async () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await cache.stop();
+    },
+  };
+}
+
+export interface Informers {
+  readonly databases: InformerHandle<WebranaDatabase>;
+  readonly jobs: InformerHandle<Job>;
+  readonly cronJobs: InformerHandle<CronJob>;
+}
+
+/** The three informers, each change mapped to the key of the WebranaDatabase it concerns. */
+export function createInformers(
+  kc: KubeConfig,
+  client: KubeClient,
+  log: Logger,
+  enqueue: (key: string) => void,
+  namespace?: string,
+  onWatch?: (resource: string) => void,
+  onMigrationFinished?: () => void,
+): Informers {
+  const byLabel = (obj: { metadata?: { namespace?: string; labels?: Record<string, string> } }) => {
+    const db = obj.metadata?.labels?.[LABELS.database];
+    if (db && obj.metadata?.namespace) enqueue(`${obj.metadata.namespace}/${db}`);
+  };
+  const onJob = (job: Job, verb: 'add' | 'update' | 'delete') => {
+    byLabel(job);
+    if (
+      job.metadata.labels?.[LABELS.component] === 'migration' &&
+      (verb === 'delete' || jobOutcome(job) !== 'Running')
+    ) {
+      onMigrationFinished?.();
+    }
+  };
+  return {
+    databases: informer<WebranaDatabase>(
+      'webranadatabases',
+      kc,
+      client,
+      paths.databases(namespace),
+      log,
+      undefined,
+      (o) => enqueue(`${o.metadata.namespace}/${o.metadata.name}`),
+      () => onWatch?.('webranadatabases'),
+    ),
+    jobs: informer<Job>('jobs', kc, client, paths.jobs(namespace), log, MANAGED_SELECTOR, onJob, () =>
+      onWatch?.('jobs'),
+    ),
+    cronJobs: informer<CronJob>('cronjobs', kc, client, paths.cronJobs(namespace), log, MANAGED_SELECTOR, byLabel, () =>
+      onWatch?.('cronjobs'),
+    ),
+  };
+}
+
+export function clusterView(informers: Informers): ClusterView {
+  const forDb = <T extends { metadata: { labels?: Record<string, string> } }>(items: readonly T[], db: string) =>
+    items.filter((o) => o.metadata.labels?.[LABELS.database] === db);
+  return {
+    getDatabase: (ns, name) => informers.databases.cache.get(name, ns) as WebranaDatabase | undefined,
+    jobs: (ns, db) => forDb(informers.jobs.cache.list(ns) as unknown as Job[], db),
+    cronJobs: (ns, db) => forDb(informers.cronJobs.cache.list(ns) as unknown as CronJob[], db),
+    migrationJobStates: () => {
+      const states = new Map<string, boolean>();
+      for (const j of informers.jobs.cache.list() as unknown as Job[]) {
+        if (j.metadata.labels?.[LABELS.component] !== 'migration') continue;
+        states.set(`${j.metadata.namespace}/${j.metadata.name}`, jobOutcome(j) === 'Running');
+      }
+      return states;
+    },
+  };
+}
+
+export function clusterWriter(client: KubeClient): ClusterWriter {
+  return {
+    async createJob(job) {
+      try {
+        await client.request('POST', paths.jobs(job.metadata.namespace), { body: job });
+        return 'created';
+      } catch (err) {
+        if (isStatus(err, 409)) return 'exists';
+        throw err;
+      }
+    },
+    async deleteJob(ns, name) {
+      try {
+        await client.request('DELETE', `${paths.jobs(ns)}/${name}`, { body: { propagationPolicy: 'Background' } });
+      } catch (err) {
+        if (!isStatus(err, 404)) throw err;
+      }
+    },
+    async applyCronJob(cj) {
+      await client.request('PATCH', `${paths.cronJobs(cj.metadata.namespace)}/${cj.metadata.name}`, {
+        query: { fieldManager: FIELD_MANAGER, force: true },
+        body: cj,
+        contentType: CONTENT.apply,
+      });
+    },
+    async deleteCronJob(ns, name) {
+      try {
+        await client.request('DELETE', `${paths.cronJobs(ns)}/${name}`, { body: { propagationPolicy: 'Background' } });
+      } catch (err) {
+        if (!isStatus(err, 404)) throw err;
+      }
+    },
+    async patchStatus(ns, name, status: WebranaDatabaseStatus) {
+      const updated = await client.request<WebranaDatabase>('PATCH', `${paths.database(ns, name)}/status`, {
+        body: [{ op: 'add', path: '/status', value: status }],
+        contentType: CONTENT.jsonPatch,
+        query: { fieldManager: FIELD_MANAGER },
+      });
+      return updated.metadata.resourceVersion;
+    },
+    async listPods(ns, labelSelector) {
+      const list = await client.request<{ items?: Pod[] }>('GET', paths.pods(ns), { query: { labelSelector } });
+      return list.items ?? [];
+    },
+    async createEvent(event) {
+      const ns = (event.metadata as { namespace: string }).namespace;
+      try {
+        await client.request('POST', paths.events(ns), { body: event });
+        return 'created';
+      } catch (err) {
+        if (isStatus(err, 409)) return 'exists';
+        throw err;
+      }
+    },
+  };
+}

@@ -1,0 +1,372 @@
+import type { Logger } from '@webrana/logger';
+import type { BackupStatus, ServiceStatus, WebranaDatabase, WebranaDatabaseStatus } from './api/types';
+import { normalizeSpec } from './api/validate';
+import { backupCronJob, cronJobNeedsUpdate, migrationJob, type Owner } from './core/builders';
+import { eventObject, statusEvents, type OperatorEvent } from './core/events';
+import { jobFailureMessage, jobOutcome } from './core/jobs';
+import type { CronJob, Job, Pod } from './core/k8s';
+import { LABELS, SPEC_HASH_ANNOTATION, backupCronJobName } from './core/names';
+import { planMigrations } from './core/plan';
+import { backupStatus, canonicalJson, computeStatus, newestJob, rfc3339 } from './core/status';
+
+/**
+ * reconcile(key): make the cluster match one WebranaDatabase, from what the informer caches show
+ * (level-triggered: it never asks which event woke it). It creates the migration Jobs the plan
+ * says are due, keeps one backup CronJob per service, deletes what no longer belongs, and writes
+ * the status only when it differs from the one stored. This file knows the cluster only through the
+ * two ports below, so it runs in unit tests against an in-memory cluster.
+ */
+
+/** Reads, from informer caches (no API requests). */
+export interface ClusterView {
+  getDatabase(namespace: string, name: string): WebranaDatabase | undefined;
+  /** Jobs labelled with this database (migration and backup), any owner. */
+  jobs(namespace: string, database: string): readonly Job[];
+  cronJobs(namespace: string, database: string): readonly CronJob[];
+  /** Every migration Job in the cache, across all watched namespaces: namespace/name -> still running. */
+  migrationJobStates(): ReadonlyMap<string, boolean>;
+}
+
+/** Writes, and the few reads that are not cached. */
+export interface ClusterWriter {
+  /** 'exists' when a Job of that name is already there (a create that raced, or a leftover). */
+  createJob(job: Job): Promise<'created' | 'exists'>;
+  deleteJob(namespace: string, name: string): Promise<void>;
+  /** Create or update (server-side apply). */
+  applyCronJob(cronJob: CronJob): Promise<void>;
+  deleteCronJob(namespace: string, name: string): Promise<void>;
+  /** Replace the status subresource; returns the resourceVersion written. */
+  patchStatus(namespace: string, name: string, status: WebranaDatabaseStatus): Promise<string | undefined>;
+  listPods(namespace: string, labelSelector: string): Promise<readonly Pod[]>;
+  /** 'exists' when an Event of that name was already recorded. */
+  createEvent(event: Record<string, unknown>): Promise<'created' | 'exists'>;
+}
+
+export interface ReconcileResult {
+  /** What changed, for logs and tests. */
+  readonly actions: readonly string[];
+  readonly statusWritten: boolean;
+  /** Look again after this long (set while migration Jobs wait for a free slot). */
+  readonly requeueAfterMs?: number;
+}
+
+export interface ReconcilerOptions {
+  readonly view: ClusterView;
+  readonly writer: ClusterWriter;
+  readonly log: Logger;
+  /** Name reported as the Events' reporting instance (the pod name). */
+  readonly instance: string;
+  readonly now?: () => Date;
+  /** How long an object this process just wrote is trusted over a cache that has not caught up. */
+  readonly expectationTtlMs?: number;
+  /**
+   * At most this many migration Jobs running at once, over every resource this operator watches
+   * (0: no limit). Protects database servers and the cluster when many resources change together.
+   */
+  readonly maxActiveMigrations?: number;
+  /** How often a resource waiting for a free slot is looked at again. */
+  readonly slotRetryMs?: number;
+}
+
+export function splitKey(key: string): { namespace: string; name: string } {
+  const i = key.indexOf('/');
+  return { namespace: key.slice(0, i), name: key.slice(i + 1) };
+}
+
+const isMigration = (j: Job) => j.metadata.labels?.[LABELS.component] === 'migration';
+const isBackup = (j: Job) => j.metadata.labels?.[LABELS.component] === 'backup';
+const ownedBy = (uid: string) => (obj: { metadata: { ownerReferences?: { uid: string }[] } }) =>
+  (obj.metadata.ownerReferences ?? []).some((r) => r.uid === uid);
+
+export class Reconciler {
+  private readonly view: ClusterView;
+  private readonly writer: ClusterWriter;
+  private readonly log: Logger;
+  private readonly now: () => Date;
+  private readonly ttlMs: number;
+  /** Jobs this process created that the cache may not show yet (controller-runtime's "expectations"). */
+  private readonly createdJobs = new Map<string, { job: Job; at: number }>();
+  /** CronJob spec hashes this process applied, by namespace/name. */
+  private readonly appliedCronJobs = new Map<string, { hash: string; rvBefore: string }>();
+  /** Resources with a migration Job waiting for a free slot (woken when a migration Job finishes). */
+  readonly slotWaiters = new Set<string>();
+  /** Status this process wrote, until the cache shows it. */
+  private readonly writtenStatus = new Map<string, { rvBefore: string; after: WebranaDatabaseStatus }>();
+
+  constructor(private readonly opts: ReconcilerOptions) {
+    this.view = opts.view;
+    this.writer = opts.writer;
+    this.log = opts.log;
+    this.now = opts.now ?? (() => new Date());
+    this.ttlMs = opts.expectationTtlMs ?? 60_000;
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult> {
+    const { namespace, name } = splitKey(key);
+    const db = this.view.getDatabase(namespace, name);
+    const actions: string[] = [];
+    if (!db || db.metadata.deletionTimestamp || !db.metadata.uid) {
+      // Gone or going: the garbage collector removes its Jobs and CronJobs (ownerReferences).
+      this.writtenStatus.delete(key);
+      this.slotWaiters.delete(key);
+      return { actions, statusWritten: false };
+    }
+    const now = this.now();
+    const owner: Owner = { name, namespace, uid: db.metadata.uid };
+    const generation = db.metadata.generation ?? 1;
+    const previous = this.previousStatus(key, db);
+    const spec = normalizeSpec(db.spec);
+
+    if (!spec.ok) {
+      this.slotWaiters.delete(key);
+      const status = computeStatus({ generation, previous, spec, backups: new Map(), now: rfc3339(now) });
+      const written = await this.writeStatus(key, owner, previous, status, [], actions);
+      return { actions, statusWritten: written };
+    }
+
+    const jobs = this.view.jobs(namespace, name);
+    const migrationJobs = this.withCreated(namespace, name, jobs.filter(isMigration).filter(ownedBy(owner.uid)));
+    const recorded: ServiceStatus[] = previous?.observedGeneration === generation ? [...(previous.services ?? [])] : [];
+
+    // Error messages of failed migration Jobs: from the status when it already has them, else from pods.
+    const failureMessages = new Map<string, string>();
+    for (const job of migrationJobs) {
+      if (jobOutcome(job) !== 'Failed') continue;
+      const known = recorded.find((s) => s.job === job.metadata.name && s.phase === 'Failed')?.message;
+      failureMessages.set(job.metadata.name, known ?? (await this.failureMessage(job)));
+    }
+
+    const plan = planMigrations({
+      database: name,
+      generation,
+      spec: spec.spec,
+      jobs: migrationJobs,
+      recorded,
+      failureMessages,
+    });
+
+    const started: { service: string; job: string }[] = [];
+    const throttled = new Set<string>();
+    const limit = this.opts.maxActiveMigrations ?? 0;
+    for (const svc of plan.create) {
+      const job = migrationJob(owner, spec.spec, svc, generation);
+      const jobKey = `${namespace}/${job.metadata.name}`;
+      // Check and reserve the slot before the first await, so concurrent reconciles never overshoot.
+      if (limit > 0 && this.activeMigrations() >= limit) {
+        throttled.add(svc.name);
+        continue;
+      }
+      this.createdJobs.set(jobKey, { job, at: this.now().getTime() });
+      const result = await this.writer.createJob(job).catch((err: unknown) => {
+        this.createdJobs.delete(jobKey);
+        throw err;
+      });
+      if (result === 'created') {
+        started.push({ service: svc.name, job: job.metadata.name });
+        actions.push(`created Job ${job.metadata.name}`);
+        this.log.info(
+          { database: key, service: svc.name, job: job.metadata.name, generation },
+          'migration Job created',
+        );
+      } else {
+        this.log.warn({ database: key, job: job.metadata.name }, 'migration Job already exists; not creating another');
+      }
+    }
+    for (const jobName of plan.deleteJobs) {
+      await this.writer.deleteJob(namespace, jobName);
+      actions.push(`deleted Job ${jobName}`);
+      this.log.info({ database: key, job: jobName }, 'migration Job of an older generation deleted');
+    }
+
+    const backups = await this.reconcileBackups(owner, spec.spec, jobs, previous, actions);
+
+    const status = computeStatus({ generation, previous, spec, plan, backups, now: rfc3339(now) });
+    // A Job created just now is running as far as anyone can tell.
+    const justCreated = new Set(started.map((s) => s.service));
+    for (const s of status.services ?? []) {
+      if (justCreated.has(s.name)) {
+        s.phase = 'Running';
+        s.message = `migration Job ${s.job} is running`;
+      } else if (throttled.has(s.name)) {
+        s.phase = 'Waiting';
+        s.message = `waiting for a free migration slot (at most ${limit} migration Jobs run at once)`;
+      }
+    }
+    if (throttled.size > 0) this.slotWaiters.add(key);
+    else this.slotWaiters.delete(key);
+    const written = await this.writeStatus(key, owner, previous, status, started, actions);
+    return {
+      actions,
+      statusWritten: written,
+      // A finished migration Job wakes the waiters (operator.ts); this is the safety net.
+      ...(throttled.size > 0 ? { requeueAfterMs: this.opts.slotRetryMs ?? 10_000 } : {}),
+    };
+  }
+
+  /**
+   * The resources to wake when a migration Job finishes: the `n` that have waited longest (they move
+   * to the back of the line, so each gets its turn).
+   */
+  takeSlotWaiters(n: number): string[] {
+    const keys = [...this.slotWaiters].slice(0, n);
+    for (const k of keys) {
+      this.slotWaiters.delete(k);
+      this.slotWaiters.add(k);
+    }
+    return keys;
+  }
+
+  /**
+   * The stored status, or the one this process wrote when the cache still shows the resource as it
+   * was before that write (same resourceVersion): the write has not come back through the watch yet.
+   */
+  private previousStatus(key: string, db: WebranaDatabase): WebranaDatabaseStatus | undefined {
+    const written = this.writtenStatus.get(key);
+    if (written && written.rvBefore === (db.metadata.resourceVersion ?? '')) return written.after;
+    this.writtenStatus.delete(key);
+    return db.status;
+  }
+
+  /** Running migration Jobs the cache shows, plus those this process created that it does not show yet. */
+  private activeMigrations(): number {
+    const states = this.view.migrationJobStates();
+    let active = 0;
+    for (const running of states.values()) if (running) active++;
+    const now = this.now().getTime();
+    for (const [k, { at }] of this.createdJobs) if (!states.has(k) && now - at <= this.ttlMs) active++;
+    return active;
+  }
+
+  private withCreated(namespace: string, database: string, cached: readonly Job[]): Job[] {
+    const names = new Set(cached.map((j) => j.metadata.name));
+    const result = [...cached];
+    const now = this.now().getTime();
+    for (const [k, { job, at }] of this.createdJobs) {
+      const mine = job.metadata.namespace === namespace && job.metadata.labels?.[LABELS.database] === database;
+      // Seen by the cache now, or too old to trust (deleted before the cache saw it): forget it.
+      if (now - at > this.ttlMs || (mine && names.has(job.metadata.name))) {
+        this.createdJobs.delete(k);
+        continue;
+      }
+      if (mine) result.push(job);
+    }
+    return result;
+  }
+
+  private async failureMessage(job: Job): Promise<string> {
+    try {
+      const pods = await this.writer.listPods(
+        job.metadata.namespace ?? '',
+        `batch.kubernetes.io/job-name=${job.metadata.name}`,
+      );
+      return jobFailureMessage(job, pods);
+    } catch (err) {
+      this.log.warn({ job: job.metadata.name, err: (err as Error).message }, 'could not read the failed pods');
+      return jobFailureMessage(job, []);
+    }
+  }
+
+  private async reconcileBackups(
+    owner: Owner,
+    spec: Parameters<typeof backupCronJob>[1],
+    jobs: readonly Job[],
+    previous: WebranaDatabaseStatus | undefined,
+    actions: string[],
+  ): Promise<Map<string, BackupStatus>> {
+    const { namespace, name } = owner;
+    const observed = new Map(this.view.cronJobs(namespace, name).map((c) => [c.metadata.name, c]));
+    const backups = new Map<string, BackupStatus>();
+    const wanted = new Set<string>();
+    for (const svc of spec.services) {
+      const desired = backupCronJob(owner, spec, svc);
+      if (!desired) continue;
+      const cjName = desired.metadata.name;
+      wanted.add(cjName);
+      const current = observed.get(cjName);
+      const hash = desired.metadata.annotations?.[SPEC_HASH_ANNOTATION] ?? '';
+      const cacheKey = `${namespace}/${cjName}`;
+      const applied = this.appliedCronJobs.get(cacheKey);
+      // Applied by this process, and the cache still shows what was there before: not yet visible.
+      const inFlight =
+        applied !== undefined &&
+        applied.hash === hash &&
+        applied.rvBefore === (current?.metadata.resourceVersion ?? '');
+      if (!inFlight) this.appliedCronJobs.delete(cacheKey);
+      if (!inFlight && (!current || cronJobNeedsUpdate(current, desired))) {
+        await this.writer.applyCronJob(desired);
+        this.appliedCronJobs.set(cacheKey, { hash, rvBefore: current?.metadata.resourceVersion ?? '' });
+        const verb = current ? 'updated' : 'created';
+        actions.push(`${verb} CronJob ${cjName}`);
+        this.log.info({ database: `${namespace}/${name}`, cronJob: cjName }, `backup CronJob ${verb}`);
+        await this.emit(owner, {
+          type: 'Normal',
+          reason: current ? 'BackupCronJobUpdated' : 'BackupCronJobCreated',
+          message: `${svc.name}: backup CronJob ${cjName} ${verb} (schedule "${desired.spec.schedule}")`,
+          key: `BackupCronJob/${cjName}/${hash}`,
+        });
+      }
+
+      const svcJobs = jobs.filter((j) => isBackup(j) && j.metadata.labels?.[LABELS.service] === svc.name);
+      const messages = new Map<string, string>();
+      const newest = newestJob(svcJobs);
+      if (newest && jobOutcome(newest) === 'Failed') {
+        const prior = previous?.services?.find((s) => s.name === svc.name)?.backup;
+        const known = prior?.lastJob === newest.metadata.name ? prior.lastMessage : undefined;
+        messages.set(newest.metadata.name, known ?? (await this.failureMessage(newest)));
+      }
+      backups.set(svc.name, backupStatus(backupCronJobName(name, svc.name), current, svcJobs, messages));
+    }
+
+    for (const [cjName, cj] of observed) {
+      if (wanted.has(cjName) || !ownedBy(owner.uid)(cj)) continue;
+      await this.writer.deleteCronJob(namespace, cjName);
+      this.appliedCronJobs.delete(`${namespace}/${cjName}`);
+      actions.push(`deleted CronJob ${cjName}`);
+      this.log.info(
+        { database: `${namespace}/${name}`, cronJob: cjName },
+        'backup CronJob deleted (service or backup section removed)',
+      );
+      await this.emit(owner, {
+        type: 'Normal',
+        reason: 'BackupCronJobDeleted',
+        message: `backup CronJob ${cjName} deleted`,
+        key: `BackupCronJobDeleted/${cj.metadata.uid ?? cjName}`,
+      });
+    }
+    return backups;
+  }
+
+  private async writeStatus(
+    key: string,
+    owner: Owner,
+    previous: WebranaDatabaseStatus | undefined,
+    status: WebranaDatabaseStatus,
+    started: readonly { service: string; job: string }[],
+    actions: string[],
+  ): Promise<boolean> {
+    const events = statusEvents(previous, status, started);
+    const before = canonicalJson(previous ?? {});
+    const changed = before !== canonicalJson(status);
+    if (changed) {
+      await this.writer.patchStatus(owner.namespace, owner.name, status);
+      const rvBefore = this.view.getDatabase(owner.namespace, owner.name)?.metadata.resourceVersion ?? '';
+      this.writtenStatus.set(key, { rvBefore, after: status });
+      actions.push(`status ${status.phase ?? ''} ${status.progress ?? ''}`.trim());
+      this.log.info(
+        { database: key, phase: status.phase, progress: status.progress, generation: status.observedGeneration },
+        'status updated',
+      );
+    }
+    for (const event of events) await this.emit(owner, event);
+    return changed;
+  }
+
+  private async emit(owner: Owner, event: OperatorEvent): Promise<void> {
+    try {
+      await this.writer.createEvent(eventObject(owner, event, rfc3339(this.now()), this.opts.instance));
+    } catch (err) {
+      // Events are best effort: never fail a reconcile over one.
+      this.log.warn({ reason: event.reason, err: (err as Error).message }, 'could not record an Event');
+    }
+  }
+}

@@ -1,0 +1,228 @@
+import type { WebranaDatabase, WebranaDatabaseSpec, WebranaDatabaseStatus } from '../src/api/types';
+import type { CronJob, Job, Pod } from '../src/core/k8s';
+import { LABELS } from '../src/core/names';
+import type { ClusterView, ClusterWriter } from '../src/reconciler';
+
+/**
+ * An in-memory cluster for reconciler unit tests: the caches the reconciler reads, the writes it
+ * makes (recorded in order), and the Job controller's part (`finishJob`). It is not a Kubernetes
+ * simulation: the kube-lab tests in test/*.k8s.test.ts run against the real apiserver.
+ */
+export class FakeCluster implements ClusterView, ClusterWriter {
+  readonly databases = new Map<string, WebranaDatabase>();
+  readonly jobMap = new Map<string, Job>();
+  readonly cronJobMap = new Map<string, CronJob>();
+  readonly pods = new Map<string, Pod[]>();
+  readonly events: Record<string, unknown>[] = [];
+  readonly writes: string[] = [];
+  private rv = 1;
+  private clock = Date.parse('2026-03-01T00:00:00Z');
+
+  private nextRv(): string {
+    return String(++this.rv);
+  }
+
+  tick(seconds = 1): string {
+    this.clock += seconds * 1000;
+    return new Date(this.clock).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  }
+
+  now = (): Date => new Date(this.clock);
+
+  addDatabase(name: string, spec: WebranaDatabaseSpec, namespace = 'ns'): WebranaDatabase {
+    const db: WebranaDatabase = {
+      apiVersion: 'webrana.cloud/v1alpha1',
+      kind: 'WebranaDatabase',
+      metadata: { name, namespace, uid: `uid-${name}`, generation: 1, resourceVersion: this.nextRv() },
+      spec,
+    };
+    this.databases.set(`${namespace}/${name}`, db);
+    return db;
+  }
+
+  updateSpec(key: string, spec: WebranaDatabaseSpec): void {
+    const db = this.databases.get(key);
+    if (!db) throw new Error(`no database ${key}`);
+    db.spec = spec;
+    db.metadata.generation = (db.metadata.generation ?? 1) + 1;
+    db.metadata.resourceVersion = this.nextRv();
+  }
+
+  /** The Job controller: marks a Job started, complete or failed (with a pod termination message). */
+  startJob(name: string): void {
+    const job = this.job(name);
+    job.status = { ...(job.status ?? {}), active: 1, startTime: this.tick() };
+    job.metadata.resourceVersion = this.nextRv();
+  }
+
+  finishJob(name: string, outcome: 'Complete' | 'Failed', podMessage?: string): void {
+    const job = this.job(name);
+    if (!job.status?.startTime) this.startJob(name);
+    const at = this.tick();
+    job.status = {
+      ...job.status,
+      active: 0,
+      ...(outcome === 'Complete' ? { succeeded: 1, completionTime: at } : { failed: 1 }),
+      conditions: [
+        {
+          type: outcome,
+          status: 'True',
+          lastTransitionTime: at,
+          ...(outcome === 'Failed'
+            ? { reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' }
+            : {}),
+        },
+      ],
+    };
+    job.metadata.resourceVersion = this.nextRv();
+    if (podMessage !== undefined) {
+      this.pods.set(`${job.metadata.namespace}/${name}`, [
+        {
+          metadata: { name: `${name}-abcde`, namespace: job.metadata.namespace },
+          status: {
+            phase: 'Failed',
+            containerStatuses: [
+              { name: 'migrate', state: { terminated: { exitCode: 1, message: podMessage, finishedAt: at } } },
+            ],
+          },
+        },
+      ]);
+    }
+  }
+
+  job(name: string): Job {
+    const job = [...this.jobMap.values()].find((j) => j.metadata.name === name);
+    if (!job) throw new Error(`no Job ${name}; have ${[...this.jobMap.keys()].join(', ')}`);
+    return job;
+  }
+
+  jobNames(): string[] {
+    return [...this.jobMap.values()].map((j) => j.metadata.name).sort();
+  }
+
+  status(key: string): WebranaDatabaseStatus | undefined {
+    return this.databases.get(key)?.status;
+  }
+
+  // --- ClusterView ---------------------------------------------------------------
+  getDatabase(namespace: string, name: string): WebranaDatabase | undefined {
+    const db = this.databases.get(`${namespace}/${name}`);
+    return db ? structuredClone(db) : undefined;
+  }
+
+  jobs(namespace: string, database: string): readonly Job[] {
+    return [...this.jobMap.values()]
+      .filter((j) => j.metadata.namespace === namespace && j.metadata.labels?.[LABELS.database] === database)
+      .map((j) => structuredClone(j));
+  }
+
+  cronJobs(namespace: string, database: string): readonly CronJob[] {
+    return [...this.cronJobMap.values()]
+      .filter((j) => j.metadata.namespace === namespace && j.metadata.labels?.[LABELS.database] === database)
+      .map((j) => structuredClone(j));
+  }
+
+  migrationJobStates(): ReadonlyMap<string, boolean> {
+    return new Map(
+      [...this.jobMap.values()]
+        .filter((j) => j.metadata.labels?.[LABELS.component] === 'migration')
+        .map((j) => [
+          `${j.metadata.namespace}/${j.metadata.name}`,
+          !(j.status?.conditions ?? []).some(
+            (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
+          ),
+        ]),
+    );
+  }
+
+  // --- ClusterWriter ---------------------------------------------------------------
+  async createJob(job: Job): Promise<'created' | 'exists'> {
+    const key = `${job.metadata.namespace}/${job.metadata.name}`;
+    this.writes.push(`create Job ${job.metadata.name}`);
+    if (this.jobMap.has(key)) return 'exists';
+    this.jobMap.set(key, {
+      ...structuredClone(job),
+      metadata: {
+        ...structuredClone(job.metadata),
+        uid: `uid-${job.metadata.name}`,
+        resourceVersion: this.nextRv(),
+        creationTimestamp: this.tick(),
+      },
+    });
+    return 'created';
+  }
+
+  async deleteJob(namespace: string, name: string): Promise<void> {
+    this.writes.push(`delete Job ${name}`);
+    this.jobMap.delete(`${namespace}/${name}`);
+  }
+
+  async applyCronJob(cronJob: CronJob): Promise<void> {
+    const key = `${cronJob.metadata.namespace}/${cronJob.metadata.name}`;
+    this.writes.push(`apply CronJob ${cronJob.metadata.name}`);
+    const prior = this.cronJobMap.get(key);
+    this.cronJobMap.set(key, {
+      ...structuredClone(cronJob),
+      metadata: {
+        ...structuredClone(cronJob.metadata),
+        uid: prior?.metadata.uid ?? `uid-${cronJob.metadata.name}`,
+        resourceVersion: this.nextRv(),
+      },
+      ...(prior?.status ? { status: prior.status } : {}),
+    });
+  }
+
+  async deleteCronJob(namespace: string, name: string): Promise<void> {
+    this.writes.push(`delete CronJob ${name}`);
+    this.cronJobMap.delete(`${namespace}/${name}`);
+  }
+
+  async patchStatus(namespace: string, name: string, status: WebranaDatabaseStatus): Promise<string> {
+    this.writes.push(`patch status ${name}`);
+    const db = this.databases.get(`${namespace}/${name}`);
+    if (!db) throw new Error('not found');
+    db.status = structuredClone(status);
+    db.metadata.resourceVersion = this.nextRv();
+    return db.metadata.resourceVersion;
+  }
+
+  async listPods(namespace: string, labelSelector: string): Promise<readonly Pod[]> {
+    const job = labelSelector.split('=')[1] ?? '';
+    return this.pods.get(`${namespace}/${job}`) ?? [];
+  }
+
+  async createEvent(event: Record<string, unknown>): Promise<'created' | 'exists'> {
+    const name = (event.metadata as { name: string }).name;
+    if (this.events.some((e) => (e.metadata as { name: string }).name === name)) return 'exists';
+    this.events.push(event);
+    return 'created';
+  }
+
+  eventReasons(): string[] {
+    return this.events.map((e) => String(e.reason));
+  }
+}
+
+export const FOUR_SERVICES: WebranaDatabaseSpec = {
+  image: 'registry.example/webrana/jobs:1.4.0',
+  services: [
+    { name: 'auth-service', databaseUrlSecretRef: { name: 'auth-db', key: 'url' } },
+    { name: 'catalog-service', databaseUrlSecretRef: { name: 'catalog-db', key: 'url' } },
+    {
+      name: 'order-service',
+      databaseUrlSecretRef: { name: 'order-db', key: 'url' },
+      dependsOn: ['auth-service', 'catalog-service'],
+    },
+    {
+      name: 'billing-service',
+      databaseUrlSecretRef: { name: 'billing-db', key: 'url' },
+      dependsOn: ['order-service', 'auth-service'],
+    },
+  ],
+  migration: { backoffLimit: 1, activeDeadlineSeconds: 600 },
+  backup: {
+    schedule: '0 2 * * *',
+    retention: { daily: 7, weekly: 4, monthly: 12 },
+    volumeClaimName: 'webrana-backups',
+  },
+};
