@@ -13,7 +13,7 @@ const BENCHES = [
   { name: 'migrations', script: 'bench/migrations.js', args: ['--rounds=5'] },
   { name: 'health-db', script: 'bench/health-db.js', args: [] },
   { name: 'backup', script: 'bench/backup.js', args: ['--rounds=3'] },
-  { name: 'operator', script: 'bench/operator.js', args: [] },
+  { name: 'operator', script: 'operator/bench/operator-bench.js', args: [] },
 ];
 
 const fmt = (n, digits = 2) => (typeof n === 'number' ? n.toFixed(digits) : String(n));
@@ -98,7 +98,8 @@ if (backup) {
     '',
   );
 }
-const operator = read('operator');
+const operatorFile = path.join(ROOT, 'operator', 'bench', 'results.json');
+const operator = fs.existsSync(operatorFile) ? JSON.parse(fs.readFileSync(operatorFile, 'utf8')) : null;
 if (operator) lines.push('## Operator', '', '```json', JSON.stringify(operator, null, 2), '```', '');
 fs.writeFileSync(path.join(ROOT, 'bench', 'results.md'), `${lines.join('\n')}\n`);
 process.stdout.write(`wrote bench/results.md\n`);
