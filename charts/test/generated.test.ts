@@ -55,18 +55,21 @@ test.each(SERVICE_CHARTS)('%s depends on the library chart through a link, so it
   expect(fs.readdirSync(path.join(CHARTS_DIR, chart, 'charts'))).toEqual([LIBRARY_CHART]);
 });
 
-test('the umbrella chart depends on exactly the registry services, each behind <name>.enabled', () => {
+test('the umbrella chart depends on exactly the registry services and the operator, each behind <name>.enabled', () => {
   const meta = chartYaml('webrana');
+  const charts = [...SERVICES.map((s) => s.name), 'webrana-operator'];
   expect(meta.dependencies).toEqual(
-    SERVICES.map((s) => ({
-      name: s.name,
-      version: chartYaml(s.name).version,
-      repository: `file://../${s.name}`,
-      condition: `${s.name}.enabled`,
+    charts.map((name) => ({
+      name,
+      version: chartYaml(name).version,
+      repository: `file://../${name}`,
+      condition: `${name}.enabled`,
     })),
   );
   for (const s of SERVICES) {
     expect(fs.realpathSync(path.join(CHARTS_DIR, 'webrana', 'charts', s.name))).toBe(path.join(CHARTS_DIR, s.name));
   }
-  expect(fs.readdirSync(path.join(CHARTS_DIR, 'webrana', 'charts')).sort()).toEqual([...SERVICE_NAMES].sort());
+  expect(fs.readdirSync(path.join(CHARTS_DIR, 'webrana', 'charts')).sort()).toEqual(
+    [...SERVICE_NAMES, 'webrana-operator'].sort(),
+  );
 });
