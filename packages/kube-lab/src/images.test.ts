@@ -116,7 +116,11 @@ describe('resolveCommand (command replaces ENTRYPOINT, args replace CMD)', () =>
       ['/opt/node/bin/node', '/repo/jobs/bin/webrana-jobs.js', 'migrate', 'status'],
     ],
   ])('%s', (_name, img, command, args, argv) => {
-    expect(resolveCommand(img, command, args)).toEqual({ ok: true, argv });
+    expect(resolveCommand(img, command, args)).toMatchObject({ ok: true, argv });
+  });
+
+  test("the host part of argv (node and this checkout's entrypoint) is counted, so it is never path-rewritten", () => {
+    expect(resolveCommand(jobs, undefined, ['migrate', 'status'])).toMatchObject({ ok: true, hostArgs: 2 });
   });
 
   test('an executable the image does not provide is a start error', () => {

@@ -149,7 +149,13 @@ export function resolveImage(reference: string, opts: ImageTableOptions): ImageR
 const BIN_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 
 export type CommandResolution =
-  { readonly ok: true; readonly argv: readonly string[] } | { readonly ok: false; readonly message: string };
+  | {
+      readonly ok: true;
+      readonly argv: readonly string[];
+      /** How many leading argv entries are host paths from the image table (never rewritten). */
+      readonly hostArgs: number;
+    }
+  | { readonly ok: false; readonly message: string };
 
 /**
  * The host argv for a container, following Kubernetes' rules (command replaces ENTRYPOINT, args
@@ -183,7 +189,7 @@ export function resolveCommand(
         `(kube-lab image ${image.kind} provides: ${Object.keys(image.binaries).join(', ')})`,
     };
   }
-  return { ok: true, argv: [...host, ...rest] };
+  return { ok: true, argv: [...host, ...rest], hostArgs: host.length };
 }
 
 function executableOf(image: LabImage, name: string): readonly string[] | undefined {

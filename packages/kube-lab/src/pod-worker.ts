@@ -352,7 +352,9 @@ export class PodWorker {
     const resolved = resolveCommand(image, command, args);
     // A missing executable is a start error of this run (exit code 128), not a config error.
     if (!resolved.ok) throw new Error(resolved.message);
-    const argv = [resolved.argv[0] ?? '', ...resolved.argv.slice(1).map(rewrite)];
+    // The image's own executable (e.g. node + this checkout's entrypoint) is a host path already: a
+    // checkout under a mountPath (say /tmp) must not be rewritten into the container root.
+    const argv = [...resolved.argv.slice(0, resolved.hostArgs), ...resolved.argv.slice(resolved.hostArgs).map(rewrite)];
 
     const cwd = spec.workingDir ? hostPathOf(root, spec.workingDir) : root;
     await fsp.mkdir(cwd, { recursive: true });
