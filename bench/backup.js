@@ -12,7 +12,7 @@ const { parseArgs } = require('node:util');
 const { Client } = require('pg');
 const { generate } = require('@webrana/datagen');
 const { deploy, DEFAULT_SETTINGS } = require('@webrana/jobs');
-const { libpqEnv } = require('@webrana/db');
+const { libpqEnv, withDatabase } = require('@webrana/db');
 const { startEmbeddedPostgres } = require('@webrana/local-postgres');
 const { createLogger } = require('@webrana/logger');
 const { migrationsDir, REPO_ROOT } = require('@webrana/registry');
@@ -27,7 +27,6 @@ const seconds = (fn) => {
   return Number(process.hrtime.bigint() - t) / 1e9;
 };
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const withDb = (url, name) => Object.assign(new URL(url), { pathname: `/${name}` }).toString();
 
 async function main() {
   const server = process.env.BENCH_DATABASE_URL
@@ -39,7 +38,7 @@ async function main() {
   try {
     await admin.query('DROP DATABASE IF EXISTS bench_order');
     await admin.query('CREATE DATABASE bench_order');
-    const url = withDb(server.url, 'bench_order');
+    const url = withDatabase(server.url, 'bench_order');
     await deploy(
       {
         service: 'order-service',
@@ -93,7 +92,7 @@ async function main() {
     for (const jobs of [1, 2]) {
       await admin.query(`DROP DATABASE IF EXISTS bench_restore`);
       await admin.query(`CREATE DATABASE bench_restore`);
-      const target = { ...process.env, ...libpqEnv(withDb(server.url, 'bench_restore')) };
+      const target = { ...process.env, ...libpqEnv(withDatabase(server.url, 'bench_restore')) };
       restore[jobs] = seconds(() =>
         execFileSync('pg_restore', ['--no-owner', `--jobs=${jobs}`, '-d', 'bench_restore', jobFile], { env: target }),
       );

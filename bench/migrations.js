@@ -10,14 +10,13 @@ const os = require('node:os');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
 const { Client } = require('pg');
-const { libpqEnv } = require('@webrana/db');
+const { libpqEnv, withDatabase } = require('@webrana/db');
 const { startEmbeddedPostgres } = require('@webrana/local-postgres');
 const { migrationOrder, migrationsDir, REPO_ROOT } = require('@webrana/registry');
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' } } });
 const CLI = path.join(REPO_ROOT, 'jobs', 'dist', 'cli.js');
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const withDb = (url, name) => Object.assign(new URL(url), { pathname: `/${name}` }).toString();
 const timed = (fn) => {
   const t = process.hrtime.bigint();
   fn();
@@ -43,7 +42,7 @@ async function main() {
       await admin.query(`DROP DATABASE IF EXISTS ${prefix}_${s.database}`);
       await admin.query(`CREATE DATABASE ${prefix}_${s.database}`);
     }
-    return services.map((s) => withDb(server.url, `${prefix}_${s.database}`));
+    return services.map((s) => withDatabase(server.url, `${prefix}_${s.database}`));
   };
   const runner = [];
   const psql = [];

@@ -11,7 +11,7 @@ const { Client } = require('pg');
 const { startEmbeddedPostgres } = require('@webrana/local-postgres');
 const { deploy, DEFAULT_SETTINGS, seedOne } = require('@webrana/jobs');
 const { createLogger } = require('@webrana/logger');
-const { redactUrl } = require('@webrana/db');
+const { redactUrl, withDatabase } = require('@webrana/db');
 const { migrationOrder, migrationsDir, serviceDir, REPO_ROOT } = require('@webrana/registry');
 
 const USAGE = `usage: npm start [-- --pg-port=N] [-- --once]
@@ -26,7 +26,6 @@ Service ports: AUTH_PORT (3001), CATALOG_PORT (3002), ORDER_PORT (3003), BILLING
 `;
 
 const portVariable = (service) => `${service.name.replace('-service', '').toUpperCase()}_PORT`;
-const withDatabase = (url, database) => Object.assign(new URL(url), { pathname: `/${database}` }).toString();
 
 /** Resolves when nothing listens on the port; rejects with a message naming the port and its variable. */
 function assertPortFree(port, service) {

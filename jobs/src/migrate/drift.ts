@@ -1,17 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
-import { parseDatabaseUrl } from '@webrana/db';
+import { parseDatabaseUrl, withDatabase } from '@webrana/db';
 import type { Logger } from '@webrana/logger';
 import { Client } from 'pg';
 import { diffSnapshots, snapshotSchema } from './introspect';
 import { deploy, type MigrateSettings, type MigrateTarget } from './runner';
-
-function databaseUrl(serverUrl: string, database: string): string {
-  const u = new URL(serverUrl);
-  u.pathname = `/${database}`;
-  for (const p of ['schema']) u.searchParams.delete(p);
-  return u.toString();
-}
 
 async function admin<T>(serverUrl: string, fn: (client: Client) => Promise<T>): Promise<T> {
   const client = new Client(parseDatabaseUrl(serverUrl).pool);
@@ -55,11 +48,11 @@ export async function checkDrift(
     await c.query(`CREATE DATABASE "${fromSchema}"`);
   });
   try {
-    await deploy({ ...target, databaseUrl: databaseUrl(scratchServerUrl, fromMigrations) }, settings, log);
-    await admin(databaseUrl(scratchServerUrl, fromSchema), (c) => c.query(ddl));
+    await deploy({ ...target, databaseUrl: withDatabase(scratchServerUrl, fromMigrations) }, settings, log);
+    await admin(withDatabase(scratchServerUrl, fromSchema), (c) => c.query(ddl));
     const differences = diffSnapshots(
-      await snapshotOf(databaseUrl(scratchServerUrl, fromMigrations)),
-      await snapshotOf(databaseUrl(scratchServerUrl, fromSchema)),
+      await snapshotOf(withDatabase(scratchServerUrl, fromMigrations)),
+      await snapshotOf(withDatabase(scratchServerUrl, fromSchema)),
     );
     log.info(
       { service: target.service, differences: differences.length },

@@ -139,3 +139,11 @@ export function libpqEnv(url: string, variable = 'DATABASE_URL'): Record<string,
   if (u.password) env.PGPASSWORD = decodeURIComponent(u.password);
   return env;
 }
+
+/** The same server and credentials, another database (Prisma's `schema` parameter dropped). */
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  u.searchParams.delete('schema');
+  return u.toString();
+}

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { withDatabase } from '@webrana/db';
 import { DEFAULT_SETTINGS, deploy } from '@webrana/jobs';
 import { createLogger } from '@webrana/logger';
 import { migrationsDir, type ServiceName } from '@webrana/registry';
@@ -18,12 +19,7 @@ export function serverUrl(): string {
   return url;
 }
 
-/** The same server and credentials, another database. */
-export function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
+export { withDatabase } from '@webrana/db';
 
 export async function withClient<T>(url: string, fn: (client: Client) => Promise<T>): Promise<T> {
   const client = new Client({ connectionString: url });
