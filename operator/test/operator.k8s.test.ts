@@ -341,5 +341,7 @@ test('with nothing changing, the operator makes no write request for a minute (c
   expect(delta.reads).toBe(0);
   expect(delta.leaseWrites).toBeGreaterThan(0);
   expect(delta.leaseWrites).toBeLessThanOrEqual(31);
-  expect(delta.ownRequests).toBe(delta.leaseWrites);
+  // The operator's own counter and the apiserver's are read a few hundred ms apart, so one renewal
+  // (every 2 s here) may fall between the two samples.
+  expect(Math.abs(delta.ownRequests - delta.leaseWrites)).toBeLessThanOrEqual(1);
 }, 120_000);
