@@ -19,6 +19,7 @@ import {
   type Cluster,
   type NodeRegistration,
 } from './kube-api';
+import { startLogServer, type FindContainerLogs } from './log-server';
 import { PodWorker, type WorkerContext } from './pod-worker';
 
 const HEARTBEAT_MS = 10_000;
@@ -31,7 +32,8 @@ export const READY_FILE = 'kubelet.ready';
  */
 export class Kubelet {
   private readonly cluster: Cluster;
-  private readonly reg: NodeRegistration;
+  private reg: NodeRegistration;
+  private logServer: { close: () => Promise<void> } | undefined;
   private readonly ctx: WorkerContext;
   private readonly workers = new Map<string, PodWorker>();
   private readonly binding = new Set<string>();
@@ -53,7 +55,7 @@ export class Kubelet {
       podIP: '127.0.0.1',
       allocatable: { cpu: os.cpus().length, memory: os.totalmem(), ephemeralStorage: diskBytes(config.stateDir) },
     };
-    this.reg = { nodeName: config.nodeName, facts };
+    this.reg = { nodeName: config.nodeName, facts, kubeletPort: 0 };
     const host = this.cluster.server.hostname;
     const port = this.cluster.server.port || '443';
     this.ctx = {
@@ -78,6 +80,14 @@ export class Kubelet {
     await fsp.mkdir(this.config.stateDir, { recursive: true });
     await fsp.rm(path.join(this.config.stateDir, READY_FILE), { force: true });
     await this.reapOrphans();
+    const tls = {
+      cert: await fsp.readFile(this.config.tlsCertFile),
+      key: await fsp.readFile(this.config.tlsPrivateKeyFile),
+      ca: await fsp.readFile(this.config.clientCaFile),
+    };
+    const logServer = await startLogServer(tls, this.config.port, this.findContainerLogs, this.log);
+    this.logServer = logServer;
+    this.reg = { ...this.reg, kubeletPort: logServer.port };
     this.kubeletVersion = await serverVersion(this.cluster);
     this.nodeUid = await registerNode(this.cluster, this.reg);
     await this.beat();
@@ -103,6 +113,7 @@ export class Kubelet {
       new Promise((r) => setTimeout(r, (graceSeconds + 3) * 1000)),
     ]);
     await fsp.rm(path.join(this.config.stateDir, READY_FILE), { force: true });
+    await this.logServer?.close();
     await Promise.race([
       postNodeStatus(this.cluster, this.reg, false, new Date(), this.kubeletVersion).catch(() => undefined),
       new Promise((r) => setTimeout(r, 2000)),
@@ -118,6 +129,13 @@ export class Kubelet {
       this.log.warn({ err: errorMessage(err) }, 'node heartbeat failed');
     }
   }
+
+  private readonly findContainerLogs: FindContainerLogs = (namespace, pod, container) => {
+    for (const worker of this.workers.values()) {
+      if (worker.ref.namespace === namespace && worker.ref.name === pod) return worker.containerLogs(container);
+    }
+    return undefined;
+  };
 
   // --- pods ---------------------------------------------------------------------------------
 

@@ -212,6 +212,8 @@ export async function bindPod(cluster: Cluster, pod: V1Pod, nodeName: string): P
 export interface NodeRegistration {
   readonly nodeName: string;
   readonly facts: NodeFacts;
+  /** The container log endpoint's port (the apiserver proxies `pods/log` there). */
+  readonly kubeletPort: number;
 }
 
 function goArch(): string {
@@ -279,7 +281,7 @@ export async function postNodeStatus(
       { type: 'InternalIP', address: reg.facts.hostIP },
       { type: 'Hostname', address: reg.nodeName },
     ],
-    daemonEndpoints: { kubeletEndpoint: { Port: 0 } },
+    daemonEndpoints: { kubeletEndpoint: { Port: reg.kubeletPort } },
     nodeInfo: {
       machineID: '',
       systemUUID: '',

@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { REPO_ROOT } from '@webrana/registry';
-import { containerLogPath, type PodRef } from './layout';
 
 /**
  * Jest helpers for tests against kube-lab: start (or reuse) the lab and its kubelet, a fresh
@@ -310,16 +309,8 @@ export async function jobPods(lab: KubeLab, ns: string, job: string): Promise<Ku
   return list?.items ?? [];
 }
 
-/** A container's stdout+stderr as the kubelet keeps it (`kubectl logs` needs a kubelet API this lab does not serve). */
-export async function containerLog(
-  lab: KubeLab,
-  pod: KubeObject | PodRef,
-  container: string,
-  restartCount = 0,
-): Promise<string> {
-  const ref: PodRef =
-    'metadata' in pod
-      ? { namespace: pod.metadata.namespace ?? 'default', name: pod.metadata.name, uid: pod.metadata.uid }
-      : pod;
-  return fs.readFile(containerLogPath(lab.kubeletStateDir, ref, container, restartCount), 'utf8');
+/** A container's stdout+stderr through the logs API (`kubectl logs`, which the lab kubelet serves). */
+export async function containerLog(lab: KubeLab, pod: KubeObject, container: string): Promise<string> {
+  const namespace = pod.metadata.namespace ?? 'default';
+  return (await kubectl(lab, ['logs', pod.metadata.name, '-n', namespace, '-c', container])).stdout;
 }

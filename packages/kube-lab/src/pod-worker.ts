@@ -8,6 +8,7 @@ import type { Logger } from '@webrana/logger';
 import { ContainerConfigError, envReferences, expand, resolveEnv, type EnvObjects, type NodeFacts } from './env';
 import { resolveCommand, type ImageResolution, type LabImage } from './images';
 import { containerLogPath, containerPidFile, containerRoot, podDir, type PodRef } from './layout';
+import type { ContainerLogs } from './log-server';
 import { hostPathOf, mountLinks, rewritePath } from './mounts';
 import {
   isTerminated,
@@ -80,7 +81,7 @@ const now = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
  */
 export class PodWorker {
   private pod: V1Pod;
-  private readonly ref: PodRef;
+  readonly ref: PodRef;
   private readonly rec: Mutable<Omit<PodRecord, 'initContainers' | 'containers'>>;
   private readonly slots: Slot[];
   private conditions: PodCondition[];
@@ -135,6 +136,17 @@ export class PodWorker {
     } else {
       this.done = this.lifecycle().catch((err: unknown) => this.log.error({ err }, 'pod worker failed'));
     }
+  }
+
+  /** Where a container's output is, for the log endpoint; undefined for a container this pod lacks. */
+  containerLogs(container: string): ContainerLogs | undefined {
+    const slot = this.slots.find((s) => s.spec.name === container);
+    if (!slot) return undefined;
+    return {
+      file: (restart) => containerLogPath(this.ctx.stateDir, this.ref, container, restart),
+      restartCount: slot.rec.restartCount,
+      running: () => this.processes.has(container),
+    };
   }
 
   /** A newer version of the pod from the watch. */
