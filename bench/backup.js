@@ -18,7 +18,7 @@ const { createLogger } = require('@webrana/logger');
 const { migrationsDir, REPO_ROOT } = require('@webrana/registry');
 
 const { values } = parseArgs({
-  options: { orders: { type: 'string', default: '330000' }, rounds: { type: 'string', default: '2' } },
+  options: { orders: { type: 'string', default: '360000' }, rounds: { type: 'string', default: '2' } },
 });
 const log = createLogger({ name: 'bench', level: 'warn' });
 const seconds = (fn) => {

