@@ -2,7 +2,7 @@
 // `npm run bench`: runs every benchmark on this machine in one go and writes bench/results.md
 // (and each benchmark's JSON in bench/results/). Not part of `npm test`: timings belong here, not in tests.
 'use strict';
-const { spawnSync, execFileSync } = require('node:child_process');
+const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -18,12 +18,10 @@ const BENCHES = [
   { name: 'operator-e2e', script: 'operator/bench/four-services.js', args: ['--rounds=3'] },
 ];
 
+/** A tool's version line; wrk prints its version with its usage and exits 1, so the exit code is not trusted. */
 const version = (cmd, args) => {
-  try {
-    return execFileSync(cmd, args, { encoding: 'utf8' }).split('\n')[0].trim();
-  } catch {
-    return 'not installed';
-  }
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  return r.error ? 'not installed' : `${r.stdout}${r.stderr}`.split('\n')[0].trim();
 };
 
 const startedAt = new Date().toISOString();

@@ -64,17 +64,6 @@ function run(cmd, args, { env, input }) {
   });
 }
 
-/** JSON as the repository's prettier writes it (`npm run lint` checks bench/results/), if prettier is installed. */
-async function formatJson(value) {
-  const text = JSON.stringify(value, null, 2);
-  try {
-    const prettier = require('prettier');
-    return await prettier.format(text, { ...(await prettier.resolveConfig(RESULTS_FILE)), parser: 'json' });
-  } catch {
-    return `${text}\n`;
-  }
-}
-
 /** Fails unless every migration folder of each service is recorded as applied in its database. */
 async function assertMigrated(urls, what) {
   const { Client } = require('pg');
@@ -502,7 +491,7 @@ async function main() {
       },
     };
     fs.mkdirSync(path.dirname(RESULTS_FILE), { recursive: true });
-    fs.writeFileSync(RESULTS_FILE, await formatJson(result));
+    fs.writeFileSync(RESULTS_FILE, `${JSON.stringify(result, null, 2)}\n`);
     const cp = summary.criticalPath;
     process.stdout.write(
       [
