@@ -5,6 +5,15 @@ import { Client } from 'pg';
 // accents, CJK and emoji; some columns are left NULL on purpose; ids are deterministic per row number.
 // Every statement takes the first row number ($1) and the row count ($2), so batches can be appended.
 
+/** Row i's customer: users are numbered from 1, and orders and invoices spread over the first 50,000. */
+const USER_OF_ROW = `md5('user' || (1 + (i - 1) % 50000))::uuid`;
+/** Row i's order total in Rupiah (a yearly plan costs 10 months; WELCOME10 takes 5,000 off); invoice i bills order i. */
+const BASE_PRICE = `(ARRAY[50000, 100000, 400000])[1 + i % 3] * (CASE WHEN i % 4 = 0 THEN 10 ELSE 1 END)`;
+const COUPON_DISCOUNT = `CASE WHEN i % 7 = 0 THEN 5000 ELSE 0 END`;
+const FINAL_PRICE = `${BASE_PRICE} - ${COUPON_DISCOUNT}`;
+/** Numbers are zero-padded to 9 digits, so that is where numbering ends. */
+export const MAX_ROW_NUMBER = 999_999_999;
+
 const SQL: Record<'auth' | 'order' | 'billing', string[]> = {
   auth: [
     `INSERT INTO users (id, email, password_hash, full_name, role, status, email_verified_at, last_login_at, created_at, updated_at)
@@ -19,14 +28,14 @@ const SQL: Record<'auth' | 'order' | 'billing', string[]> = {
   order: [
     `INSERT INTO orders (id, order_number, user_id, plan_id, plan_slug, plan_name, cpu_cores, memory_mb, disk_gb, image_id,
                          image_slug, billing_period, base_price, promo_discount, coupon_code, coupon_discount, final_price, hostname, created_at)
-     SELECT md5('order' || i)::uuid, 'WBR-' || lpad(i::text, 9, '0'), md5('user' || (i % 50000))::uuid,
+     SELECT md5('order' || i)::uuid, 'WBR-' || lpad(i::text, 9, '0'), ${USER_OF_ROW},
             md5('plan' || i % 3)::uuid, (ARRAY['basic', 'standard', 'pro'])[1 + i % 3], (ARRAY['Basic', 'Standard', 'Pro'])[1 + i % 3],
             (ARRAY[1, 2, 4])[1 + i % 3], (ARRAY[1024, 2048, 8192])[1 + i % 3], (ARRAY[25, 50, 160])[1 + i % 3],
             md5('image' || i % 4)::uuid, (ARRAY['ubuntu-22-04', 'ubuntu-24-04', 'debian-12', 'centos-stream-9'])[1 + i % 4],
             (CASE WHEN i % 4 = 0 THEN 'YEARLY' ELSE 'MONTHLY' END)::billing_period,
-            (ARRAY[50000, 100000, 400000])[1 + i % 3] * (CASE WHEN i % 4 = 0 THEN 10 ELSE 1 END),
-            0, CASE WHEN i % 7 = 0 THEN 'WELCOME10' END, CASE WHEN i % 7 = 0 THEN 5000 ELSE 0 END,
-            (ARRAY[50000, 100000, 400000])[1 + i % 3] * (CASE WHEN i % 4 = 0 THEN 10 ELSE 1 END) - CASE WHEN i % 7 = 0 THEN 5000 ELSE 0 END,
+            ${BASE_PRICE},
+            0, CASE WHEN i % 7 = 0 THEN 'WELCOME10' END, ${COUPON_DISCOUNT},
+            ${FINAL_PRICE},
             CASE WHEN i % 2 = 0 THEN 'vps-' || i || '.jkt.webrana.test' END, now() - (i % 2000) * interval '1 hour'
      FROM generate_series($1::int, $1::int + $2::int - 1) AS i`,
     `INSERT INTO order_items (id, order_id, item_type, description, reference_id, quantity, unit_price, total_price)
@@ -55,10 +64,10 @@ const SQL: Record<'auth' | 'order' | 'billing', string[]> = {
   ],
   billing: [
     `INSERT INTO invoices (id, invoice_number, order_id, user_id, amount, payment_method, tripay_reference, payment_url, expires_at, created_at)
-     SELECT md5('invoice' || i)::uuid, 'INV-' || lpad(i::text, 9, '0'), md5('order' || i)::uuid, md5('user' || (i % 50000))::uuid,
-            (ARRAY[50000, 100000, 400000])[1 + i % 3], (ARRAY['BRIVA', 'QRIS', 'MANDIRIVA', NULL])[1 + i % 4],
+     SELECT md5('invoice' || i)::uuid, 'INV-' || lpad(i::text, 9, '0'), md5('order' || i)::uuid, ${USER_OF_ROW},
+            ${FINAL_PRICE}, (ARRAY['BRIVA', 'QRIS', 'MANDIRIVA', NULL])[1 + i % 4],
             'T' || lpad(i::text, 12, '0'), 'https://tripay.co.id/checkout/T' || lpad(i::text, 12, '0'),
-            now() + interval '1 day', now() - (i % 2000) * interval '1 hour'
+            now() - (i % 2000) * interval '1 hour' + interval '1 day', now() - (i % 2000) * interval '1 hour'
      FROM generate_series($1::int, $1::int + $2::int - 1) AS i`,
     `INSERT INTO payments (id, invoice_id, tripay_reference, payment_method, amount, fee, status, callback_payload, paid_at)
      SELECT md5('payment' || v.invoice_number)::uuid, v.id, v.tripay_reference, coalesce(v.payment_method, 'QRIS'), v.amount, 4250,
@@ -87,12 +96,22 @@ export async function generate(
   rows: number,
   opts: { first?: number; batch?: number } = {},
 ): Promise<void> {
+  const { first = 1, batch = 50_000 } = opts;
+  const whole = (name: string, value: number, min: number): void => {
+    if (!Number.isSafeInteger(value) || value < min)
+      throw new RangeError(`${name} must be a whole number >= ${min}, got ${value}`);
+  };
+  whole('rows', rows, 0);
+  whole('first', first, 1);
+  whole('batch', batch, 1);
+  if (first + rows - 1 > MAX_ROW_NUMBER) {
+    throw new RangeError(`rows ${first}..${first + rows - 1} go past ${MAX_ROW_NUMBER}, the last 9-digit number`);
+  }
   const client = new Client(parseDatabaseUrl(databaseUrl).pool);
   await client.connect();
   try {
-    const batch = opts.batch ?? 50_000;
-    for (let start = opts.first ?? 1; start < (opts.first ?? 1) + rows; start += batch) {
-      const count = Math.min(batch, (opts.first ?? 1) + rows - start);
+    for (let start = first; start < first + rows; start += batch) {
+      const count = Math.min(batch, first + rows - start);
       await client.query('BEGIN');
       for (const sql of SQL[service]) await client.query(sql, [start, count]);
       await client.query('COMMIT');
