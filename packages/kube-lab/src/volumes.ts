@@ -87,11 +87,11 @@ async function volumeFiles(
 ): Promise<FileToWrite[]> {
   if (volume.secret) {
     const s = volume.secret;
-    return secretFiles(s.secretName ?? '', s.items, s.defaultMode ?? 0o644, s.optional ?? false, sources);
+    return objectFiles('Secret', s.secretName ?? '', s.items, s.defaultMode ?? 0o644, s.optional ?? false, sources);
   }
   if (volume.configMap) {
     const c = volume.configMap;
-    return configMapFiles(c.name ?? '', c.items, c.defaultMode ?? 0o644, c.optional ?? false, sources);
+    return objectFiles('ConfigMap', c.name ?? '', c.items, c.defaultMode ?? 0o644, c.optional ?? false, sources);
   }
   if (volume.downwardAPI) {
     return downwardFiles(pod, volume.downwardAPI.items ?? [], volume.downwardAPI.defaultMode ?? 0o644, facts);
@@ -102,10 +102,10 @@ async function volumeFiles(
     for (const source of volume.projected.sources ?? []) {
       if (source.secret) {
         const s = source.secret;
-        files.push(...(await secretFiles(s.name ?? '', s.items, mode, s.optional ?? false, sources)));
+        files.push(...(await objectFiles('Secret', s.name ?? '', s.items, mode, s.optional ?? false, sources)));
       } else if (source.configMap) {
         const c = source.configMap;
-        files.push(...(await configMapFiles(c.name ?? '', c.items, mode, c.optional ?? false, sources)));
+        files.push(...(await objectFiles('ConfigMap', c.name ?? '', c.items, mode, c.optional ?? false, sources)));
       } else if (source.downwardAPI) {
         files.push(...downwardFiles(pod, source.downwardAPI.items ?? [], mode, facts));
       } else if (source.serviceAccountToken) {
@@ -133,38 +133,32 @@ async function volumeFiles(
 
 type KeyToPath = { key: string; path: string; mode?: number };
 
-async function secretFiles(
-  name: string,
-  items: readonly KeyToPath[] | undefined,
-  mode: number,
-  optional: boolean,
-  sources: VolumeSources,
-): Promise<FileToWrite[]> {
-  const data = await sources.secret(name);
-  if (data === null) {
-    if (optional) return [];
-    throw new VolumeNotReady(`secret "${name}" not found`);
+/** A Secret's or ConfigMap's keys as bytes; null when the object does not exist. */
+async function objectData(kind: 'Secret' | 'ConfigMap', name: string, sources: VolumeSources) {
+  const decode = (entries: Readonly<Record<string, string>>, encoding: BufferEncoding) =>
+    Object.fromEntries(Object.entries(entries).map(([k, v]) => [k, Buffer.from(v, encoding)]));
+  if (kind === 'Secret') {
+    const data = await sources.secret(name);
+    return data && decode(data, 'base64');
   }
-  const decoded = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64')]));
-  return keyFiles(`Secret "${name}"`, decoded, items, mode, optional);
+  const cm = await sources.configMap(name);
+  return cm && { ...decode(cm.data, 'utf8'), ...decode(cm.binaryData, 'base64') };
 }
 
-async function configMapFiles(
+async function objectFiles(
+  kind: 'Secret' | 'ConfigMap',
   name: string,
   items: readonly KeyToPath[] | undefined,
   mode: number,
   optional: boolean,
   sources: VolumeSources,
 ): Promise<FileToWrite[]> {
-  const cm = await sources.configMap(name);
-  if (cm === null) {
+  const data = await objectData(kind, name, sources);
+  if (data === null) {
     if (optional) return [];
-    throw new VolumeNotReady(`configmap "${name}" not found`);
+    throw new VolumeNotReady(`${kind.toLowerCase()} "${name}" not found`);
   }
-  const all: Record<string, Buffer> = {};
-  for (const [k, v] of Object.entries(cm.data)) all[k] = Buffer.from(v, 'utf8');
-  for (const [k, v] of Object.entries(cm.binaryData)) all[k] = Buffer.from(v, 'base64');
-  return keyFiles(`ConfigMap "${name}"`, all, items, mode, optional);
+  return keyFiles(`${kind} "${name}"`, data, items, mode, optional);
 }
 
 function keyFiles(
