@@ -16,6 +16,7 @@ kind of dump. A failed dump deletes nothing and leaves no file under a final nam
   --service=NAME         auth-service, catalog-service, order-service or billing-service
   --dir=PATH             destination root (in Kubernetes, the mounted backup volume)
   --database-url=URL     default: the service's variable (AUTH_DATABASE_URL, ...), then DATABASE_URL
+                         (a URL given here is visible to other users in the process list; prefer the variables)
   --schema-only          plain SQL of the schema (<service>-<time>-schema.sql)
   --data-only            plain SQL of the data (<service>-<time>-data.sql)
   --keep-daily=N         newest dump of each of the last N days that have one (default 7)
@@ -38,6 +39,7 @@ migration is refused unless --force.
   --file=PATH            the dump to restore
   --latest --dir=PATH    the newest completed full dump under PATH/<service>/
   --database-url=URL     default: the service's variable, then DATABASE_URL
+                         (a URL given here is visible to other users in the process list; prefer the variables)
   --jobs=N               parallel pg_restore jobs (default 1: a single transaction)
   --force                restore even a dump older than the database's schema
   -h, --help             this text

@@ -1,6 +1,9 @@
 import * as path from 'node:path';
 import { getService, REPO_ROOT } from '@webrana/registry';
+import { BACKUP_USAGE, RESTORE_USAGE } from './backup';
 import { databaseUrlFor, isProduction, migrateTarget, parseDuration, requireService, UsageError } from './common';
+import { MIGRATE_USAGE } from './migrate';
+import { SEED_USAGE } from './seed';
 
 describe('parseDuration', () => {
   test.each([
@@ -153,4 +156,16 @@ describe('isProduction', () => {
   ])('%j is not production', (env) => {
     expect(isProduction(env)).toBe(false);
   });
+});
+
+describe('--database-url help', () => {
+  const usages = { migrate: MIGRATE_USAGE, seed: SEED_USAGE, backup: BACKUP_USAGE, restore: RESTORE_USAGE };
+
+  test.each(Object.entries(usages))(
+    '%s --help warns that a URL on the command line is visible in the process list and suggests the variables',
+    (_command, usage) => {
+      expect(usage).toContain('--database-url=URL');
+      expect(usage).toMatch(/visible to other users in the process list; prefer the variables/);
+    },
+  );
 });

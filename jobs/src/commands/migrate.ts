@@ -32,6 +32,7 @@ commands:
 options:
   --service=NAME              auth-service, catalog-service, order-service or billing-service
   --database-url=URL          default: the service's variable (AUTH_DATABASE_URL, ...), then DATABASE_URL
+                              (a URL given here is visible to other users in the process list; prefer the variables)
   --migrations-dir=DIR        default: services/NAME/prisma/migrations
   --dry-run                   deploy: same as plan
   --json                      status, plan: machine-readable output

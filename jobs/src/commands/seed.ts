@@ -12,6 +12,7 @@ created when missing and written only when they differ, so any number of runs is
 
   --service=NAME       auth-service or catalog-service (order-service and billing-service have none)
   --database-url=URL   default: the service's variable (AUTH_DATABASE_URL, ...), then DATABASE_URL
+                       (a URL given here is visible to other users in the process list; prefer the variables)
   -h, --help           this text
 
 auth-service reads SUPER_ADMIN_PASSWORD, ADMIN_PASSWORD, CUSTOMER_PASSWORD (the customer user is
