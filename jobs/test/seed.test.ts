@@ -105,7 +105,7 @@ test('production refuses a documented default or weak password without printing 
     ADMIN_PASSWORD: 'short1!A',
   });
   expect(result.code).toBe(1);
-  expect(result.stderr).toContain('SUPER_ADMIN_PASSWORD is the documented default password');
+  expect(result.stderr).toContain('SUPER_ADMIN_PASSWORD is a documented default password');
   expect(result.stderr).toContain('ADMIN_PASSWORD is too weak: use at least 12 characters');
   expect(result.stdout + result.stderr).not.toMatch(/SuperAdmin123!|short1!A/);
   expect(await users()).toEqual([]);
@@ -125,6 +125,76 @@ test('production with strong passwords seeds the two staff users and no customer
     ['superadmin@webrana.cloud', 'super_admin', 'active'],
   ]);
   rows.forEach((u) => expect(u.password_hash).toMatch(/^\$2b\$12\$/));
+});
+
+test('a production seed after a development seed refuses while a user keeps a documented default password, writes nothing, and strong variables then rotate every one', async () => {
+  expect((await seedAll()).code).toBe(0); // development: the documented defaults, with warnings
+  const before = await snapshot();
+
+  // An unset variable never rewrites a stored password, so without this check Admin123! went to production.
+  const refused = await seedAll({ NODE_ENV: 'production', BCRYPT_COST: '10' });
+  expect(refused.code).toBe(1);
+  for (const [email, variable] of [
+    ['superadmin@webrana.cloud', 'SUPER_ADMIN_PASSWORD'],
+    ['admin@webrana.cloud', 'ADMIN_PASSWORD'],
+    ['customer@webrana.cloud', 'CUSTOMER_PASSWORD'],
+  ])
+    expect(refused.stderr).toContain(
+      `${email} still has a documented default password (from an earlier non-production seed); set ${variable}`,
+    );
+  expect(refused.stdout + refused.stderr).not.toMatch(/SuperAdmin123!|Admin123!|Customer123!/);
+  expect(await snapshot()).toEqual(before); // xmin and updated_at of every row unchanged
+
+  const strong = {
+    SUPER_ADMIN_PASSWORD: 'Sup3r-Secret-Pass!',
+    ADMIN_PASSWORD: 'Adm1n-Secret-Pass!',
+    CUSTOMER_PASSWORD: 'Cust0mer-Secret-Pass!',
+  };
+  const rotated = await seedAll({ WEBRANA_ENV: 'production', BCRYPT_COST: '10', ...strong });
+  expect(rotated.code).toBe(0);
+  const rows = await users();
+  expect(rows.map((u) => u.email)).toEqual([
+    'admin@webrana.cloud',
+    'customer@webrana.cloud',
+    'superadmin@webrana.cloud',
+  ]);
+  for (const [email, password] of [
+    ['superadmin@webrana.cloud', strong.SUPER_ADMIN_PASSWORD],
+    ['admin@webrana.cloud', strong.ADMIN_PASSWORD],
+    ['customer@webrana.cloud', strong.CUSTOMER_PASSWORD],
+  ]) {
+    const row = rows.find((u) => u.email === email);
+    expect(row.password_hash).toMatch(/^\$2b\$10\$/);
+    expect(await bcrypt.compare(password!, row.password_hash)).toBe(true);
+  }
+  // Now production seeds without the variables again, and writes nothing.
+  const after = await snapshot();
+  expect((await seedAll({ NODE_ENV: 'production', BCRYPT_COST: '10' })).code).toBe(0);
+  expect(await snapshot()).toEqual(after);
+});
+
+test('a production seed with BCRYPT_COST below 10 is refused, naming the fix, and writes nothing', async () => {
+  const result = await runCli(['seed', '--service=auth-service'], {
+    AUTH_DATABASE_URL: auth.url,
+    NODE_ENV: 'production',
+    BCRYPT_COST: '8',
+    SUPER_ADMIN_PASSWORD: 'Sup3r-Secret-Pass!',
+    ADMIN_PASSWORD: 'Adm1n-Secret-Pass!',
+  });
+  expect(result.code).toBe(1);
+  expect(result.stderr).toContain(
+    'BCRYPT_COST=8 is too low for production: set BCRYPT_COST to 10..15 (or unset it for 12)',
+  );
+  expect(await users()).toEqual([]);
+});
+
+test('a BCRYPT_COST that is not a whole number from 4 to 15 is refused in any mode', async () => {
+  for (const bad of ['31', 'twelve']) {
+    const result = await runCli(['seed', '--service=auth-service'], { AUTH_DATABASE_URL: auth.url, BCRYPT_COST: bad });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`BCRYPT_COST must be a whole number from 4 to 15, got "${bad}"`);
+  }
+  expect(await users()).toEqual([]);
 });
 
 test('seeded plans, prices, images and coupons have exactly the documented values', async () => {

@@ -16,10 +16,12 @@ created when missing and written only when they differ, so any number of runs is
   -h, --help           this text
 
 auth-service reads SUPER_ADMIN_PASSWORD, ADMIN_PASSWORD, CUSTOMER_PASSWORD (the customer user is
-seeded only outside production) and BCRYPT_COST (default 12). With NODE_ENV=production it refuses,
-writing nothing, to create a user without its password variable, with a documented default password,
-or with a password shorter than 12 characters or lacking a lower-case letter, an upper-case letter,
-a digit or a symbol. A set variable rotates a stored password that differs; an unset one never does.
+never created in production; an existing one is rotated) and BCRYPT_COST (4..15, default 12). With
+NODE_ENV=production (or WEBRANA_ENV=production) it refuses, writing nothing, to create a user without
+its password variable; to use a documented default password or one shorter than 12 characters or
+lacking a lower-case letter, an upper-case letter, a digit or a symbol; to leave an existing user
+whose stored password is still a documented default (set its variable to rotate it); or to hash with
+BCRYPT_COST below 10. A set variable rotates a stored password that differs; an unset one never does.
 `;
 
 export async function seedCommand(args: string[], io: CommandIO): Promise<number> {

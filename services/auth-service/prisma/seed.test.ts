@@ -1,5 +1,6 @@
 import { SeedRefused } from '@webrana/seeding';
-import { bcryptCost, passwordWeakness, seedRefusals, usersToSeed } from './seed';
+import * as bcrypt from 'bcrypt';
+import { bcryptCost, passwordWeakness, seedRefusals, storedDefaultRefusals, usersToSeed } from './seed';
 
 const none = new Set<string>();
 
@@ -29,12 +30,14 @@ describe('auth seed policy', () => {
     expect(seedRefusals({}, none)).toEqual([]);
   });
 
-  test('in production the customer user is not seeded', () => {
-    expect(usersToSeed({ NODE_ENV: 'production' }).map((u) => u.user.email)).toEqual([
-      'superadmin@webrana.cloud',
-      'admin@webrana.cloud',
-    ]);
-    expect(usersToSeed({ WEBRANA_ENV: 'production' })).toHaveLength(2);
+  test('in production the customer user is never created, only rotated when it exists', () => {
+    const created = (env: NodeJS.ProcessEnv) =>
+      usersToSeed(env)
+        .filter((u) => u.mayCreate)
+        .map((u) => u.user.email);
+    expect(created({ NODE_ENV: 'production' })).toEqual(['superadmin@webrana.cloud', 'admin@webrana.cloud']);
+    expect(created({ WEBRANA_ENV: 'production' })).toHaveLength(2);
+    expect(usersToSeed({ NODE_ENV: 'production' })).toHaveLength(3);
   });
 
   test('in production a missing variable is refused only for a user that does not exist yet', () => {
@@ -52,8 +55,17 @@ describe('auth seed policy', () => {
         none,
       ),
     ).toEqual([
-      'SUPER_ADMIN_PASSWORD is the documented default password; choose another (at least 12 characters, with a lower-case letter, an upper-case letter, a digit and a symbol)',
+      'SUPER_ADMIN_PASSWORD is a documented default password; choose another (at least 12 characters, with a lower-case letter, an upper-case letter, a digit and a symbol)',
     ]);
+  });
+
+  test("in production another user's documented default is refused too", () => {
+    expect(
+      seedRefusals(
+        { NODE_ENV: 'production', SUPER_ADMIN_PASSWORD: 'Customer123!', ADMIN_PASSWORD: 'Adm1n-Secret-Pass!' },
+        none,
+      ),
+    ).toEqual([expect.stringMatching(/^SUPER_ADMIN_PASSWORD is a documented default password/)]);
   });
 
   test('a weak password is refused in any mode, and the message never contains it', () => {
@@ -67,10 +79,48 @@ describe('auth seed policy', () => {
   test('BCRYPT_COST defaults to 12 and must be a whole number from 4 to 15', () => {
     expect(bcryptCost({})).toBe(12);
     expect(bcryptCost({ BCRYPT_COST: '4' })).toBe(4);
-    for (const bad of ['3', '16', '10.5', 'twelve']) {
+    for (const bad of ['3', '16', '100', '10.5', 'twelve', '-1']) {
       expect(() => bcryptCost({ BCRYPT_COST: bad })).toThrow(
         new SeedRefused(`BCRYPT_COST must be a whole number from 4 to 15, got "${bad}"`),
       );
     }
+  });
+
+  test('a BCRYPT_COST below 10 is refused in production, naming the fix', () => {
+    expect(() => bcryptCost({ NODE_ENV: 'production', BCRYPT_COST: '8' })).toThrow(
+      new SeedRefused('BCRYPT_COST=8 is too low for production: set BCRYPT_COST to 10..15 (or unset it for 12)'),
+    );
+    expect(bcryptCost({ WEBRANA_ENV: 'production', BCRYPT_COST: '10' })).toBe(10);
+    expect(bcryptCost({ NODE_ENV: 'production' })).toBe(12);
+  });
+});
+
+describe('stored documented default passwords', () => {
+  const hashes: Record<string, string> = {};
+  beforeAll(async () => {
+    for (const pw of ['SuperAdmin123!', 'Admin123!', 'Customer123!', 'Sup3r-Secret-Pass!'])
+      hashes[pw] = await bcrypt.hash(pw, 4);
+  });
+  const prod = { NODE_ENV: 'production' };
+
+  test('in production an existing user whose stored hash is a documented default is refused when its variable is unset', async () => {
+    const refusals = await storedDefaultRefusals(prod, [
+      { email: 'admin@webrana.cloud', passwordHash: hashes['Admin123!']! },
+      { email: 'superadmin@webrana.cloud', passwordHash: hashes['Sup3r-Secret-Pass!']! },
+      // Another user's default counts too.
+      { email: 'customer@webrana.cloud', passwordHash: hashes['SuperAdmin123!']! },
+    ]);
+    expect(refusals).toEqual([
+      'admin@webrana.cloud still has a documented default password (from an earlier non-production seed); set ADMIN_PASSWORD (at least 12 characters, with a lower-case letter, an upper-case letter, a digit and a symbol) and seed again to rotate it',
+      expect.stringMatching(
+        /^customer@webrana.cloud still has a documented default password .*; set CUSTOMER_PASSWORD/,
+      ),
+    ]);
+  });
+
+  test('a set variable (which rotates the password) or a development run is not refused', async () => {
+    const existing = [{ email: 'admin@webrana.cloud', passwordHash: hashes['Admin123!']! }];
+    expect(await storedDefaultRefusals({ ...prod, ADMIN_PASSWORD: 'Adm1n-Secret-Pass!' }, existing)).toEqual([]);
+    expect(await storedDefaultRefusals({}, existing)).toEqual([]);
   });
 });

@@ -17,6 +17,7 @@ interface SeedUser {
   passwordVariable: string;
   /** The spec's documented default password, used only outside production. */
   documentedDefault: string;
+  /** Created in production too (the customer is not; an existing one is still rotated). */
   productionToo: boolean;
 }
 
@@ -61,21 +62,49 @@ export function passwordWeakness(password: string): string | null {
   return ok ? null : `use ${PASSWORD_RULE}`;
 }
 
-/** BCRYPT_COST (default 12, 4..15). */
-export function bcryptCost(env: NodeJS.ProcessEnv): number {
-  const raw = env.BCRYPT_COST ?? '12';
+/** Every documented default password of the spec: none may stay on a user in production. */
+export const DOCUMENTED_DEFAULTS: readonly string[] = SEED_USERS.map((u) => u.documentedDefault);
+
+export const DEFAULT_BCRYPT_COST = 12;
+/** Below this a stolen hash is cheap to brute-force (OWASP asks for 10 or more). */
+export const MIN_PRODUCTION_BCRYPT_COST = 10;
+/** Above this one hash takes seconds and the seed's transaction times out. */
+export const MAX_BCRYPT_COST = 15;
+
+/** Why BCRYPT_COST cannot be used in this run, or null. */
+export function bcryptCostProblem(env: NodeJS.ProcessEnv): string | null {
+  const raw = env.BCRYPT_COST;
+  if (raw === undefined || raw === '') return null;
   const cost = Number(raw);
-  if (!/^\d+$/.test(raw) || cost < 4 || cost > 15)
-    throw new SeedRefused(`BCRYPT_COST must be a whole number from 4 to 15, got "${raw}"`);
-  return cost;
+  if (!/^\d+$/.test(raw) || cost < 4 || cost > MAX_BCRYPT_COST)
+    return `BCRYPT_COST must be a whole number from 4 to ${MAX_BCRYPT_COST}, got "${raw}"`;
+  if (isProduction(env) && cost < MIN_PRODUCTION_BCRYPT_COST)
+    return `BCRYPT_COST=${cost} is too low for production: set BCRYPT_COST to ${MIN_PRODUCTION_BCRYPT_COST}..${MAX_BCRYPT_COST} (or unset it for ${DEFAULT_BCRYPT_COST})`;
+  return null;
 }
 
-/** The users this run seeds, and the password each gets from its variable (undefined: unset). */
-export function usersToSeed(env: NodeJS.ProcessEnv): { user: SeedUser; password: string | undefined }[] {
+/** BCRYPT_COST (default 12, 4..15; at least 10 in production). */
+export function bcryptCost(env: NodeJS.ProcessEnv): number {
+  const problem = bcryptCostProblem(env);
+  if (problem) throw new SeedRefused(problem);
+  return env.BCRYPT_COST ? Number(env.BCRYPT_COST) : DEFAULT_BCRYPT_COST;
+}
+
+export interface SeedCandidate {
+  user: SeedUser;
+  /** From its variable; undefined when unset. */
+  password: string | undefined;
+  /** False for the customer in production: never created there, but an existing one is still rotated. */
+  mayCreate: boolean;
+}
+
+/** Every seeded user this run looks at, and the password each gets from its variable. */
+export function usersToSeed(env: NodeJS.ProcessEnv): SeedCandidate[] {
   const production = isProduction(env);
-  return SEED_USERS.filter((u) => u.productionToo || !production).map((user) => ({
+  return SEED_USERS.map((user) => ({
     user,
     password: env[user.passwordVariable] || undefined,
+    mayCreate: user.productionToo || !production,
   }));
 }
 
@@ -86,33 +115,66 @@ export function usersToSeed(env: NodeJS.ProcessEnv): { user: SeedUser; password:
  */
 export function seedRefusals(env: NodeJS.ProcessEnv, existingEmails: ReadonlySet<string>): string[] {
   const production = isProduction(env);
-  return usersToSeed(env).flatMap(({ user, password }): string[] => {
+  return usersToSeed(env).flatMap(({ user, password, mayCreate }): string[] => {
     const v = user.passwordVariable;
     if (password === undefined) {
-      return production && !existingEmails.has(user.email)
+      return production && mayCreate && !existingEmails.has(user.email)
         ? [
             `${v} is not set: in production ${user.email} is never created with the documented default password; set ${v}`,
           ]
         : [];
     }
-    if (production && password === user.documentedDefault)
-      return [`${v} is the documented default password; choose another (${PASSWORD_RULE})`];
+    if (production && DOCUMENTED_DEFAULTS.includes(password))
+      return [`${v} is a documented default password; choose another (${PASSWORD_RULE})`];
     const weakness = passwordWeakness(password);
     return weakness ? [`${v} is too weak: ${weakness}`] : [];
   });
 }
 
+/** Whether a stored bcrypt hash is one of the documented default passwords. */
+export async function hasDocumentedDefault(passwordHash: string): Promise<boolean> {
+  const matches = await Promise.all(DOCUMENTED_DEFAULTS.map((pw) => bcrypt.compare(pw, passwordHash)));
+  return matches.some(Boolean);
+}
+
+/**
+ * In production, the existing users that would keep a documented default password because their
+ * variable is unset (an unset variable never rewrites a stored password): typically users a
+ * development seed created before the database went to production.
+ */
+export async function storedDefaultRefusals(
+  env: NodeJS.ProcessEnv,
+  existing: readonly { email: string; passwordHash: string }[],
+): Promise<string[]> {
+  if (!isProduction(env)) return [];
+  const refusals: string[] = [];
+  for (const { user, password } of usersToSeed(env)) {
+    const stored = existing.find((u) => u.email === user.email);
+    if (password !== undefined || !stored || !(await hasDocumentedDefault(stored.passwordHash))) continue;
+    const v = user.passwordVariable;
+    refusals.push(
+      `${user.email} still has a documented default password (from an earlier non-production seed); set ${v} (${PASSWORD_RULE}) and seed again to rotate it`,
+    );
+  }
+  return refusals;
+}
+
 export const seed = async (tx: Tx, env: NodeJS.ProcessEnv, log: Logger) => {
-  const cost = bcryptCost(env);
-  const wanted = usersToSeed(env);
-  const existing = await tx.user.findMany({ where: { email: { in: wanted.map((w) => w.user.email) } } });
-  const refusals = seedRefusals(env, new Set(existing.map((u) => u.email)));
+  const candidates = usersToSeed(env);
+  const existing = await tx.user.findMany({ where: { email: { in: candidates.map((c) => c.user.email) } } });
+  const refusals = [
+    ...[bcryptCostProblem(env)].filter((p): p is string => p !== null),
+    ...seedRefusals(env, new Set(existing.map((u) => u.email))),
+    ...(await storedDefaultRefusals(env, existing)),
+  ];
   if (refusals.length > 0) throw new SeedRefused(`auth seed refused, nothing written:\n- ${refusals.join('\n- ')}`);
+  const cost = bcryptCost(env);
 
   const report = emptyReport();
-  for (const { user, password } of wanted) {
+  for (const { user, password, mayCreate } of candidates) {
     const stored = existing.find((u) => u.email === user.email);
     if (!stored) {
+      if (!mayCreate) continue;
       if (password === undefined)
         log.warn({ email: user.email }, `created with the documented default password; set ${user.passwordVariable}`);
       const passwordHash = await bcrypt.hash(password ?? user.documentedDefault, cost);
