@@ -182,7 +182,7 @@ test('a pg_dump failure halfway leaves no file under a final name and deletes no
       '--service=order-service',
       `--dir=${dir}`,
       `--database-url=${reader}`,
-      '--keep-daily=0',
+      '--keep-daily=1', // would delete the earlier dump, had this one succeeded
       '--keep-weekly=0',
       '--keep-monthly=0',
     ]);

@@ -1,11 +1,20 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { libpqEnv, parseDatabaseUrl } from '@webrana/db';
 import type { Logger } from '@webrana/logger';
 import { Client } from 'pg';
-import { dumpFileName, manifestName, parseDumpFileName, type DumpKind } from './names';
-import { planRetention, type KeepPolicy } from './retention';
+import {
+  candidateDumpNames,
+  manifestName,
+  parseDumpFileName,
+  parseTempFileName,
+  safeHost,
+  tempFileName,
+  type DumpKind,
+} from './names';
+import { planRetention, policyProblem, splitFuture, type KeepPolicy } from './retention';
 import { runTool, toolPath } from './tools';
 
 export interface BackupTarget {
@@ -51,8 +60,12 @@ const DUMP_FLAGS: Record<DumpKind, string[]> = {
   data: ['--format=plain', '--data-only', '--disable-triggers'],
 };
 
-const TEMP = /^\..+\.tmp-\d+$/;
 const DAY_MS = 86_400_000;
+/** How many following seconds a run tries when its own second's name is taken by another run. */
+const NAME_ATTEMPTS = 60;
+/** Dumps hold password hashes and customer data: only the backup user may read them. */
+const FILE_MODE = 0o600;
+const DIR_MODE = 0o700;
 
 export class BackupError extends Error {}
 
@@ -120,12 +133,63 @@ export async function verifyDump(file: string, kind: DumpKind, env: NodeJS.Proce
   }
 }
 
-/** Writes a file atomically: temporary name, fsync, rename. */
+/** A temporary name for `final` that no other run (this host or another pod) can pick. */
+export const tempPathFor = (dir: string, final: string): string =>
+  path.join(dir, tempFileName(final, os.hostname(), process.pid, randomBytes(4).toString('hex')));
+
+/** Creates an empty file only we may read (0600 whatever the umask); throws EEXIST if the name is taken. */
+function createPrivateFile(file: string): void {
+  const fd = fs.openSync(file, 'wx', FILE_MODE);
+  try {
+    fs.fchmodSync(fd, FILE_MODE); // the umask may have removed bits; never added ones, but be exact
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** A directory only we may enter (0700 whatever the umask). */
+export function ensurePrivateDir(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true, mode: DIR_MODE });
+  fs.chmodSync(dir, DIR_MODE);
+}
+
+/** Writes a private file atomically: temporary name (0600), fsync, rename. */
 function writeFileAtomic(file: string, content: string): void {
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}`);
-  fs.writeFileSync(temp, content);
-  fsyncPath(temp);
-  fs.renameSync(temp, file);
+  const temp = tempPathFor(path.dirname(file), path.basename(file));
+  try {
+    createPrivateFile(temp);
+    fs.writeFileSync(temp, content);
+    fsyncPath(temp);
+    fs.renameSync(temp, file);
+  } finally {
+    fs.rmSync(temp, { force: true });
+  }
+}
+
+const isErrno = (error: unknown, code: string) => (error as NodeJS.ErrnoException).code === code;
+
+/**
+ * Moves a finished dump to the first free final name: the name is claimed with O_EXCL (two runs in
+ * one second never share it; the loser takes the next second), the dump renamed over the claim, and
+ * only then the manifest written, so a dump never counts before it is whole. Returns the name.
+ */
+function publishDump(dir: string, temp: string, candidates: string[], manifestFor: (name: string) => string): string {
+  for (const name of candidates) {
+    const final = path.join(dir, name);
+    try {
+      createPrivateFile(final); // an empty claim without a manifest: nobody counts or deletes it
+    } catch (error) {
+      if (isErrno(error, 'EEXIST')) continue;
+      throw error;
+    }
+    fs.renameSync(temp, final);
+    writeFileAtomic(path.join(dir, manifestName(name)), manifestFor(name));
+    fsyncPath(dir);
+    return name;
+  }
+  throw new BackupError(
+    `no free dump name in ${dir} from ${candidates[0]} to ${candidates.at(-1)}: remove what fills them, then retry`,
+  );
 }
 
 /**
@@ -141,15 +205,18 @@ export async function backup(
 ): Promise<BackupSummary> {
   const started = Date.now();
   const now = opts.now ?? new Date();
+  const problem = policyProblem(opts.keep);
+  if (problem) throw new BackupError(problem); // before dumping: an empty policy is a mistake, not "keep one"
+  ensurePrivateDir(target.dir);
   const dir = path.join(target.dir, target.service);
-  fs.mkdirSync(dir, { recursive: true });
+  ensurePrivateDir(dir);
   const info = await describeDatabase(target.databaseUrl, target.urlVariable);
-  const name = dumpFileName(target.service, now, kind);
-  const final = path.join(dir, name);
-  const temp = path.join(dir, `.${name}.tmp-${process.pid}`);
-  if (fs.existsSync(final))
-    throw new BackupError(`${final} already exists (two backups in the same second); nothing was written`);
+  const candidates = candidateDumpNames(target.service, now, kind, NAME_ATTEMPTS);
+  const temp = tempPathFor(dir, candidates[0]!);
+  let name: string;
+  let bytes: number;
   try {
+    createPrivateFile(temp); // pg_dump truncates it and keeps the mode
     const dumped = await runTool(
       toolPath('pg_dump', env),
       [...DUMP_FLAGS[kind], '--no-owner', '--no-privileges', `--file=${temp}`],
@@ -159,38 +226,32 @@ export async function backup(
     // Verifying (pg_restore --list) and hashing read the same file: do both at once.
     const [, sha256] = await Promise.all([verifyDump(temp, kind, env), sha256File(temp)]);
     fsyncPath(temp);
-    const manifest: Manifest = {
+    bytes = fs.statSync(temp).size;
+    const manifest = (file: string): Manifest => ({
       service: target.service,
       database: parseDatabaseUrl(target.databaseUrl, target.urlVariable).database,
       kind,
-      file: name,
+      file,
       ...info,
-      bytes: fs.statSync(temp).size,
+      bytes,
       sha256,
       durationMs: Date.now() - started,
       createdAt: now.toISOString(),
-    };
-    // Manifest first: a dump under its final name always has one.
-    writeFileAtomic(path.join(dir, manifestName(name)), `${JSON.stringify(manifest, null, 2)}\n`);
-    fs.renameSync(temp, final);
-    fsyncPath(dir);
-    log.info(
-      { service: target.service, file: name, bytes: manifest.bytes, sha256: manifest.sha256 },
-      'dump written and verified',
-    );
-  } catch (error) {
-    fs.rmSync(temp, { force: true });
-    throw error;
+    });
+    name = publishDump(dir, temp, candidates, (file) => `${JSON.stringify(manifest(file), null, 2)}\n`);
+    log.info({ service: target.service, file: name, bytes, sha256 }, 'dump written and verified');
+  } finally {
+    fs.rmSync(temp, { force: true }); // only ours: the name carries host, pid and random bytes
   }
 
-  const deleted = applyRetention(dir, target.service, kind, opts.keep, opts.dryRun, log);
+  const { kept, deleted } = applyRetention(dir, target.service, kind, opts, name, log);
   removeStaleTemporaries(dir, now, opts.dryRun, log);
   const summary: BackupSummary = {
     service: target.service,
     file: name,
-    bytes: fs.statSync(final).size,
+    bytes,
     seconds: (Date.now() - started) / 1000,
-    kept: listDumps(dir, target.service, kind).length - (opts.dryRun ? deleted.length : 0),
+    kept,
     deleted,
   };
   log.info({ ...summary, dryRun: opts.dryRun }, 'backup finished');
@@ -207,20 +268,27 @@ export function listDumps(dir: string, service: string, kind: DumpKind): { name:
     .map(({ name, parsed }) => ({ name, time: parsed!.time }));
 }
 
+/**
+ * Deletes what the policy drops among this kind's completed dumps. Dumps dated in the future are
+ * reported and left alone (neither counted nor deleted), and the dump this run wrote is never deleted.
+ */
 function applyRetention(
   dir: string,
   service: string,
   kind: DumpKind,
-  keep: KeepPolicy,
-  dryRun: boolean,
+  opts: { keep: KeepPolicy; dryRun: boolean },
+  justWritten: string,
   log: Logger,
-): string[] {
+): { kept: number; deleted: string[] } {
+  const { current, future } = splitFuture(listDumps(dir, service, kind), new Date());
+  if (future.length > 0) warnFuture(log, future, dir);
   const plan = planRetention(
-    listDumps(dir, service, kind).map((d) => ({ item: d.name, time: d.time })),
-    keep,
+    current.map((d) => ({ item: d.name, time: d.time })),
+    opts.keep,
   );
-  for (const name of plan.delete) {
-    if (dryRun) {
+  const deleted = plan.delete.filter((name) => name !== justWritten);
+  for (const name of deleted) {
+    if (opts.dryRun) {
       log.info({ file: name }, 'would delete (dry run)');
       continue;
     }
@@ -228,15 +296,58 @@ function applyRetention(
     fs.rmSync(path.join(dir, manifestName(name)), { force: true });
     log.info({ file: name }, 'deleted by retention');
   }
-  return plan.delete;
+  return { kept: current.length - deleted.length, deleted };
 }
 
-/** Temporary files a killed run left behind, once they are a day old (a running backup's are younger). */
+export function warnFuture(log: Logger, future: readonly { name: string }[], dir: string): void {
+  log.warn(
+    { files: future.map((d) => d.name), dir },
+    `ignoring ${future.length} dump(s) dated in the future (${future.map((d) => d.name).join(', ')}): ` +
+      'they are neither counted nor deleted by retention and never picked by restore --latest; ' +
+      'check the clock of the host that wrote them, then rename or remove them by hand',
+  );
+}
+
+/** Whether a process with this pid runs on this host (EPERM: it runs, as another user). */
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return isErrno(error, 'EPERM');
+  }
+}
+
+/**
+ * Whether a temporary file is a dead run's leftover: untouched for a day (a running pg_dump keeps
+ * writing) and, when it names this host, its pid is gone. Another pod's pid cannot be checked here
+ * (pids repeat across pods), so there the day without a write decides.
+ */
+export function isStaleTemporary(
+  temp: { host: string | null; pid: number | null },
+  ageMs: number,
+  ownHost: string,
+  alive: (pid: number) => boolean,
+): boolean {
+  if (ageMs < DAY_MS) return false;
+  if (temp.host === null || temp.pid === null || temp.host !== ownHost) return true;
+  return !alive(temp.pid);
+}
+
+/** Removes temporary files killed runs left behind (see isStaleTemporary). */
 function removeStaleTemporaries(dir: string, now: Date, dryRun: boolean, log: Logger): void {
+  const ownHost = safeHost(os.hostname());
   for (const name of fs.readdirSync(dir)) {
-    if (!TEMP.test(name)) continue;
+    const temp = parseTempFileName(name);
+    if (!temp) continue;
     const file = path.join(dir, name);
-    if (now.getTime() - fs.statSync(file).mtimeMs < DAY_MS) continue;
+    let ageMs: number;
+    try {
+      ageMs = now.getTime() - fs.statSync(file).mtimeMs;
+    } catch {
+      continue; // its writer finished meanwhile
+    }
+    if (!isStaleTemporary(temp, ageMs, ownHost, pidAlive)) continue;
     if (!dryRun) fs.rmSync(file, { force: true });
     log.info({ file: name, dryRun }, 'removed a stale temporary file');
   }

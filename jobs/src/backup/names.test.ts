@@ -1,4 +1,12 @@
-import { compactStamp, dumpFileName, manifestName, parseDumpFileName } from './names';
+import {
+  candidateDumpNames,
+  compactStamp,
+  dumpFileName,
+  manifestName,
+  parseDumpFileName,
+  parseTempFileName,
+  tempFileName,
+} from './names';
 
 describe('dump file names', () => {
   const time = new Date('2026-03-01T02:00:00.789Z');
@@ -29,4 +37,40 @@ describe('dump file names', () => {
   ])('%s is not a dump of this project', (name) => {
     expect(parseDumpFileName(name)).toBeNull();
   });
+});
+
+describe('temporary file names', () => {
+  test('carry host name and pid, so a sweeper can tell whose they are, and never parse as a dump', () => {
+    const name = tempFileName('order-service-20260301T020000Z.dump', 'backup-7f9c-x2b', 1, '0a1b2c3d');
+    expect(name).toBe('.order-service-20260301T020000Z.dump.tmp-backup-7f9c-x2b-1-0a1b2c3d');
+    expect(parseTempFileName(name)).toEqual({
+      final: 'order-service-20260301T020000Z.dump',
+      host: 'backup-7f9c-x2b',
+      pid: 1,
+    });
+    expect(parseDumpFileName(name)).toBeNull();
+  });
+
+  test('a host name with characters a file name dislikes is made safe', () => {
+    expect(tempFileName('a.dump', 'my host/1', 7, 'ffffffff')).toBe('.a.dump.tmp-my_host_1-7-ffffffff');
+  });
+
+  test('the old .<name>.tmp-<pid> form is still recognised, without host or pid', () => {
+    expect(parseTempFileName('.auth-service-20260301T020000Z.dump.tmp-123')).toEqual({
+      final: 'auth-service-20260301T020000Z.dump',
+      host: null,
+      pid: null,
+    });
+    expect(parseTempFileName('auth-service-20260301T020000Z.dump')).toBeNull();
+  });
+});
+
+test('candidate names after a taken second are the following seconds and still parse as dumps', () => {
+  const names = candidateDumpNames('order-service', new Date('2026-03-01T23:59:59Z'), 'full', 3);
+  expect(names).toEqual([
+    'order-service-20260301T235959Z.dump',
+    'order-service-20260302T000000Z.dump',
+    'order-service-20260302T000001Z.dump',
+  ]);
+  expect(names.every((n) => parseDumpFileName(n)?.service === 'order-service')).toBe(true);
 });

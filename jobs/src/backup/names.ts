@@ -36,3 +36,30 @@ export function parseDumpFileName(name: string): ParsedDumpName | null {
 
 /** The manifest written beside a dump. */
 export const manifestName = (dumpName: string): string => `${dumpName}.json`;
+
+/** The part of a host name safe in a file name (Kubernetes pod names already are). */
+export const safeHost = (host: string): string => host.replace(/[^A-Za-z0-9.-]/g, '_') || 'unknown-host';
+
+const TEMP = /^\.(?<final>.+)\.tmp-(?:(?<host>[A-Za-z0-9._-]+)-(?<pid>\d+)-[0-9a-f]{8}|\d+)$/;
+
+/**
+ * A temporary name beside `final`, unique to this process: host name (pids repeat across pods that
+ * share a volume; pid 1 in every container), pid (so a sweeper on the same host can tell whether
+ * its writer still runs) and random bytes (two writers in one process).
+ */
+export function tempFileName(final: string, host: string, pid: number, random: string): string {
+  return `.${final}.tmp-${safeHost(host)}-${pid}-${random}`;
+}
+
+/** Reads a temporary name; host and pid are null for the old `.<name>.tmp-<pid>` form. */
+export function parseTempFileName(name: string): { final: string; host: string | null; pid: number | null } | null {
+  const match = TEMP.exec(name);
+  if (!match?.groups) return null;
+  const { final, host, pid } = match.groups;
+  return { final: final!, host: host ?? null, pid: pid === undefined ? null : Number(pid) };
+}
+
+/** The final names to try, one second apart, when the run's own second is taken by another run. */
+export function candidateDumpNames(service: string, time: Date, kind: DumpKind, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => dumpFileName(service, new Date(time.getTime() + i * 1000), kind));
+}

@@ -5,6 +5,7 @@ import type { Logger } from '@webrana/logger';
 import { Client } from 'pg';
 import { BackupError, listDumps, migrationHead, sha256File, verifyDump, type Manifest } from './backup';
 import { manifestName, parseDumpFileName } from './names';
+import { splitFuture } from './retention';
 import { runTool, toolPath } from './tools';
 
 export interface RestoreOptions {
@@ -14,13 +15,20 @@ export interface RestoreOptions {
   force: boolean;
 }
 
-/** The newest completed full dump of a service under <dir>/<service>/. */
-export function latestDump(dir: string, service: string): string {
+/**
+ * The newest completed full dump of a service under <dir>/<service>/, never one dated in the future
+ * (those are returned apart, for a warning).
+ */
+export function latestDump(dir: string, service: string, now = new Date()): { file: string; future: string[] } {
   const serviceDir = path.join(dir, service);
-  const dumps = fs.existsSync(serviceDir) ? listDumps(serviceDir, service, 'full') : [];
-  if (dumps.length === 0) throw new BackupError(`no completed ${service} dump in ${serviceDir}`);
-  dumps.sort((a, b) => b.time.getTime() - a.time.getTime());
-  return path.join(serviceDir, dumps[0]!.name);
+  const all = fs.existsSync(serviceDir) ? listDumps(serviceDir, service, 'full') : [];
+  const { current, future } = splitFuture(all, now);
+  if (current.length === 0) {
+    const ignored = future.length > 0 ? ` (ignored ${future.length} dated in the future)` : '';
+    throw new BackupError(`no completed ${service} dump in ${serviceDir}${ignored}`);
+  }
+  current.sort((a, b) => b.time.getTime() - a.time.getTime());
+  return { file: path.join(serviceDir, current[0]!.name), future: future.map((d) => d.name) };
 }
 
 function readManifest(file: string): Manifest {

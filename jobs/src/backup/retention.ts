@@ -27,32 +27,69 @@ export interface Dated<T> {
   time: Date;
 }
 
+/** Why a policy cannot be applied (restic refuses an empty one rather than reading it as "keep one"), or null. */
+export function policyProblem(keep: KeepPolicy): string | null {
+  if (keep.daily > 0 || keep.weekly > 0 || keep.monthly > 0) return null;
+  return (
+    'the retention policy keeps nothing (--keep-daily, --keep-weekly and --keep-monthly are all 0); ' +
+    'give at least one of them a count above 0 (defaults: 7 / 4 / 12)'
+  );
+}
+
 /**
- * Which backups to keep: walking newest first, each rule keeps the newest backup of each of its
- * periods (UTC day, ISO week, month) until its count is used; periods without backups use no count;
- * a backup kept by any rule is kept. The newest backup is always kept.
+ * Which backups to keep, exactly as restic's `forget --keep-daily/--keep-weekly/--keep-monthly`
+ * (ApplyPolicy, restic 0.16+): walking newest first, each rule with count left keeps a backup whose
+ * period (UTC day, ISO week, month) differs from the last one it kept, or that is the oldest backup
+ * of all; either way it uses one count. A backup kept by any rule is kept. So the newest backup is
+ * always kept, and so is the oldest while any rule has count left. An empty policy throws: callers
+ * must refuse it first (see policyProblem).
  */
 export function planRetention<T>(backups: readonly Dated<T>[], keep: KeepPolicy): { keep: T[]; delete: T[] } {
+  const problem = policyProblem(keep);
+  if (problem) throw new Error(problem);
   const rules = [
     { period: dayOf, left: keep.daily, last: '' },
     { period: isoWeekOf, left: keep.weekly, last: '' },
     { period: monthOf, left: keep.monthly, last: '' },
   ];
+  // Array.prototype.sort is stable, like restic's sort.Stable.
   const newestFirst = [...backups].sort((a, b) => b.time.getTime() - a.time.getTime());
-  const kept = new Set<Dated<T>>(newestFirst.slice(0, 1));
-  for (const backup of newestFirst) {
+  const kept = new Set<Dated<T>>();
+  newestFirst.forEach((backup, nr) => {
+    const oldest = nr === newestFirst.length - 1;
     for (const rule of rules) {
+      if (rule.left <= 0) continue;
       const period = rule.period(backup.time);
-      if (rule.left > 0 && period !== rule.last) {
+      if (period !== rule.last || oldest) {
         kept.add(backup);
         rule.last = period;
         rule.left -= 1;
       }
     }
-  }
+  });
   // Output in input order, so callers can echo their own lines.
   return {
     keep: backups.filter((b) => kept.has(b)).map((b) => b.item),
     delete: backups.filter((b) => !kept.has(b)).map((b) => b.item),
+  };
+}
+
+/** How far ahead of our clock a dump's time may be before it counts as from the future (clock skew). */
+export const CLOCK_SKEW_MS = 5 * 60_000;
+
+/**
+ * Splits dumps into those dated up to now (plus the skew allowance) and those from the future. A
+ * future-dated dump (a wrong clock, a hand-copied file) would otherwise be "the newest" forever:
+ * retention would keep it and delete real dumps, and restore --latest would pick it.
+ */
+export function splitFuture<T extends { time: Date }>(
+  dumps: readonly T[],
+  now: Date,
+  skewMs = CLOCK_SKEW_MS,
+): { current: T[]; future: T[] } {
+  const limit = now.getTime() + skewMs;
+  return {
+    current: dumps.filter((d) => d.time.getTime() <= limit),
+    future: dumps.filter((d) => d.time.getTime() > limit),
   };
 }

@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
-import { backup } from '../backup/backup';
+import { backup, warnFuture } from '../backup/backup';
 import { parseDumpFileName, type DumpKind } from '../backup/names';
 import { latestDump, restore } from '../backup/restore';
-import { DEFAULT_KEEP, planRetention, type KeepPolicy } from '../backup/retention';
+import { DEFAULT_KEEP, planRetention, policyProblem, type KeepPolicy } from '../backup/retention';
 import { databaseUrlFor, requireService, UsageError } from './common';
 import type { CommandIO } from './migrate';
 
@@ -63,12 +63,16 @@ function count(value: string | undefined, flag: string, fallback: number): numbe
   return Number(value);
 }
 
+/** The --keep-* policy; an all-zero one is refused here, before anything is dumped or deleted. */
 function keepPolicy(values: Partial<Record<keyof typeof KEEP_OPTIONS, string>>): KeepPolicy {
-  return {
+  const keep = {
     daily: count(values['keep-daily'], 'keep-daily', DEFAULT_KEEP.daily),
     weekly: count(values['keep-weekly'], 'keep-weekly', DEFAULT_KEEP.weekly),
     monthly: count(values['keep-monthly'], 'keep-monthly', DEFAULT_KEEP.monthly),
   };
+  const problem = policyProblem(keep);
+  if (problem) throw new UsageError(problem);
+  return keep;
 }
 
 export async function backupCommand(args: string[], io: CommandIO): Promise<number> {
@@ -125,7 +129,17 @@ export async function restoreCommand(args: string[], io: CommandIO): Promise<num
   const jobs = count(values.jobs, 'jobs', 1);
   if (jobs < 1) throw new UsageError('--jobs must be at least 1');
   const { url, variable } = databaseUrlFor(service, values['database-url'], io.env);
-  const file = values.file ?? latestDump(values.dir!, service.name);
+  let file = values.file;
+  if (!file) {
+    const latest = latestDump(values.dir!, service.name);
+    if (latest.future.length > 0)
+      warnFuture(
+        io.log,
+        latest.future.map((name) => ({ name })),
+        values.dir!,
+      );
+    file = latest.file;
+  }
   await restore(
     { service: service.name, databaseUrl: url, urlVariable: variable },
     file,
