@@ -175,17 +175,18 @@ test('a migration that cannot run in a transaction (CREATE INDEX CONCURRENTLY) i
   expect(await tableExists(db.url, 'users_full_name_idx')).toBe(true);
 });
 
-test('a DDL statement that waits longer than --lock-timeout fails the migration instead of queueing behind traffic', async () => {
+test('a DDL statement that waits longer than --lock-timeout gives up with exit 75 instead of queueing behind traffic, recording nothing', async () => {
   expect((await runCli(deployArgs())).code).toBe(0);
   addMigration(prisma.migrationsDir, '20261201000000_needs_lock', 'ALTER TABLE users ADD COLUMN blocked_col INT;\n');
   await withClient(db.url, async (blocker) => {
     await blocker.query('BEGIN; LOCK TABLE users IN ACCESS SHARE MODE');
-    const result = await runCli([...deployArgs(), '--lock-timeout=300ms']);
-    expect(result.code).toBe(1);
-    expect(result.stderr).toContain('canceling statement due to lock timeout');
+    const result = await runCli([...deployArgs(), '--lock-timeout=300ms', '--lock-retries=0']);
+    expect(result.code).toBe(75);
+    expect(result.stdout).toContain('canceling statement due to lock timeout');
     await blocker.query('ROLLBACK');
   });
   expect(await columnExists(db.url, 'users', 'blocked_col')).toBe(false);
+  expect((await ledger(db.url)).map((r) => r.migration_name)).not.toContain('20261201000000_needs_lock');
 });
 
 test('deploy waits for a database that is not up yet, then gives up with a clear message', async () => {

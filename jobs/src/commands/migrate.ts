@@ -13,8 +13,10 @@ import {
   type MigrateTarget,
 } from '../migrate/runner';
 import { dependencyWaves, SERVICES, withDependencies, type ServiceSpec } from '@webrana/registry';
+import { EXIT_TEMPFAIL, TransientMigrationError } from '../migrate/failure';
+import { FlagRangeError, LOCK_RETRIES, MAX_MS, parseDurationFlag, parseRetriesFlag } from '../migrate/limits';
 import { MigrationError } from '../migrate/session';
-import { isProduction, migrateTarget, parseDuration, requireService, UsageError } from './common';
+import { isProduction, migrateTarget, requireService, UsageError } from './common';
 
 export const MIGRATE_USAGE = `usage: webrana-jobs migrate <command> --service=NAME [options]
 
@@ -36,16 +38,32 @@ options:
   --migrations-dir=DIR        default: services/NAME/prisma/migrations
   --dry-run                   deploy: same as plan
   --json                      status, plan: machine-readable output
-  --lock-timeout=DURATION     longest a DDL statement waits for a table lock (default 5s)
+  --lock-timeout=DURATION     longest a DDL statement waits for a table lock (default 5s; 0: no limit)
+  --lock-retries=N            after a lock timeout (nothing applied, nothing recorded) try again up to N
+                              times, waiting --lock-retry-delay, then twice as long each time
+                              (default 3; ${LOCK_RETRIES.min} to ${LOCK_RETRIES.max})
+  --lock-retry-delay=DURATION wait before the first retry (default 1s; at most 10m; each wait at most 60s)
   --statement-timeout=DURATION  longest one statement may run (default 0: no limit)
-  --wait=DURATION             how long to wait for the database to accept connections (default 60s)
-  --lock-wait=DURATION        how long to wait for another migration's lock (default 120s)
+  --wait=DURATION             how long to wait for the database to accept connections (default 60s;
+                              0: try once)
+  --lock-wait=DURATION        how long to wait for another migration's lock (default 120s; 0: try once)
+                              DURATION: 500ms, 10s, 2m or milliseconds, at most ${MAX_MS}ms
+                              (PostgreSQL's limit); negative values are refused
   --allow-missing             deploy even if the database has migrations this checkout lacks
   --check-deps                deploy: refuse while a service this one depends on has unapplied migrations
   --with-deps                 deploy: migrate the services this one depends on first
   --scratch-url=URL           check: server URL where scratch databases may be created
                               (default: the service's database URL)
   -h, --help                  this text
+
+exit codes:
+  0   done (status: up to date)
+  1   failed; the message says why and what to do (a genuine SQL error is recorded as Prisma does
+      and blocks later deploys until migrate resolve)
+  2   bad command line
+  ${EXIT_TEMPFAIL}  temporary failure, nothing recorded: a migration never got its lock after the
+      retries (the message names the blocking session) or the connection dropped mid-transaction;
+      deploy again later
 `;
 
 const OPTIONS = {
@@ -58,6 +76,8 @@ const OPTIONS = {
   'statement-timeout': { type: 'string' },
   wait: { type: 'string' },
   'lock-wait': { type: 'string' },
+  'lock-retries': { type: 'string' },
+  'lock-retry-delay': { type: 'string' },
   'allow-missing': { type: 'boolean', default: false },
   'check-deps': { type: 'boolean', default: false },
   'with-deps': { type: 'boolean', default: false },
@@ -70,28 +90,43 @@ const OPTIONS = {
 export interface CommandIO {
   env: NodeJS.ProcessEnv;
   out: (text: string) => void;
+  /** Where messages for a person go (stderr); stdout when not given. */
+  err?: (text: string) => void;
   log: Logger;
 }
 
+/** Every flag is range-checked here, before anything connects. */
 function settingsFrom(values: Record<string, unknown>): MigrateSettings {
-  const duration = (flag: string, fallback: number) =>
-    typeof values[flag] === 'string' ? parseDuration(values[flag] as string, flag) : fallback;
-  return {
-    lockTimeoutMs: duration('lock-timeout', DEFAULT_SETTINGS.lockTimeoutMs),
-    statementTimeoutMs: duration('statement-timeout', DEFAULT_SETTINGS.statementTimeoutMs),
-    connectWaitMs: duration('wait', DEFAULT_SETTINGS.connectWaitMs),
-    advisoryLockWaitMs: duration('lock-wait', DEFAULT_SETTINGS.advisoryLockWaitMs),
-    allowMissingLocally: values['allow-missing'] === true,
+  const given = (flag: string) => (typeof values[flag] === 'string' ? (values[flag] as string) : undefined);
+  const duration = (flag: string, fallback: number) => {
+    const value = given(flag);
+    return value === undefined ? fallback : parseDurationFlag(flag, value);
   };
+  const retries = given('lock-retries');
+  try {
+    return {
+      lockTimeoutMs: duration('lock-timeout', DEFAULT_SETTINGS.lockTimeoutMs),
+      statementTimeoutMs: duration('statement-timeout', DEFAULT_SETTINGS.statementTimeoutMs),
+      connectWaitMs: duration('wait', DEFAULT_SETTINGS.connectWaitMs),
+      advisoryLockWaitMs: duration('lock-wait', DEFAULT_SETTINGS.advisoryLockWaitMs),
+      allowMissingLocally: values['allow-missing'] === true,
+      lockRetries: retries === undefined ? DEFAULT_SETTINGS.lockRetries : parseRetriesFlag('lock-retries', retries),
+      lockRetryDelayMs: duration('lock-retry-delay', DEFAULT_SETTINGS.lockRetryDelayMs),
+    };
+  } catch (error) {
+    if (error instanceof FlagRangeError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
-function formatStatus(service: string, assessment: Assessment): string {
+function formatStatus(service: string, assessment: Assessment & { blockers: string[] }): string {
   const lines = assessment.entries.map(
     (e) =>
       `  ${e.state.padEnd(16)} ${e.name}${e.logs ? `\n${' '.repeat(19)}${e.logs.split('\n').join(`\n${' '.repeat(19)}`)}` : ''}`,
   );
   const verdict = assessment.upToDate ? 'up to date' : 'NOT up to date';
-  return `${service}: ${verdict}\n${lines.join('\n')}\n`;
+  const blocked = assessment.blockers.map((b) => `  blocked: ${b}\n`).join('');
+  return `${service}: ${verdict}\n${lines.join('\n')}\n${blocked}`;
 }
 
 /** The target of a service in a several-service run: only its own variable counts, never DATABASE_URL. */
@@ -146,8 +181,22 @@ async function planCommand(
   return result.blockers.length ? 1 : 0;
 }
 
-/** Runs `webrana-jobs migrate ...`; returns the exit code. */
+/**
+ * Runs `webrana-jobs migrate ...`; returns the exit code. A transient failure (nothing recorded) is
+ * reported here with its own exit code, so a Job's retry or an operator can tell it from a real failure.
+ */
 export async function migrateCommand(args: string[], io: CommandIO): Promise<number> {
+  try {
+    return await runMigrateCommand(args, io);
+  } catch (error) {
+    if (!(error instanceof TransientMigrationError)) throw error;
+    io.log.error({ err: { message: error.message }, exitCode: error.exitCode }, error.message.split('\n')[0]);
+    (io.err ?? io.out)(`webrana-jobs: ${error.message}\n`);
+    return error.exitCode;
+  }
+}
+
+async function runMigrateCommand(args: string[], io: CommandIO): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
   const [command] = positionals;
   if (values.help || !command) {
@@ -180,7 +229,7 @@ export async function migrateCommand(args: string[], io: CommandIO): Promise<num
       const assessment = await status(target, settings, io.log);
       if (values.json)
         io.out(
-          `${JSON.stringify({ service: service.name, upToDate: assessment.upToDate, migrations: assessment.entries })}\n`,
+          `${JSON.stringify({ service: service.name, upToDate: assessment.upToDate, migrations: assessment.entries, blockers: assessment.blockers })}\n`,
         );
       else io.out(formatStatus(service.name, assessment));
       return assessment.upToDate ? 0 : 1;

@@ -1,4 +1,5 @@
 import type { LocalMigration } from './local';
+import { describeInterrupted, parseProgress, type InvalidIndex } from './progress';
 
 /** A row of Prisma's `_prisma_migrations` ledger. */
 export interface LedgerRow {
@@ -74,7 +75,12 @@ export function databaseErrorOf(logs: string): string {
   return (heading >= 0 ? lines[heading + 1] : lines[0]) ?? '';
 }
 
-function failureAdvice(e: MigrationEntry): string {
+function failureAdvice(e: MigrationEntry, invalidIndexes: readonly InvalidIndex[]): string {
+  const progress = parseProgress(e.logs);
+  const failed = e.logs !== undefined && /^Database error/m.test(e.logs);
+  const dbError = failed ? `\n  database error: ${databaseErrorOf(e.logs!)}` : '';
+  // A statement-by-statement migration records how far it got: say exactly what may be applied.
+  if (progress) return `${describeInterrupted(e.name, progress, { failed, invalidIndexes })}${dbError}`;
   const rolledBack = e.logs === undefined || e.logs.includes(ROLLED_BACK_NOTE);
   const advice = rolledBack
     ? `Nothing of it stayed applied: fix the cause, then run: migrate resolve --rolled-back ${e.name}`
@@ -87,11 +93,16 @@ function failureAdvice(e: MigrationEntry): string {
 export const ROLLED_BACK_NOTE = 'The migration ran in one transaction and was rolled back completely.';
 
 /** Why `deploy` must not run, one message per problem (empty when it may). */
-export function deployBlockers(assessment: Assessment, opts: { allowMissingLocally?: boolean } = {}): string[] {
+export function deployBlockers(
+  assessment: Assessment,
+  opts: { allowMissingLocally?: boolean; invalidIndexes?: readonly InvalidIndex[] } = {},
+): string[] {
   return assessment.entries.flatMap((e): string[] => {
     switch (e.state) {
       case 'failed':
-        return [`migration ${e.name} failed earlier and blocks new migrations (Prisma P3009). ${failureAdvice(e)}`];
+        return [
+          `migration ${e.name} failed earlier and blocks new migrations (Prisma P3009). ${failureAdvice(e, opts.invalidIndexes ?? [])}`,
+        ];
       case 'modified':
         return [
           `migration ${e.name} was edited after it was applied (checksum differs). Applied migrations must never change: ` +

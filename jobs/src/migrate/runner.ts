@@ -2,18 +2,30 @@ import { parseDatabaseUrl } from '@webrana/db';
 import type { Logger } from '@webrana/logger';
 import type { Client, DatabaseError } from 'pg';
 import { assess, deployBlockers, ROLLED_BACK_NOTE, type Assessment } from './assess';
+import { watchBlockers, type BlockerWatch } from './blockers';
+import {
+  backoffMs,
+  classifyError,
+  describeBlocker,
+  lockFailureMessage,
+  TransientMigrationError,
+  type Blocker,
+} from './failure';
 import {
   ensureLedger,
+  forgetStarted,
   markApplied,
   markRolledBack,
   readLedger,
   recordFailed,
   recordFinished,
+  recordProgress,
   recordStarted,
 } from './ledger';
 import { readLocalMigrations, type LocalMigration } from './local';
+import { describeInterrupted, progressLogs, type InvalidIndex } from './progress';
 import { connectWithRetry, MigrationError, takeMigrationLock } from './session';
-import { nonTransactionalReason, splitStatements } from './statements';
+import { nonTransactionalReason, statementsOf, syntaxErrorOf, type Statement } from './statements';
 
 export interface MigrateTarget {
   service: string;
@@ -34,6 +46,10 @@ export interface MigrateSettings {
   connectWaitMs: number;
   /** Deploy even when the database has migrations this checkout does not. */
   allowMissingLocally: boolean;
+  /** How often a migration that timed out waiting for a lock is tried again (nothing is recorded meanwhile). */
+  lockRetries: number;
+  /** Wait before the first retry; doubled for each next one (capped at 60 s). */
+  lockRetryDelayMs: number;
 }
 
 export const DEFAULT_SETTINGS: MigrateSettings = {
@@ -42,6 +58,8 @@ export const DEFAULT_SETTINGS: MigrateSettings = {
   advisoryLockWaitMs: 120_000,
   connectWaitMs: 60_000,
   allowMissingLocally: false,
+  lockRetries: 3,
+  lockRetryDelayMs: 1_000,
 };
 
 export interface PlannedMigration {
@@ -85,22 +103,39 @@ async function assessOn(
   return { local, assessment: assess(local, await readLedger(client)) };
 }
 
-/** Where in the file a PostgreSQL error points, as "line N". */
-function lineOf(sql: string, position: string | undefined): string {
+/** Where in the file a PostgreSQL error points, as " at line N" (`firstLine`: where the statement starts). */
+function lineOf(sql: string, position: string | undefined, firstLine = 1): string {
   if (!position) return '';
-  const line = sql.slice(0, Number(position) - 1).split('\n').length;
+  const line = sql.slice(0, Number(position) - 1).split('\n').length + firstLine - 1;
   return ` at line ${line}`;
 }
 
-function describeFailure(migration: LocalMigration, error: DatabaseError, transactional: boolean): string {
+function describeFailure(
+  migration: LocalMigration,
+  error: DatabaseError,
+  transactional: boolean,
+  statement?: Statement,
+): string {
+  const where = statement
+    ? lineOf(statement.text, error.position, statement.line)
+    : lineOf(migration.sql, error.position);
   return [
     `Migration name: ${migration.name}`,
     `Database error code: ${error.code ?? 'unknown'}`,
-    `Database error${lineOf(migration.sql, error.position)}:\n${error.message}`,
+    `Database error${where}:\n${error.message}`,
     transactional
       ? ROLLED_BACK_NOTE
       : 'The migration ran outside a transaction: statements before the failing one stay applied.',
   ].join('\n\n');
+}
+
+/** The first line of a failure: migration, file, the database's message and where it points. */
+function headline(migration: LocalMigration, error: DatabaseError, statement?: Statement): string {
+  const where = statement
+    ? lineOf(statement.text, error.position, statement.line)
+    : lineOf(migration.sql, error.position);
+  const line = where || (statement ? ` in the statement at line ${statement.line}` : '');
+  return `migration ${migration.name} failed (${migration.file}): ${error.message}${line}`;
 }
 
 function timeouts(settings: MigrateSettings, scope: 'LOCAL' | 'SESSION'): string {
@@ -108,62 +143,239 @@ function timeouts(settings: MigrateSettings, scope: 'LOCAL' | 'SESSION'): string
   return `${set} lock_timeout = ${settings.lockTimeoutMs}; ${set} statement_timeout = ${settings.statementTimeoutMs};`;
 }
 
-async function applyOne(
-  client: Client,
-  migration: LocalMigration,
-  settings: MigrateSettings,
-  log: Logger,
-): Promise<void> {
+interface Run {
+  client: Client;
+  schema: string;
+  settings: MigrateSettings;
+  log: Logger;
+  watch: BlockerWatch;
+}
+
+/** Thrown when every attempt ran into a lock timeout (or deadlock); carries what the last wait saw. */
+class LockWaitExhausted extends Error {
+  constructor(
+    readonly attempts: number,
+    readonly blockers: Blocker[],
+    readonly last: unknown,
+  ) {
+    super((last as Error).message);
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Runs `attempt`; when it fails on a lock (PostgreSQL rolled it back: nothing applied) waits with
+ * exponential backoff and tries again, up to --lock-retries times, like strong_migrations'
+ * lock_timeout_retries. `retryable` may veto a retry (something was left behind).
+ */
+async function withLockRetries<T>(
+  run: Run,
+  what: string,
+  attempt: () => Promise<T>,
+  retryable: () => Promise<boolean> = async () => true,
+): Promise<T> {
+  for (let n = 1; ; n += 1) {
+    run.watch.reset();
+    try {
+      return await attempt();
+    } catch (error) {
+      if (classifyError(error) !== 'lock' || !(await retryable())) throw error;
+      const blockers = run.watch.seen();
+      if (n > run.settings.lockRetries) throw new LockWaitExhausted(n, blockers, error);
+      const waitMs = backoffMs(n, run.settings.lockRetryDelayMs);
+      const now = new Date();
+      run.log.warn(
+        { migration: what, attempt: n, retryInMs: waitMs, blockers: blockers.map((b) => describeBlocker(b, now)) },
+        `${what}: ${(error as Error).message}; nothing was applied, retrying in ${waitMs}ms`,
+      );
+      await sleep(waitMs);
+    }
+  }
+}
+
+async function invalidIndexes(client: Client, schema: string): Promise<InvalidIndex[]> {
+  const { rows } = await client.query<InvalidIndex>(
+    `SELECT c.relname AS index, t.relname AS table
+     FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
+       JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE NOT i.indisvalid AND n.nspname = $1 ORDER BY 1`,
+    [schema],
+  );
+  return rows;
+}
+
+function connectionLost(migration: LocalMigration, error: unknown, detail: string): never {
+  throw new TransientMigrationError(
+    `migration ${migration.name} (${migration.file}): the connection to the database was lost while it ran ` +
+      `(${(error as Error).message}). ${detail}`,
+  );
+}
+
+async function applyInTransaction(run: Run, migration: LocalMigration): Promise<void> {
+  const { client, settings } = run;
+  try {
+    await withLockRetries(run, migration.name, async () => {
+      await client.query('BEGIN');
+      try {
+        await client.query(timeouts(settings, 'LOCAL'));
+        const id = await recordStarted(client, migration);
+        await client.query(migration.sql);
+        await recordFinished(client, id);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    });
+  } catch (error) {
+    if (error instanceof LockWaitExhausted) {
+      throw new TransientMigrationError(
+        lockFailureMessage({
+          migration: migration.name,
+          file: migration.file,
+          lockTimeoutMs: settings.lockTimeoutMs,
+          attempts: error.attempts,
+          reason: error.message,
+          blockers: error.blockers,
+          now: new Date(),
+        }),
+      );
+    }
+    if (error instanceof MigrationError) throw error;
+    if (classifyError(error) === 'connection')
+      connectionLost(
+        migration,
+        error,
+        'PostgreSQL rolls its transaction back: nothing was applied or recorded; deploy again.',
+      );
+    // A genuine error: recorded as Prisma does, so deploys stop (P3009) until someone looks.
+    const logs = describeFailure(migration, error as DatabaseError, true);
+    await recordFailed(client, migration, logs);
+    throw new MigrationError(`${headline(migration, error as DatabaseError)}\n${logs}`);
+  }
+}
+
+/**
+ * A migration PostgreSQL refuses in a transaction runs statement by statement. Before each statement
+ * the ledger row's logs say how far it got, so a runner killed part-way leaves a precise account.
+ */
+async function applyStatementByStatement(run: Run, migration: LocalMigration): Promise<void> {
+  const { client, settings, schema } = run;
+  const statements = await statementsOf(migration.sql);
+  const total = statements.length;
+  const id = await recordStarted(client, migration);
+  let done = 0;
+  try {
+    await client.query(timeouts(settings, 'SESSION'));
+    for (const statement of statements) {
+      const running = { index: done + 1, line: statement.line, text: statement.text };
+      await recordProgress(client, id, progressLogs({ total, done, running }, new Date()));
+      const before = new Set((await invalidIndexes(client, schema)).map((i) => i.index));
+      // A CONCURRENTLY statement that lost its lock after creating its index leaves it INVALID: no retry then.
+      const leftNothing = async () => (await invalidIndexes(client, schema)).every((i) => before.has(i.index));
+      await withLockRetries(run, migration.name, () => client.query(statement.text), leftNothing);
+      done += 1;
+    }
+    await recordFinished(client, id);
+  } catch (error) {
+    const statement = statements[done];
+    const progress = { total, done, running: statement && { index: done + 1, ...statement } };
+    if (error instanceof LockWaitExhausted && done === 0) {
+      await forgetStarted(client, id);
+      throw new TransientMigrationError(
+        lockFailureMessage({
+          migration: migration.name,
+          file: migration.file,
+          lockTimeoutMs: settings.lockTimeoutMs,
+          attempts: error.attempts,
+          reason: error.message,
+          blockers: error.blockers,
+          now: new Date(),
+          statement: { index: 1, total },
+        }),
+      );
+    }
+    const cause = error instanceof LockWaitExhausted ? error.last : error;
+    if (classifyError(cause) === 'connection') {
+      // Nothing can be written now; the row keeps the progress recorded before the statement.
+      throw new MigrationError(
+        `migration ${migration.name} (${migration.file}): the connection to the database was lost while it ran ` +
+          `(${(cause as Error).message}): ${describeInterrupted(migration.name, progress, { failed: false, invalidIndexes: [] })}`,
+      );
+    }
+    if (cause instanceof MigrationError) throw cause;
+    const logs = `${progressLogs(progress, new Date())}\n\n${describeFailure(migration, cause as DatabaseError, false, statement)}`;
+    await recordFailed(client, migration, logs, id);
+    const advice = describeInterrupted(migration.name, progress, {
+      failed: true,
+      invalidIndexes: await invalidIndexes(client, schema),
+    });
+    throw new MigrationError(`${headline(migration, cause as DatabaseError, statement)}\n${advice}\n${logs}`);
+  } finally {
+    await client.query('RESET lock_timeout; RESET statement_timeout;').catch(() => undefined);
+  }
+}
+
+async function applyOne(run: Run, migration: LocalMigration): Promise<void> {
   const reason = await nonTransactionalReason(migration.sql);
   const started = Date.now();
-  if (reason === null) {
-    await client.query('BEGIN');
-    try {
-      await client.query(timeouts(settings, 'LOCAL'));
-      const id = await recordStarted(client, migration);
-      await client.query(migration.sql);
-      await recordFinished(client, id);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      const logs = describeFailure(migration, error as DatabaseError, true);
-      await recordFailed(client, migration, logs);
-      throw new MigrationError(`migration ${migration.name} failed (${migration.file})\n${logs}`);
-    }
-  } else {
-    log.info(
+  if (reason === null) await applyInTransaction(run, migration);
+  else {
+    run.log.info(
       { migration: migration.name, reason },
       'migration cannot run in a transaction; applying statement by statement',
     );
-    const id = await recordStarted(client, migration);
-    try {
-      await client.query(timeouts(settings, 'SESSION'));
-      for (const statement of await splitStatements(migration.sql)) await client.query(statement);
-      await recordFinished(client, id);
-    } catch (error) {
-      const logs = describeFailure(migration, error as DatabaseError, false);
-      await recordFailed(client, migration, logs, id);
-      throw new MigrationError(`migration ${migration.name} failed (${migration.file})\n${logs}`);
-    } finally {
-      await client.query('RESET lock_timeout; RESET statement_timeout;').catch(() => undefined);
-    }
+    await applyStatementByStatement(run, migration);
   }
-  log.info(
+  run.log.info(
     { migration: migration.name, transactional: reason === null, durationMs: Date.now() - started },
     'migration applied',
   );
 }
 
+/** Syntax errors of pending migrations, found by PostgreSQL's parser before anything runs. */
+async function syntaxBlockers(pending: readonly LocalMigration[]): Promise<string[]> {
+  const found: string[] = [];
+  for (const m of pending) {
+    const error = await syntaxErrorOf(m.sql);
+    if (error)
+      found.push(
+        `migration ${m.name} (${m.file}): ${error.message}${error.line ? ` at line ${error.line}` : ''}; ` +
+          `nothing was run or recorded: fix the file (it was never applied, so it may be edited) and deploy again`,
+      );
+  }
+  return found;
+}
+
+async function invalidIndexesIfFailed(client: Client, schema: string, assessment: Assessment) {
+  return assessment.entries.some((e) => e.state === 'failed') ? invalidIndexes(client, schema) : [];
+}
+
 async function deployOn(client: Client, schema: string, target: MigrateTarget, settings: MigrateSettings, log: Logger) {
   await ensureLedger(client, schema);
   const { assessment } = await assessOn(client, target);
-  const blockers = deployBlockers(assessment, { allowMissingLocally: settings.allowMissingLocally });
+  const blockers = [
+    ...deployBlockers(assessment, {
+      allowMissingLocally: settings.allowMissingLocally,
+      invalidIndexes: await invalidIndexesIfFailed(client, schema, assessment),
+    }),
+    ...(await syntaxBlockers(assessment.pending)),
+  ];
   if (blockers.length > 0)
     throw new MigrationError(`${target.service}: refusing to migrate\n- ${blockers.join('\n- ')}`);
   const applied: string[] = [];
-  for (const migration of assessment.pending) {
-    await applyOne(client, migration, settings, log);
-    applied.push(migration.name);
+  if (assessment.pending.length === 0) return applied;
+  const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  const intervalMs = Math.min(Math.max(Math.floor(settings.lockTimeoutMs / 4), 20), 200);
+  const watch = await watchBlockers(target.databaseUrl, target.urlVariable, rows[0]!.pid, intervalMs, log);
+  try {
+    for (const migration of assessment.pending) {
+      await applyOne({ client, schema, settings, log, watch }, migration);
+      applied.push(migration.name);
+    }
+  } finally {
+    await watch.stop();
   }
   return applied;
 }
@@ -179,15 +391,23 @@ export async function deploy(target: MigrateTarget, settings: MigrateSettings, l
   return result;
 }
 
-/** Local migrations against the ledger; writes nothing (`migrate status`). */
-export async function status(target: MigrateTarget, settings: MigrateSettings, log: Logger): Promise<Assessment> {
-  return withSession(
-    target,
-    settings,
-    log,
-    { lock: false },
-    async (client) => (await assessOn(client, target)).assessment,
-  );
+/**
+ * Local migrations against the ledger, and what would stop deploy (with the INVALID indexes a
+ * part-applied migration left); writes nothing (`migrate status`).
+ */
+export async function status(
+  target: MigrateTarget,
+  settings: MigrateSettings,
+  log: Logger,
+): Promise<Assessment & { blockers: string[] }> {
+  return withSession(target, settings, log, { lock: false }, async (client, schema) => {
+    const { assessment } = await assessOn(client, target);
+    const blockers = deployBlockers(assessment, {
+      allowMissingLocally: settings.allowMissingLocally,
+      invalidIndexes: await invalidIndexesIfFailed(client, schema, assessment),
+    });
+    return { ...assessment, blockers };
+  });
 }
 
 /** What `deploy` would do, and what would stop it; writes nothing (`migrate plan`, `deploy --dry-run`). */
@@ -197,10 +417,17 @@ export async function plan(
   log: Logger,
 ): Promise<{ pending: PlannedMigration[]; blockers: string[] }> {
   const assessment = await status(target, settings, log);
+  const syntax = await syntaxBlockers(assessment.pending);
   const pending = await Promise.all(
-    assessment.pending.map(async (m) => ({ name: m.name, nonTransactional: await nonTransactionalReason(m.sql) })),
+    assessment.pending.map(async (m) => ({
+      name: m.name,
+      nonTransactional: (await syntaxErrorOf(m.sql)) ? null : await nonTransactionalReason(m.sql),
+    })),
   );
-  return { pending, blockers: deployBlockers(assessment, { allowMissingLocally: settings.allowMissingLocally }) };
+  return {
+    pending,
+    blockers: [...assessment.blockers, ...syntax],
+  };
 }
 
 /** `migrate resolve`, with Prisma's semantics. */

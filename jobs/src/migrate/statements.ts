@@ -7,17 +7,48 @@ async function parse(sql: string) {
   return parseSync(sql);
 }
 
-/** The statements of a script, as written (comments between statements dropped). */
-export async function splitStatements(sql: string): Promise<string[]> {
+/** One statement of a script as written, with the line it starts on (1-based). */
+export interface Statement {
+  text: string;
+  line: number;
+}
+
+/** The statements of a script with their lines (comments between statements dropped). */
+export async function statementsOf(sql: string): Promise<Statement[]> {
   const bytes = Buffer.from(sql, 'utf8'); // the parser reports byte offsets
   const { stmts = [] } = await parse(sql);
-  return stmts
-    .map((s) => {
-      const start = s.stmt_location ?? 0;
-      const end = s.stmt_len ? start + s.stmt_len : bytes.length;
-      return bytes.subarray(start, end).toString('utf8').trim();
-    })
-    .filter((s) => s.length > 0);
+  return stmts.flatMap((s) => {
+    const start = s.stmt_location ?? 0;
+    const end = s.stmt_len ? start + s.stmt_len : bytes.length;
+    const raw = bytes.subarray(start, end).toString('utf8');
+    const text = raw.trim();
+    if (text.length === 0) return [];
+    const before = bytes.subarray(0, start).toString('utf8') + raw.slice(0, raw.indexOf(text));
+    return [{ text, line: before.split('\n').length }];
+  });
+}
+
+/** The statements of a script, as written (comments between statements dropped). */
+export async function splitStatements(sql: string): Promise<string[]> {
+  return (await statementsOf(sql)).map((s) => s.text);
+}
+
+/** The line (1-based) of a 0-based byte offset into a script. */
+export function lineAt(sql: string, byteOffset: number): number {
+  return Buffer.from(sql, 'utf8').subarray(0, byteOffset).toString('utf8').split('\n').length;
+}
+
+/** PostgreSQL's own syntax check: null when the script parses, else the error and its line. */
+export async function syntaxErrorOf(sql: string): Promise<{ message: string; line: number | null } | null> {
+  try {
+    await parse(sql);
+    return null;
+  } catch (error) {
+    const details = (error as { sqlDetails?: { message?: string; cursorPosition?: number } }).sqlDetails;
+    if (!details) throw error;
+    const line = typeof details.cursorPosition === 'number' ? lineAt(sql, details.cursorPosition) : null;
+    return { message: details.message ?? (error as Error).message, line };
+  }
 }
 
 /**
