@@ -14,7 +14,12 @@ usage: scripts/migrate.sh [--service=NAME] [--with-deps] [webrana-jobs migrate d
   -h, --help        this text
 
 Each service's database URL comes from its variable: AUTH_DATABASE_URL, CATALOG_DATABASE_URL,
-ORDER_DATABASE_URL, BILLING_DATABASE_URL. More options: webrana-jobs migrate --help
+ORDER_DATABASE_URL, BILLING_DATABASE_URL. More options (--lock-timeout, --lock-retries, ...):
+webrana-jobs migrate --help
+
+Exit codes: 0 done; 1 failed (the message says why); 2 bad command line; 75 temporary, nothing
+recorded (a migration never got its lock after the retries; the message names the blocking session):
+run it again later.
 USAGE
 }
 

@@ -281,6 +281,20 @@ describe('deployBlockers', () => {
     expect(message).toMatch(/\n {2}database error: relation "t" does not exist$/);
   });
 
+  test('a statement-by-statement migration whose runner stopped says which statements completed instead of "nothing stayed applied"', () => {
+    const logs =
+      '2 of 3 statements completed (run outside a transaction, statement by statement).\n' +
+      'Statement 3 (line 3) started 2026-12-01T10:00:00.000Z: CREATE INDEX CONCURRENTLY i ON users (full_name)';
+    const [message] = deployBlockers(only([{ name: RULES, state: 'failed', logs }]), {
+      invalidIndexes: [{ index: 'i', table: 'users' }],
+    });
+    expect(message).toContain(`statements 1-2 of 3 of ${RULES}/migration.sql completed before the runner stopped`);
+    expect(message).toContain('may have left an INVALID index');
+    expect(message).toContain('INVALID indexes in the database now: i (on users)');
+    expect(message).not.toContain('Nothing of it stayed applied');
+    expect(message).not.toContain('database error');
+  });
+
   test('a failed migration blocks even when missing migrations are allowed', () => {
     const blockers = deployBlockers(only([{ name: RULES, state: 'failed' }]), { allowMissingLocally: true });
     expect(blockers).toHaveLength(1);

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { nonTransactionalReason, splitStatements } from './statements';
+import { nonTransactionalReason, splitStatements, statementsOf, syntaxErrorOf } from './statements';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 
@@ -224,4 +224,24 @@ describe('nonTransactionalReason', () => {
       }
     },
   );
+});
+
+describe('statementsOf / syntaxErrorOf', () => {
+  test('each statement with the line it starts on (comments and blank lines skipped)', async () => {
+    const sql = '-- header\nCREATE TABLE a (id INT);\n\n  CREATE INDEX CONCURRENTLY a_idx\n  ON a (id);\nVACUUM a;';
+    expect(await statementsOf(sql)).toEqual([
+      { text: 'CREATE TABLE a (id INT)', line: 2 },
+      { text: 'CREATE INDEX CONCURRENTLY a_idx\n  ON a (id)', line: 4 },
+      { text: 'VACUUM a', line: 6 },
+    ]);
+  });
+
+  test('a syntax error names PostgreSQL message and its line, counting non-ASCII characters right', async () => {
+    expect(await syntaxErrorOf("SELECT 'é😀';\n\nCRATE TABLE x (id INT);")).toEqual({
+      message: 'syntax error at or near "CRATE"',
+      line: 3,
+    });
+    expect(await syntaxErrorOf('SELECT 1;')).toBeNull();
+    expect(await syntaxErrorOf('')).toBeNull();
+  });
 });

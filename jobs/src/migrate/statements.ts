@@ -33,9 +33,9 @@ export async function splitStatements(sql: string): Promise<string[]> {
   return (await statementsOf(sql)).map((s) => s.text);
 }
 
-/** The line (1-based) of a 0-based byte offset into a script. */
-export function lineAt(sql: string, byteOffset: number): number {
-  return Buffer.from(sql, 'utf8').subarray(0, byteOffset).toString('utf8').split('\n').length;
+/** The line (1-based) of a 0-based character offset into a script (libpg_query's cursorPosition counts characters). */
+export function lineAt(sql: string, charOffset: number): number {
+  return Array.from(sql).slice(0, charOffset).join('').split('\n').length;
 }
 
 /** PostgreSQL's own syntax check: null when the script parses, else the error and its line. */
