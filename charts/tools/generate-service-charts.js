@@ -273,7 +273,11 @@ probes:
     timeoutSeconds: 3
     failureThreshold: 2
 
-# -- Seconds Kubernetes waits after SIGTERM; above config.shutdownTimeoutMs plus 5 s to disconnect.
+# -- Seconds the pod's preStop hook waits before the container gets SIGTERM, so the pod has left the
+# Service's endpoints (kube-proxy, ingresses) before the process stops listening. 0: no preStop hook.
+preStopDelaySeconds: 5
+# -- Seconds Kubernetes allows from the start of termination (preStop included) to SIGKILL: must be above
+# preStopDelaySeconds + config.shutdownTimeoutMs (rendering fails otherwise); leave 5 s to disconnect.
 terminationGracePeriodSeconds: 30
 
 # -- Extra annotations of the service pods.
@@ -522,7 +526,14 @@ function valuesSchema(s) {
       liveness: probe('livenessProbe on /health/live; null disables it'),
       readiness: probe('readinessProbe on /health/ready; null disables it'),
     }),
-    terminationGracePeriodSeconds: int('terminationGracePeriodSeconds', { minimum: 0 }),
+    preStopDelaySeconds: int('Seconds the preStop hook sleeps before SIGTERM (0: no hook)', {
+      minimum: 0,
+      maximum: 300,
+    }),
+    terminationGracePeriodSeconds: int(
+      'terminationGracePeriodSeconds: above preStopDelaySeconds + config.shutdownTimeoutMs (checked at render)',
+      { minimum: 1 },
+    ),
     podAnnotations: stringMap('Extra pod annotations'),
     podLabels: stringMap('Extra pod labels'),
     nodeSelector: stringMap('nodeSelector'),

@@ -100,6 +100,20 @@ spec:
             timeoutSeconds: {{ .timeoutSeconds }}
             failureThreshold: {{ .failureThreshold }}
           {{- end }}
+          {{- if gt (int .Values.preStopDelaySeconds) 0 }}
+          # Endpoint removal reaches kube-proxy and ingresses only after a while: keep serving until it
+          # has, then SIGTERM (the kubelet runs this hook first). The sleep action is GA from 1.34;
+          # older clusters run the image's /bin/sleep.
+          lifecycle:
+            preStop:
+              {{- if semverCompare ">=1.34-0" .Capabilities.KubeVersion.Version }}
+              sleep:
+                seconds: {{ .Values.preStopDelaySeconds | int }}
+              {{- else }}
+              exec:
+                command: ["/bin/sleep", {{ .Values.preStopDelaySeconds | int | quote }}]
+              {{- end }}
+          {{- end }}
           {{- with .Values.resources }}
           resources:
             {{- toYaml . | nindent 12 }}

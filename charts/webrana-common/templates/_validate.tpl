@@ -13,4 +13,12 @@ by the Deployment, so every render of a service chart runs it.
 {{- if and .Values.hooks.enabled .Values.seed.enabled .Values.seed.passwords (eq .Values.nodeEnv "production") (not (include "webrana-common.seedSecretName" .)) -}}
 {{- fail (printf "%s: the production seed refuses to create admin users without passwords: set seed.existingSecret (keys %s) or seed.passwords, or seed.enabled=false" .Values.serviceName (join ", " (keys .Values.seed.passwords | sortAlpha))) -}}
 {{- end -}}
+{{- /* Kubernetes counts the grace period from the start of termination: preStop sleep, then SIGTERM. */ -}}
+{{- $grace := int .Values.terminationGracePeriodSeconds -}}
+{{- $preStop := int .Values.preStopDelaySeconds -}}
+{{- $shutdownMs := int .Values.config.shutdownTimeoutMs -}}
+{{- $shutdownSeconds := div (add $shutdownMs 999) 1000 -}}
+{{- if le $grace (add $preStop $shutdownSeconds) -}}
+{{- fail (printf "%s: terminationGracePeriodSeconds (%d) must be above preStopDelaySeconds (%d) + config.shutdownTimeoutMs (%d ms), or Kubernetes kills the pod in the middle of its graceful shutdown: set terminationGracePeriodSeconds to %d or more (5 s left to disconnect), or lower the others" .Values.serviceName $grace $preStop $shutdownMs (add $preStop $shutdownSeconds 5)) -}}
+{{- end -}}
 {{- end -}}
