@@ -39,6 +39,7 @@ describe('migrate status', () => {
         { name: '20261125000000_init', state: 'pending' },
         { name: '20261125000100_rules', state: 'pending' },
       ],
+      blockers: [],
     });
   });
 

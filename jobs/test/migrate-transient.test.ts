@@ -160,6 +160,36 @@ describe('lock timeouts', () => {
   });
 });
 
+describe('a lost connection', () => {
+  test('the runner session terminated mid-transaction exits 75, records nothing, and the next deploy applies the migration', async () => {
+    expect((await runCli(deployArgs())).code).toBe(0);
+    addMigration(prisma.migrationsDir, '20261201000000_add_nickname', 'ALTER TABLE users ADD COLUMN nickname TEXT;\n');
+    const blocker = await session(db.url, 'nightly-report');
+    let result;
+    try {
+      await blocker.client.query('BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE');
+      const run = startCli([...deployArgs(), '--lock-timeout=60s']);
+      const backend = await waitFor('the migration to wait on the users lock', () =>
+        withClient(db.url, (c) =>
+          c.query(`SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%nickname%'`),
+        ).then((r) => r.rows[0]?.pid as number | undefined),
+      );
+      // What a failover or an operator's pg_terminate_backend does to the runner's session.
+      await withClient(db.url, (c) => c.query('SELECT pg_terminate_backend($1)', [backend]));
+      result = await run.result;
+      await blocker.client.query('ROLLBACK');
+    } finally {
+      await blocker.client.end();
+    }
+    expect(result.code).toBe(75);
+    expect(result.stdout).toContain('the connection to the database was lost while it ran');
+    expect(result.stdout).toContain('nothing was applied or recorded; deploy again');
+    expect((await ledger(db.url)).map((r) => r.migration_name)).not.toContain('20261201000000_add_nickname');
+    expect((await runCli(deployArgs())).code).toBe(0);
+    expect(await columnExists(db.url, 'users', 'nickname')).toBe(true);
+  });
+});
+
 describe('timing flags are range-checked before anything runs', () => {
   // Port 1 refuses connections: a flag that slipped through would make the runner wait (--wait 60s).
   const unreachable = 'postgresql://u:s3cr3t-pw@127.0.0.1:1/webrana_auth';
