@@ -28,6 +28,7 @@ describe('loadServiceConfig', () => {
       healthTimeoutMs: 2000,
       healthCacheMs: 500,
       shutdownTimeoutMs: 10_000,
+      shutdownDrainMs: 1000,
     });
     expect(loadServiceConfig('billing-service', { DATABASE_URL: URL_GENERIC }).port).toBe(3004);
   });
@@ -77,12 +78,14 @@ describe('loadServiceConfig', () => {
         HEALTH_TIMEOUT_MS: '1.5',
         HEALTH_CACHE_MS: '-1',
         SHUTDOWN_TIMEOUT_MS: 'soon',
+        SHUTDOWN_DRAIN_MS: '0.5s',
       }),
     ).toEqual([
       'PORT must be a whole number from 0 to 65535, got "70000"',
       'HEALTH_TIMEOUT_MS must be a whole number from 1 to 600000, got "1.5"',
       'HEALTH_CACHE_MS must be a whole number from 0 to 600000, got "-1"',
       'SHUTDOWN_TIMEOUT_MS must be a whole number from 1 to 600000, got "soon"',
+      'SHUTDOWN_DRAIN_MS must be a whole number from 0 to 600000, got "0.5s"',
     ]);
   });
 

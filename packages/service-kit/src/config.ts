@@ -17,6 +17,8 @@ export interface ServiceConfig {
   healthCacheMs: number;
   /** Longest a graceful shutdown waits for in-flight requests before closing their connections. */
   shutdownTimeoutMs: number;
+  /** How long a shutdown keeps serving open keep-alive connections as usual (capped at half the timeout). */
+  shutdownDrainMs: number;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -26,6 +28,7 @@ export const DEFAULT_HEALTH_TIMEOUT_MS = 2000;
 // Half a second of staleness at most: with the 2 s timeout, an outage still shows within 2.5 s.
 export const DEFAULT_HEALTH_CACHE_MS = 500;
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
+export const DEFAULT_SHUTDOWN_DRAIN_MS = 1000;
 
 /** Thrown when the environment cannot run the service; every line names a variable, none holds a password. */
 export class ConfigError extends Error {
@@ -66,6 +69,7 @@ function environmentSchema(env: Env, defaultPort: number) {
     HEALTH_TIMEOUT_MS: wholeNumber(env, 'HEALTH_TIMEOUT_MS', 1, 600_000, DEFAULT_HEALTH_TIMEOUT_MS),
     HEALTH_CACHE_MS: wholeNumber(env, 'HEALTH_CACHE_MS', 0, 600_000, DEFAULT_HEALTH_CACHE_MS),
     SHUTDOWN_TIMEOUT_MS: wholeNumber(env, 'SHUTDOWN_TIMEOUT_MS', 1, 600_000, DEFAULT_SHUTDOWN_TIMEOUT_MS),
+    SHUTDOWN_DRAIN_MS: wholeNumber(env, 'SHUTDOWN_DRAIN_MS', 0, 600_000, DEFAULT_SHUTDOWN_DRAIN_MS),
   });
 }
 
@@ -109,5 +113,6 @@ export function loadServiceConfig(service: ServiceName, env: Env): ServiceConfig
     healthTimeoutMs: parsed.data.HEALTH_TIMEOUT_MS,
     healthCacheMs: parsed.data.HEALTH_CACHE_MS,
     shutdownTimeoutMs: parsed.data.SHUTDOWN_TIMEOUT_MS,
+    shutdownDrainMs: parsed.data.SHUTDOWN_DRAIN_MS,
   };
 }

@@ -23,8 +23,8 @@ export function createLifecycle(): Lifecycle {
 export const DEFAULT_DRAIN_MS = 1000;
 
 /**
- * The drain period of a shutdown: `wanted` (default 1 s), but never more than half the shutdown
- * timeout, so the requests that arrive in it still have time to finish before the deadline.
+ * The drain period of a shutdown: `wanted` (SHUTDOWN_DRAIN_MS, default 1 s), but never more than half
+ * the shutdown timeout, so the requests that arrive in it still have time to finish before the deadline.
  */
 export function drainPeriodMs(shutdownTimeoutMs: number, wanted: number = DEFAULT_DRAIN_MS): number {
   return Math.max(0, Math.min(wanted, Math.floor(shutdownTimeoutMs / 2)));

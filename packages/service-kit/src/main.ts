@@ -4,7 +4,7 @@ import type { ServiceName } from '@webrana/registry';
 import type { ServiceDeps } from './app';
 import { ConfigError, loadServiceConfig } from './config';
 import { createServiceDatabase, type PrismaClientClass } from './database';
-import { createLifecycle } from './lifecycle';
+import { createLifecycle, drainPeriodMs } from './lifecycle';
 import { startServer } from './server';
 
 /** What a service's main.ts hands over: its name, its generated Prisma client and its app factory. */
@@ -65,6 +65,7 @@ export async function runServiceMain<P extends { $disconnect(): Promise<void> }>
       port: config.port,
       lifecycle,
       shutdownTimeoutMs: config.shutdownTimeoutMs,
+      drainMs: drainPeriodMs(config.shutdownTimeoutMs, config.shutdownDrainMs),
       logger,
     });
   } catch (error) {
