@@ -104,15 +104,21 @@ async function main() {
   process.once('SIGINT', () => stop(0));
   process.once('SIGTERM', () => stop(0));
 
-  for (const [i, service] of services.entries()) {
-    const target = {
-      service: service.name,
-      databaseUrl: db.urls[i],
-      urlVariable: service.urlVariable,
-      migrationsDir: migrationsDir(service.name),
-    };
-    await deploy(target, DEFAULT_SETTINGS, log);
-    if (service.hasSeed) await seedOne(service, { url: db.urls[i], variable: service.urlVariable }, process.env, log);
+  try {
+    for (const [i, service] of services.entries()) {
+      const target = {
+        service: service.name,
+        databaseUrl: db.urls[i],
+        urlVariable: service.urlVariable,
+        migrationsDir: migrationsDir(service.name),
+      };
+      await deploy(target, DEFAULT_SETTINGS, log);
+      if (service.hasSeed) await seedOne(service, { url: db.urls[i], variable: service.urlVariable }, process.env, log);
+    }
+  } catch (error) {
+    // Never leave the embedded PostgreSQL running behind a failed start.
+    process.stderr.write(`npm start: ${error.message}\n`);
+    return stop(1);
   }
   for (const [i, service] of services.entries()) {
     const child = spawn(process.execPath, [path.join(serviceDir(service.name), 'dist', 'src', 'main.js')], {

@@ -4,7 +4,10 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { withDatabase } from '@webrana/db';
+import { startEmbeddedPostgres } from '@webrana/local-postgres';
 import { REPO_ROOT } from '@webrana/registry';
+import { Client } from 'pg';
 
 const run = promisify(execFile);
 const START = path.join(REPO_ROOT, 'scripts', 'start-local.js');
@@ -85,5 +88,31 @@ test('a service port already taken stops npm start with a message naming the por
     );
   } finally {
     blocker.close();
+  }
+});
+
+test('a migration that fails stops npm start with exit 1 and leaves no PostgreSQL running', async () => {
+  // A failed row in the order ledger makes deploy refuse (Prisma's P3009) after PostgreSQL is up.
+  const postgres = await startEmbeddedPostgres({ port: Number(env.LOCAL_PG_PORT), dataDir: env.LOCAL_PG_DATA });
+  const order = new Client({ connectionString: withDatabase(postgres.url, 'webrana_order') });
+  await order.connect();
+  await order.query(
+    `INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at, applied_steps_count)
+     VALUES (gen_random_uuid(), repeat('0', 64), '20990101000000_broken', now(), 0)`,
+  );
+  await order.end();
+  await postgres.stop();
+  try {
+    const result = await run(process.execPath, [START, '--once'], { env, timeout: 120_000 }).catch((e) => e);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('20990101000000_broken');
+    expect(fs.existsSync(path.join(env.LOCAL_PG_DATA!, 'postmaster.pid'))).toBe(false);
+  } finally {
+    const cleanup = await startEmbeddedPostgres({ port: Number(env.LOCAL_PG_PORT), dataDir: env.LOCAL_PG_DATA });
+    const client = new Client({ connectionString: withDatabase(cleanup.url, 'webrana_order') });
+    await client.connect();
+    await client.query(`DELETE FROM _prisma_migrations WHERE migration_name = '20990101000000_broken'`);
+    await client.end();
+    await cleanup.stop();
   }
 });
