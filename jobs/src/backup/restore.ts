@@ -1,18 +1,26 @@
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as readline from 'node:readline';
 import { libpqEnv, parseDatabaseUrl } from '@webrana/db';
 import type { Logger } from '@webrana/logger';
 import { Client } from 'pg';
 import { BackupError, listDumps, migrationHead, sha256File, verifyDump, type Manifest } from './backup';
-import { manifestName, parseDumpFileName } from './names';
+import { migrationsDir, SERVICES } from '@webrana/registry';
+import { readLocalMigrations } from '../migrate/local';
+import { identityProblem, parseLedgerCopy, type LedgerEntry } from './identity';
+import { describeHolders, jobsProblem, type LockHolder } from './limits';
+import { manifestName, parseDumpFileName, type DumpKind } from './names';
 import { splitFuture } from './retention';
 import { runTool, toolPath } from './tools';
 
 export interface RestoreOptions {
   /** pg_restore --jobs; above 1 the restore is not one transaction. */
   jobs: number;
-  /** Restore even when the dump's migration head is older than the database's. */
+  /** Restore even a dump older than the database's schema, or one that looks like another service's. */
   force: boolean;
+  /** How long pg_restore/psql wait for each lock before giving up (lock_timeout). */
+  lockTimeoutMs: number;
 }
 
 /**
@@ -45,10 +53,159 @@ function readManifest(file: string): Manifest {
   }
 }
 
+/** The ledger inside a dump: pg_restore reads the one table of a custom dump; SQL dumps hold it as COPY. */
+async function dumpLedger(file: string, kind: DumpKind, env: NodeJS.ProcessEnv): Promise<LedgerEntry[]> {
+  if (kind === 'full') {
+    const out = await runTool(
+      toolPath('pg_restore', env),
+      ['--data-only', '--table=_prisma_migrations', '--file=-', file],
+      {},
+      {
+        keepStdout: true,
+      },
+    );
+    if (out.code !== 0)
+      throw new BackupError(`cannot read the ledger inside ${path.basename(file)}: ${out.stderr.trim()}`);
+    return parseLedgerCopy(out.stdout);
+  }
+  if (kind === 'schema') return []; // no rows in a schema-only dump
+  // Data-only SQL: read up to the end of the ledger's COPY block, not the whole (large) file.
+  let text = '';
+  let inBlock = false;
+  for await (const line of readline.createInterface({ input: fs.createReadStream(file), crlfDelay: Infinity })) {
+    if (!inBlock && /^COPY \S*_prisma_migrations /.test(line)) inBlock = true;
+    if (!inBlock) continue;
+    text += `${line}\n`;
+    if (line === '\\.') break;
+  }
+  return parseLedgerCopy(text);
+}
+
+/** Each service's migrations as its folder has them (a folder missing in this image is skipped). */
+function migrationFolders(): Record<string, LedgerEntry[]> {
+  const folders: Record<string, LedgerEntry[]> = {};
+  for (const s of SERVICES) {
+    try {
+      folders[s.name] = readLocalMigrations(migrationsDir(s.name)).map(({ name, checksum }) => ({ name, checksum }));
+    } catch {
+      // without it, the dump's own ledger and checksums still decide
+    }
+  }
+  return folders;
+}
+
+async function targetLedger(client: Client): Promise<LedgerEntry[]> {
+  const { rows } = await client.query<{ exists: boolean }>(
+    `SELECT to_regclass('_prisma_migrations') IS NOT NULL AS exists`,
+  );
+  if (!rows[0]?.exists) return [];
+  const ledger = await client.query<LedgerEntry>(
+    `SELECT migration_name AS name, checksum FROM _prisma_migrations WHERE rolled_back_at IS NULL ORDER BY 1`,
+  );
+  return ledger.rows;
+}
+
+/** Sessions holding locks on this database's tables (all others, or only `pids`). */
+async function lockHolders(client: Client, pids?: number[]): Promise<LockHolder[]> {
+  const { rows } = await client.query<LockHolder>(
+    `SELECT a.pid, coalesce(a.application_name, '') AS application_name, a.usename, a.state, a.xact_start,
+            string_agg(DISTINCT l.relation::regclass::text, ', ') AS relations
+       FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+      WHERE l.granted AND l.locktype = 'relation' AND a.pid <> pg_backend_pid()
+        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        AND ($1::int[] IS NULL OR a.pid = ANY($1::int[]))
+      GROUP BY a.pid, a.application_name, a.usename, a.state, a.xact_start
+      ORDER BY a.pid`,
+    [pids ?? null],
+  );
+  return rows;
+}
+
 /**
- * Restores a dump into a service's database: the file's sha256 must match its manifest and the dump
- * must read (all before the database is touched); an older schema than the database's is refused
- * unless forced. Custom-format dumps go through pg_restore --clean --if-exists, SQL through psql.
+ * Enforces the lock timeout from outside: dumps begin with `SET lock_timeout = 0`, which overrides
+ * PGOPTIONS, so a session of ours (found by its application_name) that waits for a lock longer
+ * than allowed is cancelled here, and whoever blocks it is remembered for the error. Every first
+ * wait is logged with its blockers.
+ */
+async function watchLocks(
+  client: Client,
+  appName: string,
+  timeoutMs: number,
+  log: Logger,
+): Promise<{ stop(): Promise<LockHolder[] | null> }> {
+  let blocked: LockHolder[] | null = null;
+  let logged = false;
+  let running: Promise<void> = Promise.resolve();
+  const check = async () => {
+    const { rows } = await client.query<{ pid: number; blockers: number[]; waited_ms: number }>(
+      `SELECT l.pid, pg_blocking_pids(l.pid) AS blockers,
+              (extract(epoch FROM clock_timestamp() - l.waitstart) * 1000)::float8 AS waited_ms
+         FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+        WHERE NOT l.granted AND a.application_name = $1 AND l.waitstart IS NOT NULL`,
+      [appName],
+    );
+    for (const waiting of rows) {
+      const holders = await lockHolders(client, waiting.blockers);
+      if (!logged) {
+        logged = true;
+        log.info(
+          { waitingPid: waiting.pid, blockers: waiting.blockers },
+          `restore is waiting for a lock held by ${describeHolders(holders) || `pids ${waiting.blockers.join(', ')}`}`,
+        );
+      }
+      if (waiting.waited_ms >= timeoutMs && blocked === null) {
+        blocked = holders;
+        await client.query('SELECT pg_cancel_backend($1)', [waiting.pid]);
+      }
+    }
+  };
+  const timer = setInterval(
+    () => {
+      running = running
+        .then(check)
+        .catch((error: Error) => log.warn({ err: { message: error.message } }, 'lock watch failed'));
+    },
+    Math.min(1000, Math.max(50, timeoutMs / 5)),
+  );
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await running;
+      return blocked;
+    },
+  };
+}
+
+async function connectionBudget(client: Client) {
+  const { rows } = await client.query<{ max: number; reserved: number; used: number }>(
+    `SELECT current_setting('max_connections')::int AS max,
+            current_setting('superuser_reserved_connections')::int
+              + coalesce(nullif(current_setting('reserved_connections', true), '')::int, 0) AS reserved,
+            (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')::int AS used`,
+  );
+  return { maxConnections: rows[0]!.max, reserved: rows[0]!.reserved, inUse: rows[0]!.used };
+}
+
+async function connect(url: string, variable: string): Promise<Client> {
+  const settings = parseDatabaseUrl(url, variable);
+  const client = new Client({
+    ...settings.pool,
+    connectionTimeoutMillis: 10_000,
+    application_name: 'webrana-jobs-restore',
+  });
+  await client.connect().catch((error: Error) => {
+    throw new BackupError(`cannot connect to ${settings.redacted}: ${error.message}`);
+  });
+  return client;
+}
+
+/**
+ * Restores a dump into a service's database. Before the database is touched: the file's sha256 must
+ * match its manifest and the dump must read; the dump (manifest and its own ledger) must be the
+ * target's service and the target database must not be another service's; an older schema than the
+ * database's is refused; --jobs must fit the server's free connections. The first three yield to
+ * --force. Custom-format dumps go through pg_restore --clean --if-exists, SQL through psql, both with
+ * a lock timeout, so a restore that cannot get a lock fails naming who holds it instead of waiting.
  */
 export async function restore(
   target: { service: string; databaseUrl: string; urlVariable: string },
@@ -59,60 +216,113 @@ export async function restore(
 ): Promise<{ service: string; file: string; bytes: number; seconds: number }> {
   const started = Date.now();
   if (!fs.existsSync(file)) throw new BackupError(`dump file not found: ${file}`);
+  const base = path.basename(file);
   const manifest = readManifest(file);
-  const kind = parseDumpFileName(path.basename(file))?.kind ?? manifest.kind;
-  if (manifest.service !== target.service) {
-    throw new BackupError(
-      `${path.basename(file)} is a ${manifest.service} dump; refusing to restore it into ${target.service}`,
-    );
-  }
+  const kind = parseDumpFileName(base)?.kind ?? manifest.kind;
   const sha256 = await sha256File(file);
   if (sha256 !== manifest.sha256) {
     throw new BackupError(
-      `${path.basename(file)} is corrupted: its sha256 is ${sha256}, the manifest says ${manifest.sha256} (truncated or altered); nothing was restored`,
+      `${base} is corrupted: its sha256 is ${sha256}, the manifest says ${manifest.sha256} (truncated or altered); nothing was restored`,
     );
   }
   await verifyDump(file, kind, env);
+  const insideDump = await dumpLedger(file, kind, env);
 
   const settings = parseDatabaseUrl(target.databaseUrl, target.urlVariable);
-  const client = new Client({ ...settings.pool, connectionTimeoutMillis: 10_000 });
-  await client.connect().catch((error: Error) => {
-    throw new BackupError(`cannot connect to ${settings.redacted}: ${error.message}`);
-  });
-  const current = await migrationHead(client).finally(() => client.end());
-  if (!opts.force && current !== null && manifest.migrationHead !== null && manifest.migrationHead < current) {
+  const client = await connect(target.databaseUrl, target.urlVariable);
+  let holders: LockHolder[];
+  try {
+    const problem = identityProblem({
+      dumpService: manifest.service,
+      targetService: target.service,
+      dumpLedger: insideDump,
+      targetLedger: await targetLedger(client),
+      targetDatabase: settings.database,
+      folders: migrationFolders(),
+      specDatabases: Object.fromEntries(SERVICES.map((s) => [s.name, s.database])),
+    });
+    if (problem && !opts.force) {
+      throw new BackupError(
+        `refusing to restore ${base} (a ${manifest.service} dump of database ${manifest.database}) into ` +
+          `database ${settings.database} for ${target.service}: ${problem}. Nothing was restored. Point ` +
+          `${target.urlVariable} at the ${manifest.service} database, or pass --force to replace that database's tables anyway`,
+      );
+    }
+    if (problem)
+      log.warn({ file: base, database: settings.database }, `restoring despite a mismatch (--force): ${problem}`);
+    else if (manifest.database !== settings.database)
+      log.info(
+        { file: base, from: manifest.database, into: settings.database },
+        'restoring into another database of the same service',
+      );
+    const current = await migrationHead(client);
+    if (!opts.force && current !== null && manifest.migrationHead !== null && manifest.migrationHead < current) {
+      throw new BackupError(
+        `${base} was taken at migration ${manifest.migrationHead}, but the database is at ${current}: ` +
+          `restoring it would put an older schema under newer code. Pass --force if that is what you want`,
+      );
+    }
+    const tooMany = kind === 'full' ? jobsProblem(opts.jobs, await connectionBudget(client)) : null;
+    if (tooMany) throw new BackupError(`${tooMany}; nothing was restored`);
+    holders = await lockHolders(client);
+  } finally {
+    await client.end();
+  }
+  log.info(
+    { file: base, database: settings.database, lockTimeoutMs: opts.lockTimeoutMs, holders: holders.length },
+    holders.length > 0
+      ? `restore will wait at most ${opts.lockTimeoutMs} ms per lock; sessions holding locks now: ${describeHolders(holders)}`
+      : `restore will wait at most ${opts.lockTimeoutMs} ms per lock; no other session holds locks`,
+  );
+
+  const appName = `webrana-jobs-restore-${randomBytes(4).toString('hex')}`;
+  const toolEnv = { ...libpqEnv(target.databaseUrl, target.urlVariable), PGAPPNAME: appName };
+  const oneTransaction = kind !== 'full' || opts.jobs <= 1;
+  const watcher = await connect(target.databaseUrl, target.urlVariable);
+  let result: Awaited<ReturnType<typeof runTool>>;
+  let blocked: LockHolder[] | null;
+  try {
+    const watch = await watchLocks(watcher, appName, opts.lockTimeoutMs, log);
+    try {
+      result =
+        kind === 'full'
+          ? await runTool(
+              toolPath('pg_restore', env),
+              [
+                '--clean',
+                '--if-exists',
+                '--no-owner',
+                '--no-privileges',
+                '--exit-on-error',
+                ...(opts.jobs > 1 ? [`--jobs=${opts.jobs}`] : ['--single-transaction']),
+                `--dbname=${settings.database}`,
+                file,
+              ],
+              toolEnv,
+            )
+          : await runTool(
+              toolPath('psql', env),
+              ['--no-psqlrc', '--quiet', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '--file', file],
+              toolEnv,
+            );
+    } finally {
+      blocked = await watch.stop();
+    }
+  } finally {
+    await watcher.end();
+  }
+  if (result.code !== 0 && blocked !== null) {
     throw new BackupError(
-      `${path.basename(file)} was taken at migration ${manifest.migrationHead}, but the database is at ${current}: ` +
-        `restoring it would put an older schema under newer code. Pass --force if that is what you want`,
+      `restore of ${base} could not get its locks within ${opts.lockTimeoutMs} ms ` +
+        `(${oneTransaction ? 'nothing was restored: one transaction' : 'with --jobs parts may already be restored'}). ` +
+        `Blocked by ${blocked.length > 0 ? describeHolders(blocked) : 'a session that has ended since'}. ` +
+        'End or wait for that session (SELECT pg_terminate_backend(pid)), or retry with a larger --lock-timeout',
     );
   }
-
-  const libpq = libpqEnv(target.databaseUrl, target.urlVariable);
-  const result =
-    kind === 'full'
-      ? await runTool(
-          toolPath('pg_restore', env),
-          [
-            '--clean',
-            '--if-exists',
-            '--no-owner',
-            '--no-privileges',
-            '--exit-on-error',
-            ...(opts.jobs > 1 ? [`--jobs=${opts.jobs}`] : ['--single-transaction']),
-            `--dbname=${settings.database}`,
-            file,
-          ],
-          libpq,
-        )
-      : await runTool(
-          toolPath('psql', env),
-          ['--no-psqlrc', '--quiet', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '--file', file],
-          libpq,
-        );
-  if (result.code !== 0) throw new BackupError(`restore of ${path.basename(file)} failed: ${result.stderr.trim()}`);
+  if (result.code !== 0) throw new BackupError(`restore of ${base} failed: ${result.stderr.trim()}`);
   const summary = {
     service: target.service,
-    file: path.basename(file),
+    file: base,
     bytes: manifest.bytes,
     seconds: (Date.now() - started) / 1000,
   };

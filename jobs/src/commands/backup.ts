@@ -3,15 +3,17 @@ import { backup, warnFuture } from '../backup/backup';
 import { parseDumpFileName, type DumpKind } from '../backup/names';
 import { latestDump, restore } from '../backup/restore';
 import { DEFAULT_KEEP, planRetention, policyProblem, type KeepPolicy } from '../backup/retention';
-import { databaseUrlFor, requireService, UsageError } from './common';
+import { LOCK_TIMEOUT_DEFAULT_MS, lockTimeoutProblem } from '../backup/limits';
+import { databaseUrlFor, parseDuration, requireService, UsageError } from './common';
 import type { CommandIO } from './migrate';
 
 export const BACKUP_USAGE = `usage: webrana-jobs backup --service=NAME --dir=PATH [options]
 
 Dumps one service's database with pg_dump to <dir>/<service>/<service>-<UTC time>.dump (custom format,
-gzip level 1), verifies it (pg_restore --list), fsyncs it, writes <file>.json beside it (service,
+gzip level 3), verifies it (pg_restore --list), fsyncs it, writes <file>.json beside it (service,
 database, server version, migration head, bytes, sha256, duration), then applies retention to that
-kind of dump. A failed dump deletes nothing and leaves no file under a final name.
+kind of dump. A failed dump deletes nothing and leaves no file under a final name. Files are 0600 in
+0700 folders. A run whose second is taken by another run uses the next free second.
 
   --service=NAME         auth-service, catalog-service, order-service or billing-service
   --dir=PATH             destination root (in Kubernetes, the mounted backup volume)
@@ -19,36 +21,46 @@ kind of dump. A failed dump deletes nothing and leaves no file under a final nam
                          (a URL given here is visible to other users in the process list; prefer the variables)
   --schema-only          plain SQL of the schema (<service>-<time>-schema.sql)
   --data-only            plain SQL of the data (<service>-<time>-data.sql)
-  --keep-daily=N         newest dump of each of the last N days that have one (default 7)
+  --keep-daily=N         newest dump of each of the last N UTC days that have one (default 7)
   --keep-weekly=N        ... of each of the last N ISO weeks (default 4)
   --keep-monthly=N       ... of each of the last N months (default 12)
+                         (restic forget's rules: the oldest dump is also kept while a count is left;
+                         all three 0 is refused)
   --dry-run              dump, but only print what retention would delete
   -h, --help             this text
 
-The last log line is a JSON summary: service, file, bytes, seconds, kept, deleted.
+Retention never deletes the dump the run just wrote. Dumps dated more than 5 minutes in the future
+are reported and left alone (neither counted nor deleted). The last log line is a JSON summary:
+service, file, bytes, seconds, kept, deleted.
 `;
 
 export const RESTORE_USAGE = `usage: webrana-jobs restore --service=NAME (--file=PATH | --latest --dir=PATH) [options]
 
 Checks the dump against its manifest (sha256) and reads it before touching the database, then
 restores: custom-format dumps with pg_restore --clean --if-exists (one transaction unless --jobs),
-SQL files with psql -v ON_ERROR_STOP=1 in one transaction. A dump older than the database's newest
-migration is refused unless --force.
+SQL files with psql -v ON_ERROR_STOP=1 in one transaction. Refused unless --force: a dump of another
+service than the target database's (manifest, the ledger inside the dump and the database's ledger
+are compared), and a dump older than the database's newest migration. Every lock is waited for at
+most --lock-timeout; a restore that cannot get one fails naming the session that holds it.
 
   --service=NAME         the service whose database receives the dump
   --file=PATH            the dump to restore
   --latest --dir=PATH    the newest completed full dump under PATH/<service>/
   --database-url=URL     default: the service's variable, then DATABASE_URL
                          (a URL given here is visible to other users in the process list; prefer the variables)
-  --jobs=N               parallel pg_restore jobs (default 1: a single transaction)
-  --force                restore even a dump older than the database's schema
+  --jobs=N               parallel pg_restore jobs (default 1: a single transaction); refused when the
+                         server has fewer free connections than N + 1
+  --lock-timeout=DUR     longest wait for each lock, 100ms to 60m (default 30s)
+  --force                restore even a dump older than the database's schema, or one that looks
+                         like another service's
   -h, --help             this text
 `;
 
 export const RETENTION_USAGE = `usage: webrana-jobs retention plan [--keep-daily=N] [--keep-weekly=N] [--keep-monthly=N]
 
 Reads lines on stdin, each an ISO-8601 UTC time (2026-03-01T02:00:00Z) or a dump file name of this
-project, and prints {"keep":[...],"delete":[...]} with the lines as given. Touches no file.
+project, and prints {"keep":[...],"delete":[...]} with the lines as given (restic forget's rules; all
+three counts 0 is refused). Touches no file.
 `;
 
 const KEEP_OPTIONS = {
@@ -107,6 +119,14 @@ export async function backupCommand(args: string[], io: CommandIO): Promise<numb
   return 0;
 }
 
+/** --jobs: a positive whole number (whether the server can take that many is checked on connecting). */
+function positiveJobs(value: string | undefined): number {
+  if (value === undefined) return 1;
+  if (!/^\d+$/.test(value) || Number(value) < 1)
+    throw new UsageError(`--jobs takes a positive whole number (1 = one transaction); got "${value}"`);
+  return Number(value);
+}
+
 export async function restoreCommand(args: string[], io: CommandIO): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -118,6 +138,7 @@ export async function restoreCommand(args: string[], io: CommandIO): Promise<num
       dir: { type: 'string' },
       'database-url': { type: 'string' },
       jobs: { type: 'string' },
+      'lock-timeout': { type: 'string' },
       force: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -126,8 +147,13 @@ export async function restoreCommand(args: string[], io: CommandIO): Promise<num
   const service = requireService(values.service);
   if (Boolean(values.file) === values.latest) throw new UsageError('give either --file=PATH or --latest --dir=PATH');
   if (values.latest && !values.dir) throw new UsageError('--latest needs --dir=PATH');
-  const jobs = count(values.jobs, 'jobs', 1);
-  if (jobs < 1) throw new UsageError('--jobs must be at least 1');
+  const jobs = positiveJobs(values.jobs);
+  const lockTimeoutMs =
+    values['lock-timeout'] === undefined
+      ? LOCK_TIMEOUT_DEFAULT_MS
+      : parseDuration(values['lock-timeout'], 'lock-timeout');
+  const timeoutProblem = lockTimeoutProblem(lockTimeoutMs);
+  if (timeoutProblem) throw new UsageError(timeoutProblem);
   const { url, variable } = databaseUrlFor(service, values['database-url'], io.env);
   let file = values.file;
   if (!file) {
@@ -143,7 +169,7 @@ export async function restoreCommand(args: string[], io: CommandIO): Promise<num
   await restore(
     { service: service.name, databaseUrl: url, urlVariable: variable },
     file,
-    { jobs, force: values.force },
+    { jobs, force: values.force, lockTimeoutMs },
     io.env,
     io.log,
   );
