@@ -7,7 +7,8 @@ usage() {
 usage: scripts/backup.sh --dir=PATH [--service=NAME] [--schema-only | --data-only] [retention options]
 
   --dir=PATH          where dumps go: PATH/<service>/<service>-<UTC time>.dump (+ .json manifest)
-  --service=NAME      one service (default: all four, one after the other)
+  --service=NAME      one service (default: all four, one after the other; a failing one never
+                      skips the others: each failure is reported and the exit status is 1 at the end)
   --schema-only       plain SQL of the schema; --data-only: plain SQL of the data
   --keep-daily=N --keep-weekly=N --keep-monthly=N   retention (default 7 / 4 / 12)
   --dry-run           dump, but only print what retention would delete
@@ -30,6 +31,16 @@ for arg in "$@"; do
 done
 [[ -f "$root/jobs/dist/cli.js" ]] || { echo "backup.sh: webrana-jobs is not built; run 'npm ci' in the repository root first" >&2; exit 1; }
 
+failed=()
 for service in "${services[@]}"; do
-  node "$root/jobs/bin/webrana-jobs.js" backup --service="$service" "${args[@]}"
+  status=0
+  node "$root/jobs/bin/webrana-jobs.js" backup --service="$service" ${args[@]+"${args[@]}"} || status=$?
+  if [[ $status -ne 0 ]]; then
+    echo "backup.sh: backup of $service failed (exit $status); continuing with the others" >&2
+    failed+=("$service")
+  fi
 done
+if [[ ${#failed[@]} -gt 0 ]]; then
+  echo "backup.sh: ${#failed[@]} of ${#services[@]} backups failed: ${failed[*]} (see the errors above)" >&2
+  exit 1
+fi

@@ -4,13 +4,15 @@ set -euo pipefail
 
 usage() {
   cat <<'USAGE'
-usage: scripts/restore.sh --service=NAME (--file=PATH | --latest --dir=PATH) [--jobs=N] [--force]
+usage: scripts/restore.sh --service=NAME (--file=PATH | --latest --dir=PATH) [--jobs=N] [--lock-timeout=DUR] [--force]
 
   --service=NAME      the database to restore into (its URL from AUTH_DATABASE_URL, ...)
   --file=PATH         a .dump (pg_restore --clean --if-exists) or .sql file (psql, ON_ERROR_STOP)
   --latest --dir=PATH the newest completed full dump under PATH/<service>/
-  --jobs=N            parallel pg_restore jobs (default 1: one transaction)
-  --force             restore a dump taken at an older migration than the database's
+  --jobs=N            parallel pg_restore jobs (default 1: one transaction); must fit free connections
+  --lock-timeout=DUR  longest wait for each lock (default 30s); the error names the blocking session
+  --force             restore a dump taken at an older migration than the database's, or one that
+                      looks like another service's (manifest, ledger in the dump, target's ledger)
   -h, --help          this text
 
 The dump is checked against its manifest (sha256) and read before the database is touched.

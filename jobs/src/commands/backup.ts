@@ -106,13 +106,14 @@ export async function backupCommand(args: string[], io: CommandIO): Promise<numb
   if (!values.dir) throw new UsageError('--dir=PATH is required (where dumps are written)');
   if (values['schema-only'] && values['data-only'])
     throw new UsageError('--schema-only and --data-only exclude each other');
+  const keep = keepPolicy(values);
   const service = requireService(values.service);
   const { url, variable } = databaseUrlFor(service, values['database-url'], io.env);
   const kind: DumpKind = values['schema-only'] ? 'schema' : values['data-only'] ? 'data' : 'full';
   await backup(
     { service: service.name, databaseUrl: url, urlVariable: variable, dir: values.dir },
     kind,
-    { keep: keepPolicy(values), dryRun: values['dry-run'] },
+    { keep, dryRun: values['dry-run'] },
     io.env,
     io.log,
   );
