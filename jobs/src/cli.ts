@@ -28,19 +28,20 @@ Logs are JSON lines on stdout; reports (status, plan) too when --json is given.
 async function main(argv: string[]): Promise<number> {
   const [group, ...rest] = argv;
   const out = (text: string) => process.stdout.write(text);
+  const err = (text: string) => process.stderr.write(text);
   const log = createLogger({ name: 'webrana-jobs', level: process.env.LOG_LEVEL });
   try {
     switch (group) {
       case 'migrate':
-        return await migrateCommand(rest, { env: process.env, out, log });
+        return await migrateCommand(rest, { env: process.env, out, err, log });
       case 'seed':
-        return await seedCommand(rest, { env: process.env, out, log });
+        return await seedCommand(rest, { env: process.env, out, err, log });
       case 'backup':
-        return await backupCommand(rest, { env: process.env, out, log });
+        return await backupCommand(rest, { env: process.env, out, err, log });
       case 'restore':
-        return await restoreCommand(rest, { env: process.env, out, log });
+        return await restoreCommand(rest, { env: process.env, out, err, log });
       case 'retention':
-        return await retentionCommand(rest, { env: process.env, out, log }, process.stdin);
+        return await retentionCommand(rest, { env: process.env, out, err, log }, process.stdin);
       case undefined:
       case '-h':
       case '--help':

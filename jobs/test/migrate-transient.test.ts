@@ -147,8 +147,8 @@ describe('lock timeouts', () => {
         '--lock-retry-delay=100ms',
       ]);
       expect(result.code).toBe(75);
-      expect(result.stdout).toContain('statement 1 of 1 did not get its lock');
-      expect(result.stdout).toContain(`session pid ${blocker.pid} (application_name "vacuum-script"`);
+      expect(result.stderr).toContain('statement 1 of 1 did not get its lock');
+      expect(result.stderr).toContain(`session pid ${blocker.pid} (application_name "vacuum-script"`);
       await blocker.client.query('ROLLBACK');
     } finally {
       await blocker.client.end();
@@ -182,8 +182,8 @@ describe('a lost connection', () => {
       await blocker.client.end();
     }
     expect(result.code).toBe(75);
-    expect(result.stdout).toContain('the connection to the database was lost while it ran');
-    expect(result.stdout).toContain('nothing was applied or recorded; deploy again');
+    expect(result.stderr).toContain('the connection to the database was lost while it ran');
+    expect(result.stderr).toContain('nothing was applied or recorded; deploy again');
     expect((await ledger(db.url)).map((r) => r.migration_name)).not.toContain('20261201000000_add_nickname');
     expect((await runCli(deployArgs())).code).toBe(0);
     expect(await columnExists(db.url, 'users', 'nickname')).toBe(true);
