@@ -98,7 +98,7 @@ test('--jobs beyond the free connections of the server is refused before the dat
   const result = await restore(order.url, '--jobs=100000');
   expect(result.code).toBe(1);
   expect(result.stderr).toMatch(
-    /--jobs=100000 needs 100001 connections, but the server has room for \d+ \(max_connections \d+ - \d+ reserved - \d+ in use/,
+    /--jobs=100000 needs 100002 connections \(100000 workers, their leader and the lock watcher\), but the server has room for \d+ \(max_connections \d+ - \d+ reserved - \d+ in use by others\)/,
   );
   expect(result.stderr).toContain('nothing was restored');
   expect(await snapshot(order.url)).toEqual(before);

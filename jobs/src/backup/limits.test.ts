@@ -5,13 +5,14 @@ describe('pg_restore --jobs against the server connection budget', () => {
   test('one job always fits (it is one connection, the check frees its own)', () => {
     expect(jobsProblem(1, { maxConnections: 5, reserved: 3, inUse: 2 })).toBeNull();
   });
-  test('N jobs fit while N workers plus the leader fit in what is free', () => {
-    expect(jobsProblem(90, budget)).toBeNull();
+  test('N jobs fit while N workers, their leader and the lock watcher fit in what is free', () => {
+    // 100 - 3 reserved - 6 others = 91 free: 89 workers + leader + watcher.
+    expect(jobsProblem(89, budget)).toBeNull();
   });
   test('more jobs than free connections are refused, naming the numbers and the largest that fits', () => {
-    expect(jobsProblem(91, budget)).toBe(
-      '--jobs=91 needs 92 connections, but the server has room for 91 (max_connections 100 - 3 reserved - 7 in use, ' +
-        "this check's included): use --jobs=90 or less",
+    expect(jobsProblem(90, budget)).toBe(
+      '--jobs=90 needs 92 connections (90 workers, their leader and the lock watcher), but the server has room ' +
+        'for 91 (max_connections 100 - 3 reserved - 6 in use by others): use --jobs=89 or less',
     );
   });
 });

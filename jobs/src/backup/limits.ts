@@ -29,17 +29,17 @@ export interface ConnectionBudget {
 }
 
 /**
- * Why `pg_restore --jobs=N` would not fit, or null. It opens N worker connections beside its leader;
- * the asking session closes before, so it frees the slot the leader takes.
+ * Why `pg_restore --jobs=N` would not fit, or null. It opens N worker connections beside its leader,
+ * and the lock watcher holds one more; the asking session (counted in use) closes before.
  */
 export function jobsProblem(jobs: number, budget: ConnectionBudget): string | null {
   if (jobs <= 1) return null;
-  const free = budget.maxConnections - budget.reserved - budget.inUse;
-  if (jobs <= free) return null;
+  const free = budget.maxConnections - budget.reserved - budget.inUse + 1;
+  if (jobs + 2 <= free) return null;
   return (
-    `--jobs=${jobs} needs ${jobs + 1} connections, but the server has room for ${free + 1} ` +
-    `(max_connections ${budget.maxConnections} - ${budget.reserved} reserved - ${budget.inUse} in use, ` +
-    `this check's included): use --jobs=${Math.max(1, free)} or less`
+    `--jobs=${jobs} needs ${jobs + 2} connections (${jobs} workers, their leader and the lock watcher), ` +
+    `but the server has room for ${free} (max_connections ${budget.maxConnections} - ${budget.reserved} reserved ` +
+    `- ${budget.inUse - 1} in use by others): use --jobs=${Math.max(1, free - 2)} or less`
   );
 }
 
