@@ -84,6 +84,9 @@ test('a restore blocked by an open transaction fails within its lock timeout, na
     expect(result.stderr).toContain('idle in transaction');
     expect(result.stderr).toContain('retry with a larger --lock-timeout');
     expect(result.stdout).toContain(`sessions holding locks now: pid ${pid} (application_name \\"report-job\\"`);
+    expect(result.stdout).toContain(
+      `restore is waiting for a lock held by pid ${pid} (application_name \\"report-job\\"`,
+    );
     expect(seconds).toBeLessThan(15);
     expect(await snapshot(order.url)).toEqual(before); // same tables, same oids: nothing dropped
     await holder.query('COMMIT');
