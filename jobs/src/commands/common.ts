@@ -1,3 +1,4 @@
+import { findDatabaseUrl, MissingDatabaseUrl, type UrlSource } from '@webrana/db';
 import { getService, migrationsDir, type ServiceSpec } from '@webrana/registry';
 import type { MigrateTarget } from '../migrate/runner';
 
@@ -21,20 +22,19 @@ export function requireService(name: string | undefined): ServiceSpec {
   }
 }
 
-/** The service's URL: --database-url, else its own variable (AUTH_DATABASE_URL...), else DATABASE_URL. */
+/**
+ * The service's URL, by @webrana/db's one rule (--database-url, its own variable, DATABASE_URL);
+ * `generic: false` for runs over several services. No URL at all is a usage error.
+ */
 export function databaseUrlFor(
   service: ServiceSpec,
   flag: string | undefined,
   env: NodeJS.ProcessEnv,
-): { url: string; variable: string } {
-  if (flag) return { url: flag, variable: '--database-url' };
-  for (const variable of [service.urlVariable, 'DATABASE_URL']) {
-    const url = env[variable];
-    if (url) return { url, variable };
-  }
-  throw new UsageError(
-    `no database URL for ${service.name}: set ${service.urlVariable} (or DATABASE_URL), or pass --database-url`,
-  );
+  generic = true,
+): UrlSource {
+  const found = findDatabaseUrl(service, { flag, env, generic });
+  if (!found) throw new UsageError(new MissingDatabaseUrl(service, generic, generic).message);
+  return found;
 }
 
 export function migrateTarget(

@@ -1,2 +1,3 @@
 export * from './url';
+export * from './resolve';
 export { prismaAdapter } from './prisma';

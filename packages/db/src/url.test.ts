@@ -56,10 +56,7 @@ describe('parseDatabaseUrl', () => {
   test.each([
     ['disable', false],
     ['allow', false],
-    ['prefer', false],
     ['require', { rejectUnauthorized: false }],
-    ['verify-ca', { rejectUnauthorized: true }],
-    ['verify-full', { rejectUnauthorized: true }],
   ])('sslmode=%s gives ssl %j', (mode, ssl) => {
     expect(parseDatabaseUrl(`${BASE}?sslmode=${mode}`).pool.ssl).toEqual(ssl);
   });

@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import type { ClientConfig, PoolConfig } from 'pg';
 
 /** What a spec-style database URL means for pg (Prisma 7's adapter reads none of Prisma's own parameters). */
@@ -16,6 +17,8 @@ const PRISMA_ONLY_PARAMS = [
   'connection_limit',
   'pool_timeout',
   'sslmode',
+  // pg's own URL parser would read sslrootcert itself and override the TLS settings made here.
+  'sslrootcert',
   'pgbouncer',
   'statement_cache_size',
 ];
@@ -51,23 +54,48 @@ function positiveInteger(params: URLSearchParams, name: string, variable: string
   return Number(raw);
 }
 
-function tlsFor(sslmode: string | null, variable: string): ClientConfig['ssl'] {
-  switch (sslmode) {
-    case null:
-    case 'disable':
-    case 'allow':
-    case 'prefer':
-      return false;
-    case 'require':
-      // libpq's `require` encrypts without verifying the server certificate.
-      return { rejectUnauthorized: false };
-    case 'verify-ca':
-    case 'verify-full':
-      return { rejectUnauthorized: true };
-    default:
-      throw new DatabaseUrlError(
-        `${variable}: sslmode must be one of disable, prefer, require, verify-ca, verify-full; got "${sslmode}"`,
-      );
+/** Reads a CA file named by sslrootcert; injectable so the TLS mapping stays testable without files. */
+export type ReadCa = (path: string) => string;
+const readCaFile: ReadCa = (file) => fs.readFileSync(file, 'utf8');
+
+export const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
+export type SslMode = (typeof SSL_MODES)[number];
+
+/**
+ * libpq's sslmode as pg TLS options. pg cannot fall back from TLS to plain as libpq does, so the
+ * modes that ask for TLS at all (`prefer` included, as pg_dump tries it first) always use it; a
+ * server without TLS then refuses the connection: write `sslmode=disable` (or leave sslmode out) for one.
+ * `allow` (plain first) stays plain.
+ */
+export function tlsFor(
+  sslmode: string | null,
+  rootCert: string | null,
+  variable: string,
+  readCa: ReadCa = readCaFile,
+): ClientConfig['ssl'] {
+  if (sslmode !== null && !(SSL_MODES as readonly string[]).includes(sslmode)) {
+    throw new DatabaseUrlError(
+      `${variable}: sslmode must be one of disable, prefer, require, verify-ca, verify-full; got "${sslmode}"`,
+    );
+  }
+  const mode = sslmode as SslMode | null;
+  if (mode === null || mode === 'disable' || mode === 'allow') return false;
+  // prefer and require encrypt without verifying (as in libpq)...
+  if (mode === 'prefer' || (mode === 'require' && rootCert === null)) return { rejectUnauthorized: false };
+  const ca = rootCert === null ? {} : { ca: readRootCert(rootCert, variable, readCa) };
+  // ...except require with a root certificate, which libpq treats as verify-ca.
+  // verify-ca checks the chain, not the host name; verify-full checks both.
+  if (mode === 'verify-full') return { rejectUnauthorized: true, ...ca };
+  return { rejectUnauthorized: true, ...ca, checkServerIdentity: () => undefined };
+}
+
+function readRootCert(file: string, variable: string, readCa: ReadCa): string {
+  try {
+    return readCa(file);
+  } catch (error) {
+    throw new DatabaseUrlError(
+      `${variable}: sslrootcert ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
   }
 }
 
@@ -75,7 +103,11 @@ function tlsFor(sslmode: string | null, variable: string): ClientConfig['ssl'] {
  * Parses `postgresql://USER:PASSWORD@HOST:PORT/DATABASE?schema=S&connection_limit=N&pool_timeout=S&sslmode=M`
  * into pg settings. `variable` names where the URL came from, for error messages.
  */
-export function parseDatabaseUrl(url: string, variable = 'DATABASE_URL'): DatabaseSettings {
+export function parseDatabaseUrl(
+  url: string,
+  variable = 'DATABASE_URL',
+  readCa: ReadCa = readCaFile,
+): DatabaseSettings {
   if (!url)
     throw new DatabaseUrlError(`${variable} is not set; expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE`);
   let u: URL;
@@ -104,7 +136,7 @@ export function parseDatabaseUrl(url: string, variable = 'DATABASE_URL'): Databa
     throw new DatabaseUrlError(`${variable}: schema must be a plain identifier, got "${schema}"`);
   const max = positiveInteger(params, 'connection_limit', variable);
   const poolTimeout = positiveInteger(params, 'pool_timeout', variable);
-  const ssl = tlsFor(params.get('sslmode'), variable);
+  const ssl = tlsFor(params.get('sslmode'), params.get('sslrootcert'), variable, readCa);
   const plain = new URL(u.toString());
   PRISMA_ONLY_PARAMS.forEach((p) => plain.searchParams.delete(p));
   return {
@@ -123,10 +155,14 @@ export function parseDatabaseUrl(url: string, variable = 'DATABASE_URL'): Databa
 
 /**
  * libpq environment for pg_dump, pg_restore and psql: the password travels in PGPASSWORD, never on a
- * command line that `ps` would show.
+ * command line that `ps` would show. Without sslmode libpq's own default (prefer) applies.
  */
-export function libpqEnv(url: string, variable = 'DATABASE_URL'): Record<string, string> {
-  const settings = parseDatabaseUrl(url, variable);
+export function libpqEnv(url: string, variable = 'DATABASE_URL', readCa: ReadCa = readCaFile): Record<string, string> {
+  return libpqEnvOf(url, parseDatabaseUrl(url, variable, readCa));
+}
+
+/** libpq environment of a URL already parsed into `settings` (nothing is read twice). */
+export function libpqEnvOf(url: string, settings: DatabaseSettings): Record<string, string> {
   const u = new URL(url);
   const env: Record<string, string> = {
     PGHOST: decodeURIComponent(u.hostname.replace(/^\[|\]$/g, '')),
@@ -136,6 +172,8 @@ export function libpqEnv(url: string, variable = 'DATABASE_URL'): Record<string,
     PGSSLMODE: u.searchParams.get('sslmode') ?? 'prefer',
     PGOPTIONS: `-c search_path=${settings.schema}`,
   };
+  const rootCert = u.searchParams.get('sslrootcert');
+  if (rootCert !== null) env.PGSSLROOTCERT = rootCert;
   if (u.password) env.PGPASSWORD = decodeURIComponent(u.password);
   return env;
 }

@@ -1,4 +1,5 @@
 import { createLogger, type Logger } from '@webrana/logger';
+import { findDatabaseUrl, urlVariables } from '@webrana/db';
 import { getService } from '@webrana/registry';
 
 /** How one seeded row ended up. */
@@ -137,16 +138,14 @@ export function seedFromCommandLine<Tx extends { $executeRawUnsafe(sql: string):
 ): void {
   const service = getService(serviceName);
   const log = createLogger({ name: 'seed', level: process.env.LOG_LEVEL });
-  const variable = [service.urlVariable, 'DATABASE_URL'].find((v) => process.env[v]);
-  if (!variable) {
-    process.stderr.write(`seed: set ${service.urlVariable} (or DATABASE_URL) to the ${service.name} database URL\n`);
+  const database = findDatabaseUrl(service, { env: process.env });
+  if (!database) {
+    process.stderr.write(`seed: set ${urlVariables(service)} to the ${service.name} database URL\n`);
     process.exitCode = 1;
     return;
   }
-  seedService(module, service.name, { url: process.env[variable]!, variable }, process.env, log).catch(
-    (error: Error) => {
-      process.stderr.write(`seed: ${error.message}\n`);
-      process.exitCode = 1;
-    },
-  );
+  seedService(module, service.name, database, process.env, log).catch((error: Error) => {
+    process.stderr.write(`seed: ${error.message}\n`);
+    process.exitCode = 1;
+  });
 }

@@ -1,4 +1,4 @@
-import { DatabaseUrlError, parseDatabaseUrl, type DatabaseSettings } from '@webrana/db';
+import { DatabaseUrlError, findDatabaseUrl, parseDatabaseUrl, urlVariables, type DatabaseSettings } from '@webrana/db';
 import { getService, type ServiceName } from '@webrana/registry';
 import { z } from 'zod';
 
@@ -73,15 +73,6 @@ function environmentSchema(env: Env, defaultPort: number) {
   });
 }
 
-/** The service's own variable wins over the generic DATABASE_URL (as in webrana-jobs). */
-export function databaseUrlSource(urlVariable: string, env: Env): { variable: string; url: string } {
-  for (const variable of [urlVariable, 'DATABASE_URL']) {
-    const url = env[variable];
-    if (url) return { variable, url };
-  }
-  return { variable: `${urlVariable} (or DATABASE_URL)`, url: '' };
-}
-
 /**
  * Reads and validates a service's configuration from `env`. Collects every problem before throwing,
  * so one failed start shows all of them.
@@ -90,7 +81,8 @@ export function loadServiceConfig(service: ServiceName, env: Env): ServiceConfig
   const spec = getService(service);
   const problems: string[] = [];
 
-  const { variable, url } = databaseUrlSource(spec.urlVariable, env);
+  // Unset: parseDatabaseUrl reports "AUTH_DATABASE_URL (or DATABASE_URL) is not set".
+  const { variable, url } = findDatabaseUrl(spec, { env }) ?? { variable: urlVariables(spec), url: '' };
   let database: DatabaseSettings | undefined;
   try {
     database = parseDatabaseUrl(url, variable);
