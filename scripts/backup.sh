@@ -20,27 +20,11 @@ USAGE
 }
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-services=(auth-service catalog-service order-service billing-service)
-args=()
 for arg in "$@"; do
-  case "$arg" in
-    -h | --help) usage; exit 0 ;;
-    --service=*) services=("${arg#--service=}") ;;
-    *) args+=("$arg") ;;
-  esac
+  case "$arg" in -h | --help) usage; exit 0 ;; esac
 done
 [[ -f "$root/jobs/dist/cli.js" ]] || { echo "backup.sh: webrana-jobs is not built; run 'npm ci' in the repository root first" >&2; exit 1; }
 
-failed=()
-for service in "${services[@]}"; do
-  status=0
-  node "$root/jobs/bin/webrana-jobs.js" backup --service="$service" ${args[@]+"${args[@]}"} || status=$?
-  if [[ $status -ne 0 ]]; then
-    echo "backup.sh: backup of $service failed (exit $status); continuing with the others" >&2
-    failed+=("$service")
-  fi
-done
-if [[ ${#failed[@]} -gt 0 ]]; then
-  echo "backup.sh: ${#failed[@]} of ${#services[@]} backups failed: ${failed[*]} (see the errors above)" >&2
-  exit 1
-fi
+# webrana-jobs backs up all four when no --service is given (each failure reported, exit 1 at the end);
+# WEBRANA_JOBS_PROGRAM makes its messages name this script.
+WEBRANA_JOBS_PROGRAM=backup.sh exec node "$root/jobs/bin/webrana-jobs.js" backup "$@"

@@ -1,4 +1,6 @@
 import { parseArgs } from 'node:util';
+import type { UrlSource } from '@webrana/db';
+import { SERVICES, type ServiceSpec } from '@webrana/registry';
 import { backup, warnFuture } from '../backup/backup';
 import { parseDumpFileName, type DumpKind } from '../backup/names';
 import { latestDump, restore } from '../backup/restore';
@@ -7,17 +9,20 @@ import { LOCK_TIMEOUT_DEFAULT_MS, lockTimeoutProblem } from '../backup/limits';
 import { databaseUrlFor, parseDuration, requireService, UsageError } from './common';
 import type { CommandIO } from './migrate';
 
-export const BACKUP_USAGE = `usage: webrana-jobs backup --service=NAME --dir=PATH [options]
+export const BACKUP_USAGE = `usage: webrana-jobs backup --dir=PATH [--service=NAME] [options]
 
-Dumps one service's database with pg_dump to <dir>/<service>/<service>-<UTC time>.dump (custom format,
+Dumps each service's database (or the one --service names) with pg_dump to <dir>/<service>/<service>-<UTC time>.dump (custom format,
 gzip level 3), verifies it (pg_restore --list), fsyncs it, writes <file>.json beside it (service,
 database, server version, migration head, bytes, sha256, duration), then applies retention to that
 kind of dump. A failed dump deletes nothing and leaves no file under a final name. Files are 0600 in
 0700 folders. A run whose second is taken by another run uses the next free second.
 
-  --service=NAME         auth-service, catalog-service, order-service or billing-service
+  --service=NAME         auth-service, catalog-service, order-service or billing-service (default: all
+                         four, one after the other; a failing one never skips the others: each failure
+                         is reported and the exit status is 1 at the end)
   --dir=PATH             destination root (in Kubernetes, the mounted backup volume)
   --database-url=URL     default: the service's variable (AUTH_DATABASE_URL, ...), then DATABASE_URL
+                         (only with --service; a run over all four reads only their own variables)
                          (a URL given here is visible to other users in the process list; prefer the variables)
   --schema-only          plain SQL of the schema (<service>-<time>-schema.sql)
   --data-only            plain SQL of the data (<service>-<time>-data.sql)
@@ -107,17 +112,53 @@ export async function backupCommand(args: string[], io: CommandIO): Promise<numb
   if (values['schema-only'] && values['data-only'])
     throw new UsageError('--schema-only and --data-only exclude each other');
   const keep = keepPolicy(values);
-  const service = requireService(values.service);
-  const { url, variable } = databaseUrlFor(service, values['database-url'], io.env);
   const kind: DumpKind = values['schema-only'] ? 'schema' : values['data-only'] ? 'data' : 'full';
-  await backup(
-    { service: service.name, databaseUrl: url, urlVariable: variable, dir: values.dir },
-    kind,
-    { keep, dryRun: values['dry-run'] },
-    io.env,
-    io.log,
+  const backupOne = async (service: ServiceSpec, source: UrlSource) => {
+    await backup(
+      { service: service.name, databaseUrl: source.url, urlVariable: source.variable, dir: values.dir! },
+      kind,
+      { keep, dryRun: values['dry-run'] },
+      io.env,
+      io.log,
+    );
+  };
+  if (values.service) {
+    const service = requireService(values.service);
+    await backupOne(service, databaseUrlFor(service, values['database-url'], io.env));
+    return 0;
+  }
+  if (values['database-url'])
+    throw new UsageError('--database-url needs --service (each service has its own database)');
+  return backupAll(backupOne, io);
+}
+
+/** What a one-service run would have exited with, for the report of a failed service. */
+const exitCodeOf = (error: unknown) => (error instanceof UsageError ? 2 : 1);
+
+/** Every service in turn: a failure is reported and never skips the others; exit 1 at the end if any failed. */
+async function backupAll(
+  backupOne: (service: ServiceSpec, source: UrlSource) => Promise<void>,
+  io: CommandIO,
+): Promise<number> {
+  const program = io.program ?? 'webrana-jobs';
+  const err = io.err ?? io.out;
+  const failed: string[] = [];
+  for (const service of SERVICES) {
+    try {
+      await backupOne(service, databaseUrlFor(service, undefined, io.env, false));
+    } catch (error) {
+      const message = (error as Error).message;
+      io.log.error({ service: service.name, err: { message } }, `backup of ${service.name} failed`);
+      err(`${program}: ${message}\n`);
+      err(`${program}: backup of ${service.name} failed (exit ${exitCodeOf(error)}); continuing with the others\n`);
+      failed.push(service.name);
+    }
+  }
+  if (failed.length === 0) return 0;
+  err(
+    `${program}: ${failed.length} of ${SERVICES.length} backups failed: ${failed.join(' ')} (see the errors above)\n`,
   );
-  return 0;
+  return 1;
 }
 
 /** --jobs: a positive whole number (whether the server can take that many is checked on connecting). */

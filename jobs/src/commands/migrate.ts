@@ -93,6 +93,8 @@ export interface CommandIO {
   /** Where messages for a person go (stderr); stdout when not given. */
   err?: (text: string) => void;
   log: Logger;
+  /** The name messages for a person start with (a wrapper script's own name; default webrana-jobs). */
+  program?: string;
 }
 
 /** Every flag is range-checked here, before anything connects. */
