@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { libpqEnv, parseDatabaseUrl } from '@webrana/db';
+import { fromSource, type DatabaseSettings } from '@webrana/db';
 import type { Logger } from '@webrana/logger';
 import { Client } from 'pg';
 import {
@@ -71,14 +71,13 @@ export class BackupError extends Error {}
 
 /** What the database says about itself, for the manifest. */
 async function describeDatabase(
-  url: string,
-  variable: string,
+  settings: DatabaseSettings,
 ): Promise<{ serverVersion: string; migrationHead: string | null }> {
-  const client = new Client({ ...parseDatabaseUrl(url, variable).pool, connectionTimeoutMillis: 10_000 });
+  const client = new Client({ ...settings.pool, connectionTimeoutMillis: 10_000 });
   try {
     await client.connect();
   } catch (error) {
-    throw new BackupError(`cannot connect to ${parseDatabaseUrl(url, variable).redacted}: ${(error as Error).message}`);
+    throw new BackupError(`cannot connect to ${settings.redacted}: ${(error as Error).message}`);
   }
   try {
     const version = await client.query<{ server_version: string }>('SHOW server_version');
@@ -210,7 +209,9 @@ export async function backup(
   ensurePrivateDir(target.dir);
   const dir = path.join(target.dir, target.service);
   ensurePrivateDir(dir);
-  const info = await describeDatabase(target.databaseUrl, target.urlVariable);
+  // Parsed once: pg's settings and pg_dump's environment come from the same reading of the URL.
+  const db = fromSource({ url: target.databaseUrl, variable: target.urlVariable });
+  const info = await describeDatabase(db.settings);
   const candidates = candidateDumpNames(target.service, now, kind, NAME_ATTEMPTS);
   const temp = tempPathFor(dir, candidates[0]!);
   let name: string;
@@ -220,7 +221,7 @@ export async function backup(
     const dumped = await runTool(
       toolPath('pg_dump', env),
       [...DUMP_FLAGS[kind], '--no-owner', '--no-privileges', `--file=${temp}`],
-      libpqEnv(target.databaseUrl, target.urlVariable),
+      db.libpq,
     );
     if (dumped.code !== 0) throw new BackupError(`pg_dump failed for ${target.service}: ${dumped.stderr.trim()}`);
     // Verifying (pg_restore --list) and hashing read the same file: do both at once.
@@ -229,7 +230,7 @@ export async function backup(
     bytes = fs.statSync(temp).size;
     const manifest = (file: string): Manifest => ({
       service: target.service,
-      database: parseDatabaseUrl(target.databaseUrl, target.urlVariable).database,
+      database: db.settings.database,
       kind,
       file,
       ...info,

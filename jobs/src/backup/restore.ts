@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
-import { libpqEnv, parseDatabaseUrl } from '@webrana/db';
+import { fromSource, type DatabaseSettings } from '@webrana/db';
 import type { Logger } from '@webrana/logger';
 import { Client } from 'pg';
 import { BackupError, listDumps, migrationHead, sha256File, verifyDump, type Manifest } from './backup';
@@ -186,8 +186,7 @@ async function connectionBudget(client: Client) {
   return { maxConnections: rows[0]!.max, reserved: rows[0]!.reserved, inUse: rows[0]!.used };
 }
 
-async function connect(url: string, variable: string): Promise<Client> {
-  const settings = parseDatabaseUrl(url, variable);
+async function connect(settings: DatabaseSettings): Promise<Client> {
   const client = new Client({
     ...settings.pool,
     connectionTimeoutMillis: 10_000,
@@ -228,8 +227,10 @@ export async function restore(
   await verifyDump(file, kind, env);
   const insideDump = await dumpLedger(file, kind, env);
 
-  const settings = parseDatabaseUrl(target.databaseUrl, target.urlVariable);
-  const client = await connect(target.databaseUrl, target.urlVariable);
+  // Parsed once: pg's settings and the tools' environment come from the same reading of the URL.
+  const db = fromSource({ url: target.databaseUrl, variable: target.urlVariable });
+  const settings = db.settings;
+  const client = await connect(settings);
   let holders: LockHolder[];
   try {
     const problem = identityProblem({
@@ -276,9 +277,9 @@ export async function restore(
   );
 
   const appName = `webrana-jobs-restore-${randomBytes(4).toString('hex')}`;
-  const toolEnv = { ...libpqEnv(target.databaseUrl, target.urlVariable), PGAPPNAME: appName };
+  const toolEnv = { ...db.libpq, PGAPPNAME: appName };
   const oneTransaction = kind !== 'full' || opts.jobs <= 1;
-  const watcher = await connect(target.databaseUrl, target.urlVariable);
+  const watcher = await connect(settings);
   let result: Awaited<ReturnType<typeof runTool>>;
   let blocked: LockHolder[] | null;
   try {
