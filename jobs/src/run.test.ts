@@ -127,3 +127,10 @@ describe('studio and generate-data read URLs by the one rule', () => {
     );
   });
 });
+
+test('studio refuses a URL it cannot use with a usage error naming the variable, never the password', async () => {
+  const r = await cli(['studio', '--service=auth-service'], { AUTH_DATABASE_URL: 'mysql://u:pw@h/db' });
+  expect(r.code).toBe(2);
+  expect(r.stderr).toContain('webrana-jobs: AUTH_DATABASE_URL must start with postgresql:// (got mysql://)');
+  expect(r.stderr).not.toContain(':pw@');
+});

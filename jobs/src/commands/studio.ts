@@ -9,7 +9,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
-import { findDatabaseUrl, redactUrl, type UrlSource } from '@webrana/db';
+import {
+  DatabaseUrlError,
+  findDatabaseUrl,
+  fromSource,
+  redactUrl,
+  type DatabaseSettings,
+  type UrlSource,
+} from '@webrana/db';
 import { REPO_ROOT, SERVICES, schemaPath, serviceDir, type ServiceSpec } from '@webrana/registry';
 import { requireService, UsageError } from './common';
 import type { CommandIO } from './migrate';
@@ -44,15 +51,13 @@ export function studioDatabaseUrl(service: ServiceSpec, env: NodeJS.ProcessEnv):
   return { url: `postgresql://postgres:postgres@127.0.0.1:${port}/${service.database}`, variable: LOCAL_STACK };
 }
 
-function checkUrl({ url, variable }: UrlSource): void {
-  let parsed: URL;
+/** The URL parsed by @webrana/db's rules; one it cannot use is a usage error naming where it came from. */
+function settingsOf(source: UrlSource): DatabaseSettings {
   try {
-    parsed = new URL(url);
-  } catch {
-    throw new UsageError(`${variable} is not a valid URL (expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE)`);
-  }
-  if (parsed.protocol !== 'postgresql:' && parsed.protocol !== 'postgres:') {
-    throw new UsageError(`${variable} must be a postgresql:// URL, got ${parsed.protocol}//`);
+    return fromSource(source).settings;
+  } catch (error) {
+    if (error instanceof DatabaseUrlError) throw new UsageError(error.message);
+    throw error;
   }
 }
 
@@ -67,14 +72,14 @@ function assertPortFree(port: number): Promise<void> {
 }
 
 /** Fails fast, with a hint, when the database is not there (Studio itself would only fail in the browser). */
-async function assertReachable({ url, variable }: UrlSource): Promise<void> {
-  const client = new Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+async function assertReachable({ variable }: UrlSource, settings: DatabaseSettings): Promise<void> {
+  const client = new Client({ ...settings.pool, connectionTimeoutMillis: 5_000 });
   try {
     await client.connect();
     await client.query('SELECT 1');
   } catch (error) {
     const hint = variable === LOCAL_STACK ? '; is `npm start` running?' : '';
-    throw new Error(`cannot reach ${redactUrl(url)} (from ${variable}): ${(error as Error).message}${hint}`);
+    throw new Error(`cannot reach ${settings.redacted} (from ${variable}): ${(error as Error).message}${hint}`);
   } finally {
     await client.end().catch(() => undefined);
   }
@@ -152,9 +157,9 @@ export async function studioCommand(args: string[], io: CommandIO): Promise<numb
   const service = requireService(values.service);
   const port = portOf(values.port);
   const source = studioDatabaseUrl(service, io.env);
-  checkUrl(source);
+  const settings = settingsOf(source);
   await assertPortFree(port);
-  await assertReachable(source);
+  await assertReachable(source, settings);
   return runStudio(service, source, port, values.browser || 'none', io);
 }
 
