@@ -8,12 +8,19 @@ import * as yaml from 'js-yaml';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 export const CHARTS_DIR = path.join(REPO_ROOT, 'charts');
+/**
+ * The services, each rendered by the one service chart: a test's "chart" `auth-service` is
+ * charts/webrana-service with serviceName=auth-service, which renders what the umbrella's
+ * `auth-service` alias renders (names and labels derive from the service, not the chart).
+ */
 export const SERVICE_CHARTS = ['auth-service', 'catalog-service', 'order-service', 'billing-service'] as const;
-export const LIBRARY_CHART = 'webrana-common';
+export const SERVICE_CHART = 'webrana-service';
+export const OPERATOR_CHART = 'webrana-operator';
 export const UMBRELLA_CHART = 'webrana';
-/** Charts that install something (the library renders nothing). */
+/** Chart targets that install something. */
 export const APPLICATION_CHARTS = [...SERVICE_CHARTS, UMBRELLA_CHART] as const;
-export const ALL_CHARTS = [LIBRARY_CHART, ...APPLICATION_CHARTS] as const;
+/** The chart directories under charts/. */
+export const ALL_CHARTS = [SERVICE_CHART, OPERATOR_CHART, UMBRELLA_CHART] as const;
 
 /** The documented default passwords of the spec (spec/database.md, "Auth Service Seeds"). */
 export const DOCUMENTED_PASSWORDS = ['SuperAdmin123!', 'Admin123!', 'Customer123!'];
@@ -47,12 +54,8 @@ const helmHome = fs.mkdtempSync(path.join(os.tmpdir(), 'webrana-charts-helm-'));
 export interface HelmResult {
   status: number | null;
   stdout: string;
-  /** stderr without helm's "found symbolic link" notices about the linked library chart. */
   stderr: string;
 }
-
-/** Lines helm's symlink-following chart loader prints for charts/<name>/charts/<dep> links. */
-const SYMLINK_NOTICE = /^walk\.go:\d+: found symbolic link in path: .*$\n?/gm;
 
 export function helm(args: readonly string[], env: NodeJS.ProcessEnv = {}): HelmResult {
   const result: SpawnSyncReturns<string> = spawnSync(helmBinary(), args, {
@@ -68,7 +71,43 @@ export function helm(args: readonly string[], env: NodeJS.ProcessEnv = {}): Helm
     },
   });
   if (result.error) throw result.error;
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr.replace(SYMLINK_NOTICE, '') };
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+let builtUmbrella: string | undefined;
+
+/**
+ * The umbrella chart with its dependencies, as a user gets it: a copy of charts/ (so the tree is never
+ * written to, whatever runs beside) on which `helm dependency build charts/webrana` packaged
+ * webrana-service and webrana-operator into charts/webrana/charts/. Built once per test process.
+ */
+export function umbrellaChartDir(): string {
+  if (builtUmbrella) return builtUmbrella;
+  const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'webrana-umbrella-'));
+  for (const chart of ALL_CHARTS) {
+    fs.cpSync(path.join(CHARTS_DIR, chart), path.join(copy, chart), {
+      recursive: true,
+      filter: (source) => !/\/charts\/[^/]+\.tgz$|Chart\.lock$/.test(source),
+    });
+  }
+  const dir = path.join(copy, UMBRELLA_CHART);
+  const result = helm(['dependency', 'build', dir]);
+  if (result.status !== 0) throw new Error(`helm dependency build ${dir} failed:\n${result.stderr}`);
+  builtUmbrella = dir;
+  return dir;
+}
+
+/**
+ * helm arguments naming a chart target: a service is charts/webrana-service with its serviceName (first,
+ * so a test's own values still override it), the umbrella its built copy, any other chart its directory.
+ */
+export function chartArgs(chart: string): string[] {
+  if ((SERVICE_CHARTS as readonly string[]).includes(chart)) {
+    // --set-json like valueFlags: helm applies --set after every --set-json, so a test could not override it.
+    return [path.join(CHARTS_DIR, SERVICE_CHART), '--set-json', `serviceName=${JSON.stringify(chart)}`];
+  }
+  if (chart === UMBRELLA_CHART) return [umbrellaChartDir()];
+  return [path.join(CHARTS_DIR, chart)];
 }
 
 /** Values as --set-json flags, one per top-level key (so nested objects keep their JSON types). */
@@ -96,22 +135,14 @@ export function template(
   release = 'r',
   extra: string[] = [],
 ): Rendered {
-  const result = helm([
-    'template',
-    release,
-    path.join(CHARTS_DIR, chart),
-    '--namespace',
-    'ns',
-    ...valueFlags(values),
-    ...extra,
-  ]);
+  const result = helm(['template', release, ...chartArgs(chart), '--namespace', 'ns', ...valueFlags(values), ...extra]);
   if (result.status !== 0) throw new Error(`helm template ${chart} failed:\n${result.stderr}`);
   return { text: result.stdout, objects: parseManifests(result.stdout) };
 }
 
 /** The error helm prints when a render fails (schema or template `fail`). */
 export function templateError(chart: string, values: Record<string, unknown> = {}, extra: string[] = []): string {
-  const result = helm(['template', 'r', path.join(CHARTS_DIR, chart), ...valueFlags(values), ...extra]);
+  const result = helm(['template', 'r', ...chartArgs(chart), ...valueFlags(values), ...extra]);
   if (result.status === 0) throw new Error(`helm template ${chart} succeeded, expected a failure`);
   return result.stderr;
 }
@@ -175,8 +206,9 @@ export function podLabelsOf(object: K8sObject): Record<string, string> {
 export function renderNotes(chart: string, values: Record<string, unknown> = {}, release = 'r'): string {
   const copy = fs.mkdtempSync(path.join(os.tmpdir(), `webrana-notes-${chart}-`));
   try {
-    const dir = path.join(copy, chart);
-    fs.cpSync(path.join(CHARTS_DIR, chart), dir, { recursive: true, dereference: true });
+    const [source, ...flags] = chartArgs(chart);
+    const dir = path.join(copy, path.basename(source!));
+    fs.cpSync(source!, dir, { recursive: true });
     const notes = fs.readFileSync(path.join(dir, 'templates', 'NOTES.txt'), 'utf8');
     fs.writeFileSync(
       path.join(dir, 'templates', '_zz_notes_probe.tpl'),
@@ -194,6 +226,7 @@ export function renderNotes(chart: string, values: Record<string, unknown> = {},
       'ns',
       '--show-only',
       'templates/zz-notes-probe.yaml',
+      ...flags,
       ...valueFlags(values),
     ]);
     if (result.status !== 0) throw new Error(`rendering NOTES.txt of ${chart} failed:\n${result.stderr}`);

@@ -95,12 +95,12 @@ describe.each(SERVICE_CHARTS)('%s hooks', (chart) => {
     expect(tuned.args).toEqual(expect.arrayContaining(['--wait=2m', '--lock-timeout=2s', '--allow-missing']));
   });
 
-  test(`the migration Job reads ${spec.urlVariable} from the existing Secret, optional so a missing one fails fast by name`, () => {
+  test(`the migration Job reads ${spec.urlVariable} from the existing Secret as DATABASE_URL, optional so a missing one fails fast by name`, () => {
     expect(firstContainer(migrate).env).toEqual([
       { name: 'NODE_ENV', value: 'production' },
       { name: 'LOG_LEVEL', value: 'info' },
       {
-        name: spec.urlVariable,
+        name: 'DATABASE_URL',
         valueFrom: { secretKeyRef: { name: 'webrana-database', key: spec.urlVariable, optional: true } },
       },
     ]);

@@ -19,7 +19,7 @@ import {
 } from '@webrana/kube-lab';
 import { SERVICES, migrationsDir, type ServiceName } from '@webrana/registry';
 import { createTestDatabase, withClient, type TestDatabase } from '@webrana/testing';
-import { CHARTS_DIR } from './helm';
+import { CHARTS_DIR, chartArgs } from './helm';
 
 // The issue's acceptance on kube-lab (real apiserver, job controller and a kubelet running the real
 // webrana-jobs entrypoint as host processes) against real PostgreSQL: installs on empty databases, an
@@ -71,11 +71,11 @@ async function createSecret(name: string, data: Record<string, string>, namespac
   await kubectl(lab, args);
 }
 
-/** `helm upgrade --install` of a chart of this repository, one replica (the lab runs no Deployment pods anyway). */
+/** `helm upgrade --install` of a chart target of this repository (see chartArgs), one replica (the lab runs no Deployment pods anyway). */
 function upgradeInstall(release: string, chart: string, flags: string[] = [], namespace = ns): Promise<RunResult> {
   return helm(
     lab,
-    ['upgrade', '--install', release, path.join(CHARTS_DIR, chart), '-n', namespace, '--timeout', '4m', ...flags],
+    ['upgrade', '--install', release, ...chartArgs(chart), '-n', namespace, '--timeout', '4m', ...flags],
     { allowFailure: true, timeoutMs: STEP_TIMEOUT_MS },
   );
 }
@@ -382,7 +382,7 @@ describe.each(['catalog-service', 'order-service', 'billing-service'] as const)(
         ).template.spec.containers[0]?.env;
         expect(env).toEqual([
           {
-            name: URL_VARIABLE[service],
+            name: 'DATABASE_URL',
             valueFrom: { secretKeyRef: { name: 'catalog-service-database', key: URL_VARIABLE[service] } },
           },
         ]);

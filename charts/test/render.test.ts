@@ -113,7 +113,7 @@ describe.each(SERVICE_CHARTS)('%s chart', (chart) => {
     expect(c.envFrom).toEqual([{ configMapRef: { name } }]);
     const variable = `${chart.replace('-service', '').toUpperCase()}_DATABASE_URL`;
     expect(c.env).toEqual([
-      { name: variable, valueFrom: { secretKeyRef: { name: 'webrana-database', key: variable } } },
+      { name: 'DATABASE_URL', valueFrom: { secretKeyRef: { name: 'webrana-database', key: variable } } },
     ]);
   });
 
@@ -239,13 +239,13 @@ describe('webrana umbrella chart', () => {
     expect(named(objects, 'ConfigMap', 'webrana-auth-service').data).toMatchObject({ LOG_LEVEL: 'info' });
   });
 
-  test('by default every service reads its URL from the one Secret webrana-database, under its own variable', () => {
+  test('by default every service reads its URL from the one Secret webrana-database, under its own variable, as DATABASE_URL', () => {
     const { objects } = template('webrana', {}, 'webrana');
     for (const service of SERVICE_CHARTS) {
       const variable = `${service.replace('-service', '').toUpperCase()}_DATABASE_URL`;
       const env = container(named(objects, 'Deployment', `webrana-${service}`)).env;
       expect(env).toEqual([
-        { name: variable, valueFrom: { secretKeyRef: { name: 'webrana-database', key: variable } } },
+        { name: 'DATABASE_URL', valueFrom: { secretKeyRef: { name: 'webrana-database', key: variable } } },
       ]);
     }
   });

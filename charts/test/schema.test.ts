@@ -2,11 +2,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as yaml from 'js-yaml';
 import {
-  APPLICATION_CHARTS,
   BUILD_TIMEOUT_MS,
   CHARTS_DIR,
   DOCUMENTED_PASSWORDS,
+  SERVICE_CHART,
   SERVICE_CHARTS,
+  UMBRELLA_CHART,
   helmBinary,
   templateError,
 } from './helm';
@@ -23,7 +24,7 @@ describe.each(SERVICE_CHARTS)('%s values.schema.json', (chart) => {
   test('a wrong type fails with the schema message naming the value', () => {
     const error = templateError(chart, {}, ['--set', 'replicaCount=two']);
     expect(error).toContain("values don't meet the specifications of the schema(s)");
-    expect(error).toContain(`${chart}:\n- at '/replicaCount': got string, want integer`);
+    expect(error).toContain(`${SERVICE_CHART}:\n- at '/replicaCount': got string, want integer`);
   });
 
   test.each([
@@ -131,7 +132,7 @@ function uncommentedValues(text: string): string[] {
   return missing;
 }
 
-describe.each(APPLICATION_CHARTS)('%s values.yaml', (chart) => {
+describe.each([SERVICE_CHART, UMBRELLA_CHART])('%s values.yaml', (chart) => {
   const text = fs.readFileSync(path.join(CHARTS_DIR, chart, 'values.yaml'), 'utf8');
   const values = yaml.load(text) as Record<string, unknown>;
   const schema = JSON.parse(fs.readFileSync(path.join(CHARTS_DIR, chart, 'values.schema.json'), 'utf8')) as Schema;

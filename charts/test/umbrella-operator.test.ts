@@ -1,5 +1,5 @@
 import { SERVICES } from '@webrana/registry';
-import { byKind, template } from './helm';
+import { byKind, hooks, template } from './helm';
 
 test('the umbrella chart installs no operator by default (the service charts migrate in their hooks)', () => {
   const { objects } = template('webrana', {}, 'webrana');
@@ -7,11 +7,8 @@ test('the umbrella chart installs no operator by default (the service charts mig
   expect(byKind(objects, 'Deployment').map((d) => d.metadata.name)).not.toContain('webrana-webrana-operator');
 });
 
-test('with webrana-operator.enabled the umbrella chart installs the operator and a WebranaDatabase of the four services', () => {
-  const values = {
-    'webrana-operator': { enabled: true },
-    ...Object.fromEntries(SERVICES.map((s) => [s.name, { hooks: { enabled: false } }])),
-  };
+test('with global.migrateWithOperator the umbrella chart installs the operator and a WebranaDatabase of the four services', () => {
+  const values = { global: { migrateWithOperator: true } };
   const { objects } = template('webrana', values, 'webrana');
   const [resource] = byKind(objects, 'WebranaDatabase');
   const services = (resource!.spec as { services: { name: string; dependsOn?: string[] }[] }).services;
@@ -22,4 +19,27 @@ test('with webrana-operator.enabled the umbrella chart installs the operator and
     ),
   ).toHaveLength(1);
   expect(byKind(objects, 'Job')).toEqual([]); // the operator, not hooks, migrates
+});
+
+test('with global.migrateWithOperator no service renders a migration or seed hook, even with hooks.enabled left on', () => {
+  const values = {
+    global: { migrateWithOperator: true },
+    ...Object.fromEntries(SERVICES.map((s) => [s.name, { hooks: { enabled: true } }])),
+  };
+  const { objects } = template('webrana', values, 'webrana');
+  expect(hooks(objects).filter((o) => o.metadata.annotations?.['helm.sh/hook'] !== 'test')).toEqual([]);
+  expect(byKind(objects, 'Deployment').filter((d) => d.metadata.name !== 'webrana-webrana-operator')).toHaveLength(
+    SERVICES.length,
+  );
+});
+
+test('by default every service migrates in its own hook and no operator runs, so exactly one side migrates', () => {
+  const { objects } = template('webrana', {}, 'webrana');
+  expect(
+    byKind(objects, 'Job')
+      .filter((j) => j.metadata.annotations?.['helm.sh/hook'] === 'pre-install,pre-upgrade')
+      .map((j) => j.metadata.name)
+      .sort(),
+  ).toEqual(SERVICES.map((s) => `webrana-${s.name}-migrate`).sort());
+  expect(byKind(objects, 'CustomResourceDefinition')).toEqual([]);
 });

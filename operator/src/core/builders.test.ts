@@ -48,14 +48,22 @@ describe('migrationJob', () => {
     expect(job.spec.template.metadata?.labels).toMatchObject(expected);
   });
 
-  test('runs `webrana-jobs migrate deploy --service=...` with the URL from the Secret in the service variable', () => {
+  test("runs `webrana-jobs migrate deploy --service=...` with the chart's timeout flags and the URL from the Secret as DATABASE_URL", () => {
     const c = containerOf(job.spec.template);
     expect(c.image).toBe('registry.example/webrana/jobs:1.4.0');
     expect(c.command).toEqual(['webrana-jobs']);
-    expect(c.args).toEqual(['migrate', 'deploy', '--service=auth-service']);
+    expect(c.args).toEqual([
+      'migrate',
+      'deploy',
+      '--service=auth-service',
+      '--wait=60s',
+      '--lock-timeout=5s',
+      '--lock-wait=120s',
+      '--statement-timeout=0',
+    ]);
     expect(c.env).toContainEqual({
-      name: 'AUTH_DATABASE_URL',
-      valueFrom: { secretKeyRef: { name: 'auth-db', key: 'url' } },
+      name: 'DATABASE_URL',
+      valueFrom: { secretKeyRef: { name: 'auth-db', key: 'url', optional: true } },
     });
     expect(c.terminationMessagePolicy).toBe('FallbackToLogsOnError');
   });

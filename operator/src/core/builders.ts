@@ -16,6 +16,11 @@ import {
  * emptyDir /tmp, no privilege escalation, all capabilities dropped, RuntimeDefault seccomp), gets
  * no service-account token (the jobs never call the API) and reports its error as termination
  * message (the log tail), which is where the operator reads a failed migration's SQL error.
+ *
+ * The migration pod is the one the service chart's hook renders (charts/webrana-service,
+ * templates/_jobs.tpl, defaults in its values.yaml): same args and timeout flags, env, optional
+ * secret reference, securityContext and volumes. charts/test/migration-pod.test.ts renders the chart
+ * and compares, so the two cannot drift apart.
  */
 
 export interface Owner {
@@ -27,6 +32,10 @@ export interface Owner {
 export const RUN_AS = 10001;
 export const TMP_SIZE_LIMIT = '64Mi';
 export const BACKUP_MOUNT = '/backups';
+
+/** Settings of the jobs pods, as the chart's defaults (nodeEnv, logLevel, migrations.* in its values.yaml). */
+export const JOB_ENV = { NODE_ENV: 'production', LOG_LEVEL: 'info' } as const;
+export const MIGRATION_TIMEOUTS = { wait: '60s', lockTimeout: '5s', lockWait: '120s', statementTimeout: '0' } as const;
 
 export function ownerReference(owner: Owner): OwnerReference {
   return {
@@ -55,8 +64,14 @@ function podTemplate(
     command: ['webrana-jobs'],
     args,
     env: [
-      { name: svc.urlVariable, valueFrom: { secretKeyRef: { name: svc.secret.name, key: svc.secret.key } } },
-      { name: 'LOG_LEVEL', value: 'info' },
+      { name: 'NODE_ENV', value: JOB_ENV.NODE_ENV },
+      { name: 'LOG_LEVEL', value: JOB_ENV.LOG_LEVEL },
+      // Each pod serves one service, so the generic name; optional, so a missing Secret fails the
+      // runner at once naming the variable instead of a pod stuck in CreateContainerConfigError.
+      {
+        name: 'DATABASE_URL',
+        valueFrom: { secretKeyRef: { name: svc.secret.name, key: svc.secret.key, optional: true } },
+      },
     ],
     terminationMessagePolicy: 'FallbackToLogsOnError',
     ...(spec.resources ? { resources: spec.resources } : {}),
@@ -100,7 +115,16 @@ function podTemplate(
 }
 
 export function migrationArgs(svc: ServicePlanEntry): string[] {
-  return ['migrate', 'deploy', `--service=${svc.name}`];
+  const t = MIGRATION_TIMEOUTS;
+  return [
+    'migrate',
+    'deploy',
+    `--service=${svc.name}`,
+    `--wait=${t.wait}`,
+    `--lock-timeout=${t.lockTimeout}`,
+    `--lock-wait=${t.lockWait}`,
+    `--statement-timeout=${t.statementTimeout}`,
+  ];
 }
 
 /** The migration Job of one service for one spec generation. */
