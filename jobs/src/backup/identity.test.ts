@@ -1,5 +1,5 @@
 import { migrationsDir, SERVICES } from '@webrana/registry';
-import { readLocalMigrations } from '../migrate/local';
+import { readLocalMigrations } from '@webrana/migrate';
 import { identityProblem, ownerOf, parseLedgerCopy, type RestoreIdentity } from './identity';
 
 const folders = Object.fromEntries(

@@ -7,7 +7,7 @@ import type { Logger } from '@webrana/logger';
 import { Client } from 'pg';
 import { BackupError, listDumps, migrationHead, sha256File, verifyDump, type Manifest } from './backup';
 import { migrationsDir, SERVICES } from '@webrana/registry';
-import { readLocalMigrations } from '../migrate/local';
+import { readLocalMigrations } from '@webrana/migrate';
 import { identityProblem, parseLedgerCopy, type LedgerEntry } from './identity';
 import { describeHolders, jobsProblem, type LockHolder } from './limits';
 import { manifestName, parseDumpFileName, type DumpKind } from './names';

@@ -1,6 +1,6 @@
 import { findDatabaseUrl, MissingDatabaseUrl, type UrlSource } from '@webrana/db';
 import { getService, migrationsDir, type ServiceSpec } from '@webrana/registry';
-import type { MigrateTarget } from '../migrate/runner';
+import type { MigrateTarget } from '@webrana/migrate';
 
 /** A bad command line; the CLI prints the message and the command's usage, and exits 2. */
 export class UsageError extends Error {}

@@ -1,21 +1,26 @@
 import type { Logger } from '@webrana/logger';
 import { parseArgs } from 'node:util';
-import type { Assessment } from '../migrate/assess';
-import { checkDrift } from '../migrate/drift';
 import {
+  checkDrift,
   DEFAULT_SETTINGS,
   deploy,
+  EXIT_TEMPFAIL,
+  FlagRangeError,
+  LOCK_RETRIES,
+  MAX_MS,
+  MigrationError,
+  parseDurationFlag,
+  parseRetriesFlag,
   plan,
   reset,
   resolve,
   status,
+  TransientMigrationError,
+  type Assessment,
   type MigrateSettings,
   type MigrateTarget,
-} from '../migrate/runner';
+} from '@webrana/migrate';
 import { dependencyWaves, SERVICES, withDependencies, type ServiceSpec } from '@webrana/registry';
-import { EXIT_TEMPFAIL, TransientMigrationError } from '../migrate/failure';
-import { FlagRangeError, LOCK_RETRIES, MAX_MS, parseDurationFlag, parseRetriesFlag } from '../migrate/limits';
-import { MigrationError } from '../migrate/session';
 import { isProduction, migrateTarget, requireService, UsageError } from './common';
 
 export const MIGRATE_USAGE = `usage: webrana-jobs migrate <command> --service=NAME [options]

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { withDatabase } from '@webrana/db';
-import { DEFAULT_SETTINGS, deploy } from '@webrana/jobs';
+import { DEFAULT_SETTINGS, deploy } from '@webrana/migrate';
 import { createLogger } from '@webrana/logger';
 import { migrationsDir, type ServiceName } from '@webrana/registry';
 import { Client } from 'pg';

@@ -1,6 +1,6 @@
 // The spec's URL options (schema, connection_limit, pool_timeout, sslmode) reach auth-service's Prisma 7
 // client through the service kit's factory: Prisma's adapter reads none of them itself.
-import { DEFAULT_SETTINGS, deploy } from '@webrana/jobs';
+import { DEFAULT_SETTINGS, deploy } from '@webrana/migrate';
 import { createLogger } from '@webrana/logger';
 import { migrationsDir } from '@webrana/registry';
 import { createServiceDatabase, loadServiceConfig, type ServiceDatabase } from '@webrana/service-kit';

@@ -1,0 +1,7 @@
+export * from './assess';
+export { checkDrift } from './drift';
+export { EXIT_TEMPFAIL, TransientMigrationError } from './failure';
+export * from './limits';
+export * from './local';
+export * from './runner';
+export { MigrationError, PRISMA_MIGRATION_LOCK } from './session';
