@@ -59,6 +59,30 @@ describe('Controller', () => {
     await c.stop(1000);
   });
 
+  test('a status conflict requeues the key with backoff until a reconcile writes from fresh state', async () => {
+    const queue = new WorkQueue({ baseDelayMs: 10 });
+    const metrics = createMetrics(() => queue.length, { defaultMetrics: false });
+    let attempts = 0;
+    const reconciler = {
+      reconcile: async () => {
+        attempts++;
+        return attempts < 3
+          ? { actions: [], statusWritten: false, conflict: true as const }
+          : { actions: [], statusWritten: true };
+      },
+    };
+    const c = new Controller({ queue, reconciler, workers: 1, log, metrics });
+    c.start();
+    queue.add('ns/a');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(attempts).toBe(3);
+    expect(queue.failureCount('ns/a')).toBe(0);
+    const text = await metrics.registry.metrics();
+    expect(text).toMatch(/webrana_operator_status_updates_total\{result="conflict"\} 2/);
+    expect(text).toMatch(/webrana_operator_status_updates_total\{result="written"\} 1/);
+    await c.stop(1000);
+  });
+
   test('stop waits for the reconcile in progress and starts no new one', async () => {
     const queue = new WorkQueue();
     const seen: string[] = [];

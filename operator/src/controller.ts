@@ -39,10 +39,16 @@ export class Controller {
       const end = metrics?.reconcileDuration.startTimer();
       try {
         const result = await reconciler.reconcile(key);
-        queue.forget(key);
-        if (result.requeueAfterMs !== undefined) queue.addAfter(key, result.requeueAfterMs);
+        if (result.conflict) {
+          // The resource moved on since the cache read it: look again, with backoff, from fresh state.
+          queue.addRateLimited(key);
+          metrics?.statusWrites.inc({ result: 'conflict' });
+        } else {
+          queue.forget(key);
+          if (result.requeueAfterMs !== undefined) queue.addAfter(key, result.requeueAfterMs);
+          metrics?.statusWrites.inc({ result: result.statusWritten ? 'written' : 'unchanged' });
+        }
         metrics?.reconciles.inc({ result: 'success' });
-        metrics?.statusWrites.inc({ result: result.statusWritten ? 'written' : 'unchanged' });
         if (result.actions.length > 0) log.debug({ database: key, actions: result.actions }, 'reconciled');
       } catch (err) {
         const delay = queue.addRateLimited(key);

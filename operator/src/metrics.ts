@@ -66,7 +66,7 @@ export function createMetrics(queueDepth: () => number, opts: { defaultMetrics?:
     }),
     statusWrites: new Counter({
       name: `${prefix}status_updates_total`,
-      help: 'Status computations, by result: written (changed) or unchanged (no request sent).',
+      help: 'Status computations, by result: written (changed), unchanged (no request sent) or conflict (refused: stale resourceVersion).',
       labelNames: ['result'],
       registers: [registry],
     }),

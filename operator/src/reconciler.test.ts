@@ -8,6 +8,13 @@ const log = createLogger({ name: 'test', level: 'silent' });
 const KEY = 'ns/webrana';
 const job = (service: string, gen = 1) => `webrana-${service}-migrate-g${gen}`;
 
+const viewOf = (cluster: FakeCluster) => ({
+  getDatabase: (n: string, d: string) => cluster.getDatabase(n, d),
+  jobs: (n: string, d: string) => cluster.jobs(n, d),
+  cronJobs: (n: string, d: string) => cluster.cronJobs(n, d),
+  migrationJobStates: () => cluster.migrationJobStates(),
+});
+
 function setup(spec: WebranaDatabaseSpec = FOUR_SERVICES) {
   const cluster = new FakeCluster();
   cluster.addDatabase('webrana', structuredClone(spec));
@@ -238,6 +245,56 @@ describe('reconcile: invalid specs', () => {
     });
     expect(conditionOf(status, 'Ready')?.status).toBe('False');
     expect(cluster.eventReasons()).toEqual(['InvalidSpec']);
+  });
+});
+
+describe('reconcile: unknown services', () => {
+  test('a service name the registry does not know is InvalidSpec naming the known ones, and no Job is created', async () => {
+    const spec = structuredClone(FOUR_SERVICES);
+    spec.services.push({ name: 'audit-service', databaseUrlSecretRef: { name: 'audit-db', key: 'url' } });
+    const { cluster, reconcile } = setup(spec);
+    await reconcile();
+    expect(cluster.jobNames()).toEqual([]);
+    expect(cluster.cronJobMap.size).toBe(0);
+    const status = cluster.status(KEY);
+    expect(status?.phase).toBe('InvalidSpec');
+    expect(conditionOf(status, 'InvalidSpec')).toMatchObject({
+      status: 'True',
+      reason: 'UnknownService',
+      message:
+        'spec.services: "audit-service" is not a known service; known services: ' +
+        'auth-service, billing-service, catalog-service, order-service',
+    });
+  });
+});
+
+describe('reconcile: status written with optimistic concurrency', () => {
+  test('a reconcile over a stale resourceVersion (a demoted leader) is refused, overwrites nothing, and the next one rewrites from fresh state', async () => {
+    const { cluster, reconciler, reconcile } = setup();
+    const stale = cluster.getDatabase('ns', 'webrana')!;
+    // The new leader moves on: auth's Job was created and its status written.
+    await reconcile();
+    const leaderStatus = structuredClone(cluster.status(KEY));
+    expect(leaderStatus?.phase).toBe('Migrating');
+    // A demoted leader whose cache still shows the resource before that write.
+    const demoted = new Reconciler({
+      view: { ...viewOf(cluster), getDatabase: () => structuredClone(stale) },
+      writer: cluster,
+      log,
+      instance: 'demoted',
+      now: cluster.now,
+    });
+    cluster.finishJob(job('auth-service'), 'Failed', 'webrana-jobs: boom');
+    const events = cluster.events.length;
+    const refused = await demoted.reconcile(KEY);
+    expect(refused).toMatchObject({ statusWritten: false, conflict: true });
+    expect(cluster.status(KEY)).toEqual(leaderStatus);
+    expect(cluster.events).toHaveLength(events); // no Event for a transition that was not stored
+    // Requeued, it reads the fresh resource and writes over the current resourceVersion.
+    const again = await reconciler.reconcile(KEY);
+    expect(again.statusWritten).toBe(true);
+    expect(again.conflict).toBeUndefined();
+    expect(cluster.status(KEY)?.phase).toBe('Degraded');
   });
 });
 

@@ -13,7 +13,8 @@ import { backupStatus, canonicalJson, computeStatus, newestJob, rfc3339 } from '
  * reconcile(key): make the cluster match one WebranaDatabase, from what the informer caches show
  * (level-triggered: it never asks which event woke it). It creates the migration Jobs the plan
  * says are due, keeps one backup CronJob per service, deletes what no longer belongs, and writes
- * the status only when it differs from the one stored. This file knows the cluster only through the
+ * the status only when it differs from the one stored, and only over the resourceVersion it read (a
+ * stale reconcile, or a demoted leader, gets a 409 and looks again instead of overwriting). This file knows the cluster only through the
  * two ports below, so it runs in unit tests against an in-memory cluster.
  */
 
@@ -35,8 +36,16 @@ export interface ClusterWriter {
   /** Create or update (server-side apply). */
   applyCronJob(cronJob: CronJob): Promise<void>;
   deleteCronJob(namespace: string, name: string): Promise<void>;
-  /** Replace the status subresource; returns the resourceVersion written. */
-  patchStatus(namespace: string, name: string, status: WebranaDatabaseStatus): Promise<string | undefined>;
+  /**
+   * Write the status subresource if the resource is still at `resourceVersion` (optimistic
+   * concurrency: the apiserver refuses a stale write with 409, reported as 'conflict').
+   */
+  updateStatus(
+    namespace: string,
+    name: string,
+    resourceVersion: string,
+    status: WebranaDatabaseStatus,
+  ): Promise<'written' | 'conflict'>;
   listPods(namespace: string, labelSelector: string): Promise<readonly Pod[]>;
   /** 'exists' when an Event of that name was already recorded. */
   createEvent(event: Record<string, unknown>): Promise<'created' | 'exists'>;
@@ -46,6 +55,11 @@ export interface ReconcileResult {
   /** What changed, for logs and tests. */
   readonly actions: readonly string[];
   readonly statusWritten: boolean;
+  /**
+   * The status write was refused because the resource changed since the cache read it (another
+   * writer, or a cache behind the apiserver): look again, from fresh state, after a backoff.
+   */
+  readonly conflict?: boolean;
   /** Look again after this long (set while migration Jobs wait for a free slot). */
   readonly requeueAfterMs?: number;
 }
@@ -90,8 +104,6 @@ export class Reconciler {
   private readonly appliedCronJobs = new Map<string, { hash: string; rvBefore: string }>();
   /** Resources with a migration Job waiting for a free slot (woken when a migration Job finishes). */
   readonly slotWaiters = new Set<string>();
-  /** Status this process wrote, until the cache shows it. */
-  private readonly writtenStatus = new Map<string, { rvBefore: string; after: WebranaDatabaseStatus }>();
 
   constructor(private readonly opts: ReconcilerOptions) {
     this.view = opts.view;
@@ -107,21 +119,21 @@ export class Reconciler {
     const actions: string[] = [];
     if (!db || db.metadata.deletionTimestamp || !db.metadata.uid) {
       // Gone or going: the garbage collector removes its Jobs and CronJobs (ownerReferences).
-      this.writtenStatus.delete(key);
       this.slotWaiters.delete(key);
       return { actions, statusWritten: false };
     }
     const now = this.now();
     const owner: Owner = { name, namespace, uid: db.metadata.uid };
     const generation = db.metadata.generation ?? 1;
-    const previous = this.previousStatus(key, db);
+    const previous = db.status;
+    const resourceVersion = db.metadata.resourceVersion ?? '';
     const spec = normalizeSpec(db.spec);
 
     if (!spec.ok) {
       this.slotWaiters.delete(key);
       const status = computeStatus({ generation, previous, spec, backups: new Map(), now: rfc3339(now) });
-      const written = await this.writeStatus(key, owner, previous, status, [], actions);
-      return { actions, statusWritten: written };
+      const written = await this.writeStatus(key, owner, resourceVersion, previous, status, [], actions);
+      return { actions, ...written };
     }
 
     const jobs = this.view.jobs(namespace, name);
@@ -194,10 +206,10 @@ export class Reconciler {
     }
     if (throttled.size > 0) this.slotWaiters.add(key);
     else this.slotWaiters.delete(key);
-    const written = await this.writeStatus(key, owner, previous, status, started, actions);
+    const written = await this.writeStatus(key, owner, resourceVersion, previous, status, started, actions);
     return {
       actions,
-      statusWritten: written,
+      ...written,
       // A finished migration Job wakes the waiters (operator.ts); this is the safety net.
       ...(throttled.size > 0 ? { requeueAfterMs: this.opts.slotRetryMs ?? 10_000 } : {}),
     };
@@ -214,17 +226,6 @@ export class Reconciler {
       this.slotWaiters.add(k);
     }
     return keys;
-  }
-
-  /**
-   * The stored status, or the one this process wrote when the cache still shows the resource as it
-   * was before that write (same resourceVersion): the write has not come back through the watch yet.
-   */
-  private previousStatus(key: string, db: WebranaDatabase): WebranaDatabaseStatus | undefined {
-    const written = this.writtenStatus.get(key);
-    if (written && written.rvBefore === (db.metadata.resourceVersion ?? '')) return written.after;
-    this.writtenStatus.delete(key);
-    return db.status;
   }
 
   /** Running migration Jobs the cache shows, plus those this process created that it does not show yet. */
@@ -336,21 +337,32 @@ export class Reconciler {
     return backups;
   }
 
+  /**
+   * The one status write of a reconcile, over the resourceVersion the reconcile read. On a conflict
+   * nothing else happens (no Events: they describe a transition the stored status does not show).
+   */
   private async writeStatus(
     key: string,
     owner: Owner,
+    resourceVersion: string,
     previous: WebranaDatabaseStatus | undefined,
     status: WebranaDatabaseStatus,
     started: readonly { service: string; job: string }[],
     actions: string[],
-  ): Promise<boolean> {
+  ): Promise<{ statusWritten: boolean; conflict?: true }> {
     const events = statusEvents(previous, status, started);
     const before = canonicalJson(previous ?? {});
     const changed = before !== canonicalJson(status);
     if (changed) {
-      await this.writer.patchStatus(owner.namespace, owner.name, status);
-      const rvBefore = this.view.getDatabase(owner.namespace, owner.name)?.metadata.resourceVersion ?? '';
-      this.writtenStatus.set(key, { rvBefore, after: status });
+      const result = await this.writer.updateStatus(owner.namespace, owner.name, resourceVersion, status);
+      if (result === 'conflict') {
+        actions.push(`status conflict at resourceVersion ${resourceVersion}`);
+        this.log.info(
+          { database: key, resourceVersion },
+          'status not written: the resource changed since it was read; looking again',
+        );
+        return { statusWritten: false, conflict: true };
+      }
       actions.push(`status ${status.phase ?? ''} ${status.progress ?? ''}`.trim());
       this.log.info(
         { database: key, phase: status.phase, progress: status.progress, generation: status.observedGeneration },
@@ -358,7 +370,7 @@ export class Reconciler {
       );
     }
     for (const event of events) await this.emit(owner, event);
-    return changed;
+    return { statusWritten: changed };
   }
 
   private async emit(owner: Owner, event: OperatorEvent): Promise<void> {

@@ -177,13 +177,20 @@ export class FakeCluster implements ClusterView, ClusterWriter {
     this.cronJobMap.delete(`${namespace}/${name}`);
   }
 
-  async patchStatus(namespace: string, name: string, status: WebranaDatabaseStatus): Promise<string> {
+  async updateStatus(
+    namespace: string,
+    name: string,
+    resourceVersion: string,
+    status: WebranaDatabaseStatus,
+  ): Promise<'written' | 'conflict'> {
     this.writes.push(`patch status ${name}`);
     const db = this.databases.get(`${namespace}/${name}`);
     if (!db) throw new Error('not found');
+    // The apiserver's precondition: a write over an older resourceVersion is refused (409).
+    if (db.metadata.resourceVersion !== resourceVersion) return 'conflict';
     db.status = structuredClone(status);
     db.metadata.resourceVersion = this.nextRv();
-    return db.metadata.resourceVersion;
+    return 'written';
   }
 
   async listPods(namespace: string, labelSelector: string): Promise<readonly Pod[]> {

@@ -88,3 +88,16 @@ describe('normalizeSpec', () => {
     expect(urlVariableFor('audit-log-service')).toBe('AUDIT_LOG_DATABASE_URL');
   });
 });
+
+describe('normalizeSpec: service names come from the registry', () => {
+  test('an unknown service name is InvalidSpec (UnknownService) naming the known ones', () => {
+    const r = normalizeSpec(spec([svc('auth-service'), svc('audit-service', ['auth-service'])]));
+    expect(r).toEqual({
+      ok: false,
+      reason: 'UnknownService',
+      message:
+        'spec.services: "audit-service" is not a known service; known services: ' +
+        [...SERVICES.map((s) => s.name)].sort().join(', '),
+    });
+  });
+});

@@ -1,4 +1,4 @@
-import { dependencyWaves } from '@webrana/registry';
+import { SERVICE_NAMES, dependencyWaves } from '@webrana/registry';
 import { cronProblem } from './cron';
 import { MAX_SERVICE_NAME } from './crd';
 import { DEFAULTS, type SecretKeyRef, type WebranaDatabaseSpec } from './types';
@@ -40,7 +40,8 @@ export interface NormalizedSpec {
   readonly backup?: NormalizedBackup;
 }
 
-export type SpecReason = 'DependencyCycle' | 'UnknownDependency' | 'DuplicateService' | 'InvalidField';
+export type SpecReason =
+  'DependencyCycle' | 'UnknownDependency' | 'DuplicateService' | 'UnknownService' | 'InvalidField';
 
 export type SpecResult =
   | { readonly ok: true; readonly spec: NormalizedSpec }
@@ -63,10 +64,14 @@ const isInt = (v: unknown, min: number): v is number => typeof v === 'number' &&
 
 /**
  * Checks what the CRD also checks (so a resource stored before the CRD had a rule, or by an
- * apiserver without CEL, is still caught) and what it cannot (cycles, backwards cron ranges), and
- * returns the spec with defaults. The message names the problem for the InvalidSpec condition.
+ * apiserver without CEL, is still caught) and what it cannot (cycles, backwards cron ranges, service
+ * names the registry does not know), and returns the spec with defaults. The message names the problem for the InvalidSpec condition.
  */
-export function normalizeSpec(spec: WebranaDatabaseSpec | undefined): SpecResult {
+export function normalizeSpec(
+  spec: WebranaDatabaseSpec | undefined,
+  /** The services that exist (the registry's; a test of the planner alone may name its own). */
+  known: readonly string[] = SERVICE_NAMES,
+): SpecResult {
   const invalid = (reason: SpecReason, message: string): SpecResult => ({ ok: false, reason, message });
   if (!spec || typeof spec !== 'object') return invalid('InvalidField', 'spec is missing');
   if (typeof spec.image !== 'string' || spec.image.length === 0) return invalid('InvalidField', 'spec.image is empty');
@@ -138,6 +143,16 @@ export function normalizeSpec(spec: WebranaDatabaseSpec | undefined): SpecResult
       activeDeadlineSeconds: b.activeDeadlineSeconds ?? d.activeDeadlineSeconds,
       backoffLimit: b.backoffLimit ?? d.backoffLimit,
     };
+  }
+
+  // Last, so a spec with several problems reports its structural one first: a name the registry
+  // does not know would otherwise surface only as a migration Job that cannot find the service.
+  const unknown = services.map((s) => s.name).filter((n) => !known.includes(n));
+  if (unknown.length > 0) {
+    return invalid(
+      'UnknownService',
+      `spec.services: ${unknown.map((n) => `"${n}"`).join(', ')} ${unknown.length === 1 ? 'is not a known service' : 'are not known services'}; known services: ${[...known].sort().join(', ')}`,
+    );
   }
 
   return {

@@ -6,7 +6,11 @@ import { LABELS, migrationJobName } from './names';
 import { planMigrations, type PlanInput } from './plan';
 
 function normalized(services: WebranaDatabaseSpec['services']): NormalizedSpec {
-  const r = normalizeSpec({ image: 'i', services });
+  // The planner is tested on any DAG, not only the registry's services.
+  const r = normalizeSpec(
+    { image: 'i', services },
+    services.map((s) => s.name),
+  );
   if (!r.ok) throw new Error(r.message);
   return r.spec;
 }

@@ -1,34 +1,19 @@
 import { ListWatch, Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '@webrana/logger';
-import { GROUP, PLURAL, VERSION, type WebranaDatabase, type WebranaDatabaseStatus } from '../api/types';
+import type { WebranaDatabase } from '../api/types';
 import { jobOutcome } from '../core/jobs';
-import type { CronJob, Job, Pod } from '../core/k8s';
-import { LABELS, MANAGED_BY, MANAGED_SELECTOR } from '../core/names';
-import type { ClusterView, ClusterWriter } from '../reconciler';
-import { CONTENT, isStatus, type KubeClient } from './client';
+import type { CronJob, Job } from '../core/k8s';
+import { LABELS, MANAGED_SELECTOR } from '../core/names';
+import type { ClusterView } from '../reconciler';
+import type { KubeClient } from './client';
+import { paths } from './writer';
 
 /**
  * The operator's cluster I/O: three informers (WebranaDatabases; Jobs and CronJobs labelled
  * managed-by=webrana-operator, which covers the migration Jobs, the backup CronJobs and the Jobs
  * those CronJobs create) and the writes. Informer caches answer every read the reconciler makes
- * except the pods of a failed Job, which are listed once per failure.
+ * except the pods of a failed Job, which are listed once per failure. The writes are in writer.ts.
  */
-
-const FIELD_MANAGER = MANAGED_BY;
-
-function nsPath(prefix: string, resource: string, namespace?: string): string {
-  return namespace ? `${prefix}/namespaces/${namespace}/${resource}` : `${prefix}/${resource}`;
-}
-
-export const paths = {
-  databases: (ns?: string) => nsPath(`/apis/${GROUP}/${VERSION}`, PLURAL, ns),
-  database: (ns: string, name: string) => `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${PLURAL}/${name}`,
-  jobs: (ns?: string) => nsPath('/apis/batch/v1', 'jobs', ns),
-  cronJobs: (ns?: string) => nsPath('/apis/batch/v1', 'cronjobs', ns),
-  pods: (ns: string) => `/api/v1/namespaces/${ns}/pods`,
-  events: (ns: string) => `/api/v1/namespaces/${ns}/events`,
-  lease: (ns: string, name?: string) => `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases${name ? `/${name}` : ''}`,
-};
 
 export interface InformerHandle<T> {
   readonly name: string;
@@ -167,63 +152,6 @@ export function clusterView(informers: Informers): ClusterView {
         states.set(`${j.metadata.namespace}/${j.metadata.name}`, jobOutcome(j) === 'Running');
       }
       return states;
-    },
-  };
-}
-
-export function clusterWriter(client: KubeClient): ClusterWriter {
-  return {
-    async createJob(job) {
-      try {
-        await client.request('POST', paths.jobs(job.metadata.namespace), { body: job });
-        return 'created';
-      } catch (err) {
-        if (isStatus(err, 409)) return 'exists';
-        throw err;
-      }
-    },
-    async deleteJob(ns, name) {
-      try {
-        await client.request('DELETE', `${paths.jobs(ns)}/${name}`, { body: { propagationPolicy: 'Background' } });
-      } catch (err) {
-        if (!isStatus(err, 404)) throw err;
-      }
-    },
-    async applyCronJob(cj) {
-      await client.request('PATCH', `${paths.cronJobs(cj.metadata.namespace)}/${cj.metadata.name}`, {
-        query: { fieldManager: FIELD_MANAGER, force: true },
-        body: cj,
-        contentType: CONTENT.apply,
-      });
-    },
-    async deleteCronJob(ns, name) {
-      try {
-        await client.request('DELETE', `${paths.cronJobs(ns)}/${name}`, { body: { propagationPolicy: 'Background' } });
-      } catch (err) {
-        if (!isStatus(err, 404)) throw err;
-      }
-    },
-    async patchStatus(ns, name, status: WebranaDatabaseStatus) {
-      const updated = await client.request<WebranaDatabase>('PATCH', `${paths.database(ns, name)}/status`, {
-        body: [{ op: 'add', path: '/status', value: status }],
-        contentType: CONTENT.jsonPatch,
-        query: { fieldManager: FIELD_MANAGER },
-      });
-      return updated.metadata.resourceVersion;
-    },
-    async listPods(ns, labelSelector) {
-      const list = await client.request<{ items?: Pod[] }>('GET', paths.pods(ns), { query: { labelSelector } });
-      return list.items ?? [];
-    },
-    async createEvent(event) {
-      const ns = (event.metadata as { namespace: string }).namespace;
-      try {
-        await client.request('POST', paths.events(ns), { body: event });
-        return 'created';
-      } catch (err) {
-        if (isStatus(err, 409)) return 'exists';
-        throw err;
-      }
     },
   };
 }

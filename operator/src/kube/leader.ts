@@ -1,7 +1,7 @@
 import type { Logger } from '@webrana/logger';
 import { decide, nextLeaseSpec, observe, releasedLeaseSpec, type LeaseSpec, type Observation } from '../core/lease';
 import { isStatus, type KubeClient } from './client';
-import { paths } from './cluster';
+import { paths } from './writer';
 
 /**
  * Leader election on a Lease (see core/lease.ts for the rules). The candidate polls the Lease every
