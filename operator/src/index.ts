@@ -1,20 +1,8 @@
-// @webrana/operator: the pure parts (API, CRD, plan, builders, status, queue) and the reconciler.
-// The cluster I/O (kube/*, operator.ts) imports @kubernetes/client-node and is not re-exported here,
-// so importing this package never loads it.
-export * from './api/types';
-export * from './api/cron';
-export * from './api/crd';
-export * from './api/validate';
-export * from './api/yaml';
-export * from './core/names';
-export * from './core/k8s';
-export * from './core/jobs';
-export * from './core/plan';
-export * from './core/builders';
-export * from './core/status';
-export * from './core/events';
-export * from './core/queue';
-export * from './core/lease';
-export * from './reconciler';
-export * from './controller';
-export * from './config';
+// @webrana/operator, the domain for other packages' tests (charts/test builds the chart hook's
+// migration pod and compares it with the operator's). Reading order of operator/src: api/ (the
+// WebranaDatabase type, CRD, spec check) -> plan.ts -> status.ts -> builders.ts -> reconcile.ts;
+// runtime/ is the machinery around it (client, informers, queue, leader election, controller loop).
+// Nothing here imports @kubernetes/client-node.
+export type * from './api/types';
+export { normalizeSpec, type NormalizedSpec, type SpecResult } from './api/validate';
+export { migrationJob, backupCronJob, type Owner } from './builders';

@@ -1,9 +1,9 @@
 // webrana-operator: the process. Only this file touches process (argv, env, signals, exit code).
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig, dumpYaml, loadYaml } from '@kubernetes/client-node';
 import { createLogger } from '@webrana/logger';
-import { renderCrdYaml } from './api/crd';
-import { ENV_HELP, loadConfig } from './config';
-import { createOperator } from './operator';
+import { webranaDatabaseCrd } from './api/crd';
+import { ENV_HELP, loadConfig } from './runtime/config';
+import { createOperator } from './runtime/operator';
 
 const USAGE = `usage: webrana-operator [run]    run the operator (the container's command)
        webrana-operator crd      print the WebranaDatabase CustomResourceDefinition (YAML)
@@ -15,6 +15,18 @@ Logs are JSON lines on stdout.
 
 ${ENV_HELP}
 `;
+
+/**
+ * The CRD file as charts/webrana-operator/crds/ holds it, written by client-node's YAML dump (read
+ * back through loadYaml first, so its serializer knows the object as a CustomResourceDefinition).
+ */
+function renderCrdYaml(): string {
+  return (
+    '# Generated from operator/src/api/crd.ts (node operator/bin/webrana-operator.js crd > this file,\n' +
+    '# then npx prettier --write). Do not edit by hand: a unit test fails when file and source differ.\n' +
+    dumpYaml(loadYaml(JSON.stringify(webranaDatabaseCrd())))
+  );
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command = 'run', ...rest] = argv;

@@ -1,7 +1,7 @@
 import type { WebranaDatabase, WebranaDatabaseSpec, WebranaDatabaseStatus } from '../src/api/types';
-import type { CronJob, Job, Pod } from '../src/core/k8s';
-import { LABELS } from '../src/core/names';
-import type { ClusterView, ClusterWriter } from '../src/reconciler';
+import type { CronJob, Job, Pod } from '../src/k8s';
+import { LABELS } from '../src/names';
+import type { ClusterView, ClusterWriter } from '../src/reconcile';
 
 /**
  * An in-memory cluster for reconciler unit tests: the caches the reconciler reads, the writes it

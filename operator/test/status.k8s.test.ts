@@ -10,11 +10,11 @@ import {
 } from '@webrana/kube-lab';
 import { createLogger } from '@webrana/logger';
 import type { WebranaDatabase, WebranaDatabaseSpec } from '../src/api/types';
-import { Controller } from '../src/controller';
-import { WorkQueue } from '../src/core/queue';
-import { KubeClient } from '../src/kube/client';
-import { clusterWriter } from '../src/kube/writer';
-import { Reconciler, type ClusterView } from '../src/reconciler';
+import { Controller } from '../src/runtime/controller';
+import { WorkQueue } from '../src/runtime/queue';
+import { KubeClient } from '../src/runtime/client';
+import { clusterWriter } from '../src/runtime/writer';
+import { Reconciler, type ClusterView } from '../src/reconcile';
 import { condition, getDatabase, setUpOperator, webranaDatabase, type OperatorEnv } from './harness';
 
 // The status write's optimistic concurrency against the real apiserver: a writer holding an old

@@ -1,5 +1,4 @@
 import { CRON_DESCRIPTORS, CRON_PATTERN } from './cron';
-import { toYaml } from './yaml';
 import { CRD_NAME, DEFAULTS, GROUP, KIND, PLURAL, SHORT_NAMES, SINGULAR, VERSION } from './types';
 
 /**
@@ -332,13 +331,4 @@ export function webranaDatabaseCrd(): CustomResourceDefinition {
       ],
     },
   };
-}
-
-/** The CRD file as charts/webrana-operator/crds/ holds it. */
-export function renderCrdYaml(): string {
-  return (
-    '# Generated from operator/src/api/crd.ts (node operator/bin/webrana-operator.js crd > this file,\n' +
-    '# then npx prettier --write). Do not edit by hand: a unit test fails when file and source differ.\n' +
-    toYaml(webranaDatabaseCrd())
-  );
 }

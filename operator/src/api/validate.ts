@@ -12,7 +12,7 @@ export interface ServicePlanEntry {
   readonly urlVariable: string;
 }
 
-export interface NormalizedBackup {
+interface NormalizedBackup {
   readonly schedule: string;
   readonly timeZone?: string;
   readonly retention: { readonly daily: number; readonly weekly: number; readonly monthly: number };
@@ -40,8 +40,7 @@ export interface NormalizedSpec {
   readonly backup?: NormalizedBackup;
 }
 
-export type SpecReason =
-  'DependencyCycle' | 'UnknownDependency' | 'DuplicateService' | 'UnknownService' | 'InvalidField';
+type SpecReason = 'DependencyCycle' | 'UnknownDependency' | 'DuplicateService' | 'UnknownService' | 'InvalidField';
 
 export type SpecResult =
   | { readonly ok: true; readonly spec: NormalizedSpec }

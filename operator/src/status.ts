@@ -1,5 +1,5 @@
-import type { BackupStatus, Condition, DatabasePhase, ServiceStatus, WebranaDatabaseStatus } from '../api/types';
-import type { SpecResult } from '../api/validate';
+import type { BackupStatus, Condition, DatabasePhase, ServiceStatus, WebranaDatabaseStatus } from './api/types';
+import type { SpecResult } from './api/validate';
 import { jobFinishedAt, jobOutcome } from './jobs';
 import type { CronJob, Job } from './k8s';
 import type { MigrationPlan } from './plan';
@@ -10,14 +10,14 @@ import type { MigrationPlan } from './plan';
  * over unchanged observations gives an identical object and the reconciler writes nothing.
  */
 
-export const CONDITION = {
+const CONDITION = {
   Ready: 'Ready',
   Progressing: 'Progressing',
   Degraded: 'Degraded',
   InvalidSpec: 'InvalidSpec',
 } as const;
 
-export interface StatusInput {
+interface StatusInput {
   readonly generation: number;
   readonly previous: WebranaDatabaseStatus | undefined;
   readonly spec: SpecResult;

@@ -1,5 +1,5 @@
-import type { ServicePhase, ServiceStatus } from '../api/types';
-import type { NormalizedSpec, ServicePlanEntry } from '../api/validate';
+import type { ServicePhase, ServiceStatus } from './api/types';
+import type { NormalizedSpec, ServicePlanEntry } from './api/validate';
 import { jobFinishedAt, jobOutcome } from './jobs';
 import type { Job } from './k8s';
 import { LABELS, migrationJobName } from './names';
@@ -27,7 +27,7 @@ export interface ServicePlan {
   readonly message: string;
 }
 
-export type RunOutcome = 'Running' | 'Succeeded' | 'Failed';
+type RunOutcome = 'Running' | 'Succeeded' | 'Failed';
 
 export interface MigrationPlan {
   readonly services: readonly ServicePlan[];
@@ -55,12 +55,12 @@ export interface PlanInput {
   readonly failureMessages: ReadonlyMap<string, string>;
 }
 
-export function jobGeneration(job: Job): number | undefined {
+function jobGeneration(job: Job): number | undefined {
   const g = Number(job.metadata.labels?.[LABELS.generation]);
   return Number.isInteger(g) ? g : undefined;
 }
 
-export function jobService(job: Job): string | undefined {
+function jobService(job: Job): string | undefined {
   return job.metadata.labels?.[LABELS.service];
 }
 

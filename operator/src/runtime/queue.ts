@@ -17,7 +17,7 @@ export interface Timers {
   now(): number;
 }
 
-export const realTimers: Timers = {
+const realTimers: Timers = {
   setTimer: (fn, ms) => {
     const t = setTimeout(fn, ms);
     t.unref?.();
@@ -27,7 +27,7 @@ export const realTimers: Timers = {
   now: () => Date.now(),
 };
 
-export interface QueueOptions {
+interface QueueOptions {
   readonly baseDelayMs?: number;
   readonly maxDelayMs?: number;
   readonly timers?: Timers;

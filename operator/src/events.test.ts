@@ -1,4 +1,4 @@
-import type { WebranaDatabaseStatus } from '../api/types';
+import type { WebranaDatabaseStatus } from './api/types';
 import { eventObject, statusEvents } from './events';
 
 const cond = (type: string, status: 'True' | 'False', message = '') => ({

@@ -1,8 +1,8 @@
 import { createLogger } from '@webrana/logger';
 import { FakeCluster, FOUR_SERVICES } from '../test/fake-cluster';
 import type { WebranaDatabaseSpec } from './api/types';
-import { conditionOf } from './core/status';
-import { Reconciler } from './reconciler';
+import { conditionOf } from './status';
+import { Reconciler } from './reconcile';
 
 const log = createLogger({ name: 'test', level: 'silent' });
 const KEY = 'ns/webrana';

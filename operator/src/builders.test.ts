@@ -1,5 +1,5 @@
-import { FOUR_SERVICES } from '../../test/fake-cluster';
-import { normalizeSpec, type NormalizedSpec } from '../api/validate';
+import { FOUR_SERVICES } from '../test/fake-cluster';
+import { normalizeSpec, type NormalizedSpec } from './api/validate';
 import { backupCronJob, cronJobNeedsUpdate, migrationJob, type Owner } from './builders';
 import type { CronJob } from './k8s';
 import { SPEC_HASH_ANNOTATION } from './names';

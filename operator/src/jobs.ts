@@ -1,6 +1,6 @@
 import type { Job, Pod } from './k8s';
 
-export type JobOutcome = 'Running' | 'Succeeded' | 'Failed';
+type JobOutcome = 'Running' | 'Succeeded' | 'Failed';
 
 const conditionTrue = (job: Job, type: string): boolean =>
   (job.status?.conditions ?? []).some((c) => c.type === type && c.status === 'True');
@@ -21,13 +21,13 @@ export function jobFinishedAt(job: Job): string | undefined {
 }
 
 /** The Job controller's own explanation (BackoffLimitExceeded, DeadlineExceeded, ...). */
-export function jobFailureReason(job: Job): string {
+function jobFailureReason(job: Job): string {
   const failed = (job.status?.conditions ?? []).find((c) => c.type === 'Failed' && c.status === 'True');
   if (!failed) return 'the Job failed';
   return [failed.reason, failed.message].filter(Boolean).join(': ') || 'the Job failed';
 }
 
-export const MAX_MESSAGE = 1024;
+const MAX_MESSAGE = 1024;
 
 function clip(text: string, max = MAX_MESSAGE): string {
   return text.length <= max ? text : `${text.slice(0, max - 3)}...`;

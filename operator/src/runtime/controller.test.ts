@@ -1,6 +1,6 @@
 import { createLogger } from '@webrana/logger';
 import { Controller } from './controller';
-import { WorkQueue } from './core/queue';
+import { WorkQueue } from './queue';
 import { createMetrics } from './metrics';
 
 const log = createLogger({ name: 'test', level: 'silent' });

@@ -1,13 +1,13 @@
 import type { Logger } from '@webrana/logger';
 import type { BackupStatus, ServiceStatus, WebranaDatabase, WebranaDatabaseStatus } from './api/types';
 import { normalizeSpec } from './api/validate';
-import { backupCronJob, cronJobNeedsUpdate, migrationJob, type Owner } from './core/builders';
-import { eventObject, statusEvents, type OperatorEvent } from './core/events';
-import { jobFailureMessage, jobOutcome } from './core/jobs';
-import type { CronJob, Job, Pod } from './core/k8s';
-import { LABELS, SPEC_HASH_ANNOTATION, backupCronJobName } from './core/names';
-import { planMigrations } from './core/plan';
-import { backupStatus, canonicalJson, computeStatus, newestJob, rfc3339 } from './core/status';
+import { backupCronJob, cronJobNeedsUpdate, migrationJob, type Owner } from './builders';
+import { eventObject, statusEvents, type OperatorEvent } from './events';
+import { jobFailureMessage, jobOutcome } from './jobs';
+import type { CronJob, Job, Pod } from './k8s';
+import { LABELS, SPEC_HASH_ANNOTATION, backupCronJobName } from './names';
+import { planMigrations } from './plan';
+import { backupStatus, computeStatus, newestJob, rfc3339, statusEqual } from './status';
 
 /**
  * reconcile(key): make the cluster match one WebranaDatabase, from what the informer caches show
@@ -51,7 +51,7 @@ export interface ClusterWriter {
   createEvent(event: Record<string, unknown>): Promise<'created' | 'exists'>;
 }
 
-export interface ReconcileResult {
+interface ReconcileResult {
   /** What changed, for logs and tests. */
   readonly actions: readonly string[];
   readonly statusWritten: boolean;
@@ -64,7 +64,7 @@ export interface ReconcileResult {
   readonly requeueAfterMs?: number;
 }
 
-export interface ReconcilerOptions {
+interface ReconcilerOptions {
   readonly view: ClusterView;
   readonly writer: ClusterWriter;
   readonly log: Logger;
@@ -82,7 +82,7 @@ export interface ReconcilerOptions {
   readonly slotRetryMs?: number;
 }
 
-export function splitKey(key: string): { namespace: string; name: string } {
+function splitKey(key: string): { namespace: string; name: string } {
   const i = key.indexOf('/');
   return { namespace: key.slice(0, i), name: key.slice(i + 1) };
 }
@@ -210,7 +210,7 @@ export class Reconciler {
     return {
       actions,
       ...written,
-      // A finished migration Job wakes the waiters (operator.ts); this is the safety net.
+      // A finished migration Job wakes the waiters (runtime/operator.ts); this is the safety net.
       ...(throttled.size > 0 ? { requeueAfterMs: this.opts.slotRetryMs ?? 10_000 } : {}),
     };
   }
@@ -351,8 +351,7 @@ export class Reconciler {
     actions: string[],
   ): Promise<{ statusWritten: boolean; conflict?: true }> {
     const events = statusEvents(previous, status, started);
-    const before = canonicalJson(previous ?? {});
-    const changed = before !== canonicalJson(status);
+    const changed = !statusEqual(previous, status);
     if (changed) {
       const result = await this.writer.updateStatus(owner.namespace, owner.name, resourceVersion, status);
       if (result === 'conflict') {

@@ -21,7 +21,7 @@ export interface Observation {
   readonly since: number;
 }
 
-export type LeaseDecision = 'renew' | 'acquire' | 'wait';
+type LeaseDecision = 'renew' | 'acquire' | 'wait';
 
 export function observe(prev: Observation | undefined, spec: LeaseSpec | undefined, now: number): Observation {
   const record = JSON.stringify(spec ?? null);
@@ -43,7 +43,7 @@ export function decide(
 }
 
 /** RFC 3339 with microseconds: a Lease's times are MicroTime. */
-export function microTime(date: Date): string {
+function microTime(date: Date): string {
   return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 

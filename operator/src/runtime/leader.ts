@@ -1,16 +1,16 @@
 import type { Logger } from '@webrana/logger';
-import { decide, nextLeaseSpec, observe, releasedLeaseSpec, type LeaseSpec, type Observation } from '../core/lease';
+import { decide, nextLeaseSpec, observe, releasedLeaseSpec, type LeaseSpec, type Observation } from './lease';
 import { isStatus, type KubeClient } from './client';
 import { paths } from './writer';
 
 /**
- * Leader election on a Lease (see core/lease.ts for the rules). The candidate polls the Lease every
+ * Leader election on a Lease (see lease.ts for the rules). The candidate polls the Lease every
  * `retryPeriodMs` until it can take it; the leader renews every `renewPeriodMs`, and if it cannot
  * renew within `renewDeadlineMs` it calls `onLost` (the process then exits, as client-go's
  * controllers do, so it never acts on a stale belief). `release` hands the Lease over at shutdown.
  */
 
-export interface LeaderOptions {
+interface LeaderOptions {
   readonly client: KubeClient;
   readonly namespace: string;
   readonly name: string;

@@ -1,6 +1,6 @@
 import * as fc from 'fast-check';
-import type { ServiceStatus, WebranaDatabaseSpec } from '../api/types';
-import { normalizeSpec, type NormalizedSpec } from '../api/validate';
+import type { ServiceStatus, WebranaDatabaseSpec } from './api/types';
+import { normalizeSpec, type NormalizedSpec } from './api/validate';
 import type { Job } from './k8s';
 import { LABELS, migrationJobName } from './names';
 import { planMigrations, type PlanInput } from './plan';

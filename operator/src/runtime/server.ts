@@ -7,7 +7,7 @@ import type { Registry } from 'prom-client';
  * leading with synced caches; 503 while shutting down or while the leader's caches sync).
  * The server is created, never started, here: `listen` is the caller's.
  */
-export interface Probes {
+interface Probes {
   ready(): { ok: boolean; detail: string };
 }
 

@@ -1,10 +1,10 @@
 import { ListWatch, Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '@webrana/logger';
 import type { WebranaDatabase } from '../api/types';
-import { jobOutcome } from '../core/jobs';
-import type { CronJob, Job } from '../core/k8s';
-import { LABELS, MANAGED_SELECTOR } from '../core/names';
-import type { ClusterView } from '../reconciler';
+import { jobOutcome } from '../jobs';
+import type { CronJob, Job } from '../k8s';
+import { LABELS, MANAGED_SELECTOR } from '../names';
+import type { ClusterView } from '../reconcile';
 import type { KubeClient } from './client';
 import { paths } from './writer';
 
@@ -15,7 +15,7 @@ import { paths } from './writer';
  * except the pods of a failed Job, which are listed once per failure. The writes are in writer.ts.
  */
 
-export interface InformerHandle<T> {
+interface InformerHandle<T> {
   readonly name: string;
   readonly cache: ListWatch<KubernetesObject & T>;
   synced(): boolean;

@@ -8,7 +8,7 @@ const bool = z
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 const seconds = (def: number) => z.coerce.number().positive().default(def);
 
-export const ConfigSchema = z
+const ConfigSchema = z
   .object({
     WATCH_NAMESPACE: z.string().optional().describe('only this namespace (default: all)'),
     POD_NAMESPACE: z.string().min(1).default('default').describe('where the leader Lease lives'),

@@ -1,5 +1,5 @@
-import { API_VERSION, KIND } from '../api/types';
-import type { NormalizedSpec, ServicePlanEntry } from '../api/validate';
+import { API_VERSION, KIND } from './api/types';
+import type { NormalizedSpec, ServicePlanEntry } from './api/validate';
 import type { CronJob, Job, OwnerReference, PodTemplate } from './k8s';
 import {
   SPEC_HASH_ANNOTATION,
@@ -29,15 +29,15 @@ export interface Owner {
   readonly uid: string;
 }
 
-export const RUN_AS = 10001;
-export const TMP_SIZE_LIMIT = '64Mi';
-export const BACKUP_MOUNT = '/backups';
+const RUN_AS = 10001;
+const TMP_SIZE_LIMIT = '64Mi';
+const BACKUP_MOUNT = '/backups';
 
 /** Settings of the jobs pods, as the chart's defaults (nodeEnv, logLevel, migrations.* in its values.yaml). */
-export const JOB_ENV = { NODE_ENV: 'production', LOG_LEVEL: 'info' } as const;
-export const MIGRATION_TIMEOUTS = { wait: '60s', lockTimeout: '5s', lockWait: '120s', statementTimeout: '0' } as const;
+const JOB_ENV = { NODE_ENV: 'production', LOG_LEVEL: 'info' } as const;
+const MIGRATION_TIMEOUTS = { wait: '60s', lockTimeout: '5s', lockWait: '120s', statementTimeout: '0' } as const;
 
-export function ownerReference(owner: Owner): OwnerReference {
+function ownerReference(owner: Owner): OwnerReference {
   return {
     apiVersion: API_VERSION,
     kind: KIND,
@@ -114,7 +114,7 @@ function podTemplate(
   };
 }
 
-export function migrationArgs(svc: ServicePlanEntry): string[] {
+function migrationArgs(svc: ServicePlanEntry): string[] {
   const t = MIGRATION_TIMEOUTS;
   return [
     'migrate',
@@ -149,7 +149,7 @@ export function migrationJob(owner: Owner, spec: NormalizedSpec, svc: ServicePla
   };
 }
 
-export function backupArgs(spec: NormalizedSpec, svc: ServicePlanEntry): string[] {
+function backupArgs(spec: NormalizedSpec, svc: ServicePlanEntry): string[] {
   const r = spec.backup?.retention ?? { daily: 0, weekly: 0, monthly: 0 };
   return [
     'backup',

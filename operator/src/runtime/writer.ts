@@ -1,7 +1,7 @@
 import { GROUP, PLURAL, VERSION, type WebranaDatabaseStatus } from '../api/types';
-import type { Pod } from '../core/k8s';
-import { MANAGED_BY } from '../core/names';
-import type { ClusterWriter } from '../reconciler';
+import type { Pod } from '../k8s';
+import { MANAGED_BY } from '../names';
+import type { ClusterWriter } from '../reconcile';
 import { CONTENT, isStatus, type KubeClient } from './client';
 
 /**

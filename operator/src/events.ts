@@ -1,4 +1,4 @@
-import { API_VERSION, KIND, type WebranaDatabaseStatus } from '../api/types';
+import { API_VERSION, KIND, type WebranaDatabaseStatus } from './api/types';
 import type { Owner } from './builders';
 import { shortHash } from './names';
 import { conditionOf } from './status';

@@ -1,5 +1,5 @@
-import { FOUR_SERVICES } from '../../test/fake-cluster';
-import { normalizeSpec } from '../api/validate';
+import { FOUR_SERVICES } from '../test/fake-cluster';
+import { normalizeSpec } from './api/validate';
 import { migrationJobName } from './names';
 import { planMigrations } from './plan';
 import { backupStatus, canonicalJson, computeStatus, conditionOf, statusEqual } from './status';

@@ -9,7 +9,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
  * `onRequest` so /metrics can count what the operator asks of the apiserver.
  */
 
-export class ApiError extends Error {
+class ApiError extends Error {
   override readonly name = 'ApiError';
   constructor(
     readonly statusCode: number,
@@ -24,14 +24,14 @@ export function isStatus(err: unknown, code: number): boolean {
   return err instanceof ApiError && err.statusCode === code;
 }
 
-export interface RequestOptions {
+interface RequestOptions {
   readonly query?: Record<string, string | number | boolean | undefined>;
   readonly body?: unknown;
   readonly contentType?: string;
   readonly timeoutMs?: number;
 }
 
-export type RequestObserver = (info: { verb: string; resource: string; code: number; seconds: number }) => void;
+type RequestObserver = (info: { verb: string; resource: string; code: number; seconds: number }) => void;
 
 export const CONTENT = {
   json: 'application/json',
@@ -41,7 +41,7 @@ export const CONTENT = {
 } as const;
 
 /** The resource a path names (jobs, webranadatabases/status, leases, ...), for metrics labels. */
-export function resourceOf(path: string): string {
+function resourceOf(path: string): string {
   const parts = path.split('?')[0]?.split('/').filter(Boolean) ?? [];
   // /api/v1/... or /apis/group/version/...
   let rest = parts[0] === 'api' ? parts.slice(2) : parts.slice(3);
@@ -51,7 +51,7 @@ export function resourceOf(path: string): string {
 }
 
 /** Kubernetes' verb for a request (list/watch/get on GET, create on POST, ...). */
-export function verbOf(method: string, path: string, query: RequestOptions['query']): string {
+function verbOf(method: string, path: string, query: RequestOptions['query']): string {
   if (method === 'GET') {
     if (query?.watch) return 'watch';
     const rest = resourceOf(path);

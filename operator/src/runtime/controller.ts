@@ -1,14 +1,14 @@
 import type { Logger } from '@webrana/logger';
-import { WorkQueue } from './core/queue';
+import { WorkQueue } from './queue';
 import type { OperatorMetrics } from './metrics';
-import type { Reconciler } from './reconciler';
+import type { Reconciler } from '../reconcile';
 
 /**
  * Workers draining the work queue into reconcile(key): at most `workers` reconciles at once, never
  * two of the same key (the queue guarantees it), failures re-queued with per-key exponential
  * backoff, successes forgetting the key's failure count. No client-node here: unit-testable.
  */
-export interface ControllerOptions {
+interface ControllerOptions {
   readonly queue: WorkQueue;
   readonly reconciler: Pick<Reconciler, 'reconcile'>;
   readonly workers: number;

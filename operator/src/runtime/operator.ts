@@ -3,13 +3,13 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '@webrana/logger';
 import type { OperatorConfig } from './config';
 import { Controller } from './controller';
-import { WorkQueue } from './core/queue';
-import { KubeClient } from './kube/client';
-import { clusterView, createInformers, type Informers } from './kube/cluster';
-import { clusterWriter } from './kube/writer';
-import { LeaderElector } from './kube/leader';
+import { WorkQueue } from './queue';
+import { KubeClient } from './client';
+import { clusterView, createInformers, type Informers } from './informers';
+import { clusterWriter } from './writer';
+import { LeaderElector } from './leader';
 import { createMetrics, type OperatorMetrics } from './metrics';
-import { Reconciler } from './reconciler';
+import { Reconciler } from '../reconcile';
 import { createHttpServer } from './server';
 
 /**
@@ -25,7 +25,7 @@ export interface Operator {
   stop(): Promise<void>;
 }
 
-export interface OperatorDeps {
+interface OperatorDeps {
   readonly config: OperatorConfig;
   readonly kc: KubeConfig;
   readonly log: Logger;
