@@ -100,8 +100,6 @@ export class Reconciler {
   private readonly ttlMs: number;
   /** Jobs this process created that the cache may not show yet (controller-runtime's "expectations"). */
   private readonly createdJobs = new Map<string, { job: Job; at: number }>();
-  /** CronJob spec hashes this process applied, by namespace/name. */
-  private readonly appliedCronJobs = new Map<string, { hash: string; rvBefore: string }>();
   /** Resources with a migration Job waiting for a free slot (woken when a migration Job finishes). */
   readonly slotWaiters = new Set<string>();
 
@@ -285,17 +283,10 @@ export class Reconciler {
       wanted.add(cjName);
       const current = observed.get(cjName);
       const hash = desired.metadata.annotations?.[SPEC_HASH_ANNOTATION] ?? '';
-      const cacheKey = `${namespace}/${cjName}`;
-      const applied = this.appliedCronJobs.get(cacheKey);
-      // Applied by this process, and the cache still shows what was there before: not yet visible.
-      const inFlight =
-        applied !== undefined &&
-        applied.hash === hash &&
-        applied.rvBefore === (current?.metadata.resourceVersion ?? '');
-      if (!inFlight) this.appliedCronJobs.delete(cacheKey);
-      if (!inFlight && (!current || cronJobNeedsUpdate(current, desired))) {
+      // Server-side apply is idempotent: a cache that has not seen this process's last apply yet costs
+      // one more apply of the same object (and an Event of the same name, which the apiserver refuses).
+      if (!current || cronJobNeedsUpdate(current, desired)) {
         await this.writer.applyCronJob(desired);
-        this.appliedCronJobs.set(cacheKey, { hash, rvBefore: current?.metadata.resourceVersion ?? '' });
         const verb = current ? 'updated' : 'created';
         actions.push(`${verb} CronJob ${cjName}`);
         this.log.info({ database: `${namespace}/${name}`, cronJob: cjName }, `backup CronJob ${verb}`);
@@ -321,7 +312,6 @@ export class Reconciler {
     for (const [cjName, cj] of observed) {
       if (wanted.has(cjName) || !ownedBy(owner.uid)(cj)) continue;
       await this.writer.deleteCronJob(namespace, cjName);
-      this.appliedCronJobs.delete(`${namespace}/${cjName}`);
       actions.push(`deleted CronJob ${cjName}`);
       this.log.info(
         { database: `${namespace}/${name}`, cronJob: cjName },
