@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { serviceDir, REPO_ROOT, type ServiceName } from '@webrana/registry';
+import { withClient } from '@webrana/testing';
 
 export const CLI = path.join(REPO_ROOT, 'jobs', 'dist', 'cli.js');
 
@@ -66,3 +67,23 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** The migration ledger's rows, oldest first. */
+export const ledger = (url: string) =>
+  withClient(url, (c) =>
+    c
+      .query(
+        'SELECT migration_name, checksum, finished_at, rolled_back_at, logs, applied_steps_count FROM _prisma_migrations ORDER BY started_at',
+      )
+      .then((r) => r.rows),
+  );
+
+export const columnExists = (url: string, table: string, column: string) =>
+  withClient(url, (c) =>
+    c
+      .query(`SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = $1 AND column_name = $2`, [
+        table,
+        column,
+      ])
+      .then((r) => r.rows[0].n === 1),
+  );

@@ -1,27 +1,10 @@
 import { createTestDatabase, withClient, type TestDatabase } from '@webrana/testing';
 import * as fs from 'node:fs';
-import { addMigration, copyPrismaFolder, runCli, startCli, waitFor } from './helpers';
+import { addMigration, columnExists, copyPrismaFolder, ledger, runCli, startCli, waitFor } from './helpers';
 
-const ledger = (url: string) =>
-  withClient(url, (c) =>
-    c
-      .query(
-        'SELECT migration_name, checksum, finished_at, rolled_back_at, logs, applied_steps_count FROM _prisma_migrations ORDER BY started_at',
-      )
-      .then((r) => r.rows),
-  );
 const tableExists = (url: string, table: string) =>
   withClient(url, (c) =>
     c.query(`SELECT to_regclass($1) IS NOT NULL AS e`, [table]).then((r) => r.rows[0].e as boolean),
-  );
-const columnExists = (url: string, table: string, column: string) =>
-  withClient(url, (c) =>
-    c
-      .query(`SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = $1 AND column_name = $2`, [
-        table,
-        column,
-      ])
-      .then((r) => r.rows[0].n === 1),
   );
 
 let db: TestDatabase;

@@ -230,17 +230,7 @@ async function applyInTransaction(run: Run, migration: LocalMigration): Promise<
     });
   } catch (error) {
     if (error instanceof LockWaitExhausted) {
-      throw new TransientMigrationError(
-        lockFailureMessage({
-          migration: migration.name,
-          file: migration.file,
-          lockTimeoutMs: settings.lockTimeoutMs,
-          attempts: error.attempts,
-          reason: error.message,
-          blockers: error.blockers,
-          now: new Date(),
-        }),
-      );
+      throw lockWaitFailure(migration, settings, error);
     }
     if (error instanceof MigrationError) throw error;
     if (classifyError(error) === 'connection')
@@ -254,6 +244,27 @@ async function applyInTransaction(run: Run, migration: LocalMigration): Promise<
     await recordFailed(client, migration, logs);
     throw new MigrationError(`${headline(migration, error as DatabaseError)}\n${logs}`);
   }
+}
+
+/** Lock waits exhausted: nothing applied, nothing recorded; names the blocker (exit 75). */
+function lockWaitFailure(
+  migration: LocalMigration,
+  settings: MigrateSettings,
+  error: LockWaitExhausted,
+  statement?: { index: number; total: number },
+): TransientMigrationError {
+  return new TransientMigrationError(
+    lockFailureMessage({
+      migration: migration.name,
+      file: migration.file,
+      lockTimeoutMs: settings.lockTimeoutMs,
+      attempts: error.attempts,
+      reason: error.message,
+      blockers: error.blockers,
+      now: new Date(),
+      statement,
+    }),
+  );
 }
 
 /**
@@ -283,18 +294,7 @@ async function applyStatementByStatement(run: Run, migration: LocalMigration): P
     const progress = { total, done, running: statement && { index: done + 1, ...statement } };
     if (error instanceof LockWaitExhausted && done === 0) {
       await forgetStarted(client, id);
-      throw new TransientMigrationError(
-        lockFailureMessage({
-          migration: migration.name,
-          file: migration.file,
-          lockTimeoutMs: settings.lockTimeoutMs,
-          attempts: error.attempts,
-          reason: error.message,
-          blockers: error.blockers,
-          now: new Date(),
-          statement: { index: 1, total },
-        }),
-      );
+      throw lockWaitFailure(migration, settings, error, { index: 1, total });
     }
     const cause = error instanceof LockWaitExhausted ? error.last : error;
     if (classifyError(cause) === 'connection') {
