@@ -11,9 +11,8 @@ import {
   helm,
   jobPods,
   kubectl,
-  startKubeLab,
+  useKubeLabNamespace,
   waitFor,
-  type KubeLab,
   type KubeObject,
   type RunResult,
 } from '@webrana/kube-lab';
@@ -34,14 +33,11 @@ const STEP_TIMEOUT_MS = 5 * 60_000;
 const PASSWORDS = { SUPER_ADMIN_PASSWORD: 'Chart-Test-Super-7x!', ADMIN_PASSWORD: 'Chart-Test-Admin-7x!' };
 const URL_VARIABLE = Object.fromEntries(SERVICES.map((s) => [s.name, s.urlVariable])) as Record<ServiceName, string>;
 
-let lab: KubeLab;
-let ns: string;
+const lab = useKubeLabNamespace('charts');
 const databases = new Map<ServiceName, TestDatabase>();
 const scratchDirs: string[] = [];
 
 beforeAll(async () => {
-  lab = await startKubeLab();
-  ns = await freshNamespace(lab, 'charts');
   for (const service of SERVICES) databases.set(service.name, await createTestDatabase(`chart_${service.name}`));
   // One Secret holds every URL under its variable, as the charts' default database.existingSecret expects.
   await createSecret('webrana-database', Object.fromEntries(SERVICES.map((s) => [s.urlVariable, db(s.name).url])));
@@ -49,12 +45,12 @@ beforeAll(async () => {
 }, KUBE_LAB_START_TIMEOUT_MS);
 
 afterAll(async () => {
-  if (lab && ns) {
+  // No databases: the lab never started, so there are no releases either.
+  if (databases.size > 0) {
     for (const release of ['auth-service', 'catalog-service', 'order-service', 'billing-service']) {
-      await helm(lab, ['uninstall', release, '-n', ns, '--wait=false'], { allowFailure: true });
+      await helm(lab, ['uninstall', release, '-n', lab.ns, '--wait=false'], { allowFailure: true });
     }
   }
-  await deleteNamespace(lab, ns);
   for (const database of databases.values()) await database.drop().catch(() => undefined);
   for (const dir of scratchDirs) fs.rmSync(dir, { recursive: true, force: true });
 });
@@ -65,14 +61,14 @@ function db(service: ServiceName): TestDatabase {
   return found;
 }
 
-async function createSecret(name: string, data: Record<string, string>, namespace = ns): Promise<void> {
+async function createSecret(name: string, data: Record<string, string>, namespace = lab.ns): Promise<void> {
   const args = ['create', 'secret', 'generic', name, '-n', namespace];
   for (const [key, value] of Object.entries(data)) args.push(`--from-literal=${key}=${value}`);
   await kubectl(lab, args);
 }
 
 /** `helm upgrade --install` of a chart target of this repository (see chartArgs), one replica (the lab runs no Deployment pods anyway). */
-function upgradeInstall(release: string, chart: string, flags: string[] = [], namespace = ns): Promise<RunResult> {
+function upgradeInstall(release: string, chart: string, flags: string[] = [], namespace = lab.ns): Promise<RunResult> {
   return helm(
     lab,
     ['upgrade', '--install', release, ...chartArgs(chart), '-n', namespace, '--timeout', '4m', ...flags],
@@ -128,7 +124,7 @@ async function tableExists(url: string, table: string): Promise<boolean> {
   });
 }
 
-const deployment = (name: string, namespace = ns) => getJson(lab, ['deployment', name, '-n', namespace]);
+const deployment = (name: string, namespace = lab.ns) => getJson(lab, ['deployment', name, '-n', namespace]);
 /** Metadata fields KubeObject does not declare. */
 const meta = (d: KubeObject | undefined) =>
   (d?.metadata ?? {}) as unknown as { creationTimestamp: string; resourceVersion: string };
@@ -137,7 +133,7 @@ const imageOf = (d: KubeObject | undefined) =>
     ?.image;
 
 /** Waits until the migration Job's pod runs (the runner is then polling for the lock we hold). */
-async function waitForRunningMigration(job: string, namespace = ns): Promise<void> {
+async function waitForRunningMigration(job: string, namespace = lab.ns): Promise<void> {
   await waitFor(
     `a running pod of job ${job}`,
     async () => (await jobPods(lab, namespace, job)).some((p) => p.status?.phase === 'Running'),
@@ -167,7 +163,7 @@ function migrationLogs(job: string, container = 'migrate'): string[] {
   const root = path.join(lab.kubeletStateDir, 'logs');
   return fs
     .readdirSync(root)
-    .filter((d) => d.startsWith(`${ns}_${job}-`))
+    .filter((d) => d.startsWith(`${lab.ns}_${job}-`))
     .map((d) => fs.readFileSync(path.join(root, d, container, '0.log'), 'utf8'));
 }
 
@@ -225,8 +221,8 @@ describe('auth-service chart on kube-lab', () => {
       expect(log[0]).not.toContain(url);
 
       // Both hook Jobs succeeded, so Helm deleted them (hook-succeeded).
-      expect(await getJson(lab, ['job', 'auth-service-migrate', '-n', ns])).toBeUndefined();
-      expect(await getJson(lab, ['job', 'auth-service-seed', '-n', ns])).toBeUndefined();
+      expect(await getJson(lab, ['job', 'auth-service-migrate', '-n', lab.ns])).toBeUndefined();
+      expect(await getJson(lab, ['job', 'auth-service-seed', '-n', lab.ns])).toBeUndefined();
     },
     STEP_TIMEOUT_MS,
   );
@@ -298,9 +294,9 @@ describe('auth-service chart on kube-lab', () => {
 
       // The failed Job stays (no hook-failed delete policy); its pod's termination message is the
       // runner's log tail too, for `kubectl describe` after helm has gone.
-      const job = await getJson(lab, ['job', 'auth-service-migrate', '-n', ns]);
+      const job = await getJson(lab, ['job', 'auth-service-migrate', '-n', lab.ns]);
       expect(job?.status?.conditions?.find((c) => c.type === 'Failed')?.status).toBe('True');
-      const [pod] = await jobPods(lab, ns, 'auth-service-migrate');
+      const [pod] = await jobPods(lab, lab.ns, 'auth-service-migrate');
       const terminated = pod?.status?.containerStatuses?.[0]?.state.terminated;
       expect(terminated?.exitCode).not.toBe(0);
       expect(terminated?.message).toContain('relation "no_such_table" does not exist');
@@ -312,7 +308,7 @@ describe('auth-service chart on kube-lab', () => {
         resourceVersion: meta(before).resourceVersion,
       });
       expect(imageOf(after)).toBe('webrana/auth-service:0.1.1');
-      const history = JSON.parse((await helm(lab, ['history', release, '-n', ns, '-o', 'json'])).stdout) as Array<{
+      const history = JSON.parse((await helm(lab, ['history', release, '-n', lab.ns, '-o', 'json'])).stdout) as Array<{
         revision: number;
         status: string;
       }>;
@@ -332,9 +328,9 @@ describe('auth-service chart on kube-lab', () => {
       expect(result.code).not.toBe(0);
       expect(result.stderr).toContain("values don't meet the specifications of the schema(s)");
       expect(result.stderr).toContain("- at '/replicaCount': got string, want integer");
-      const jobs = await getJson(lab, ['jobs', '-n', ns, '-l', 'app.kubernetes.io/instance=typo']);
+      const jobs = await getJson(lab, ['jobs', '-n', lab.ns, '-l', 'app.kubernetes.io/instance=typo']);
       expect(jobs?.items).toEqual([]);
-      const status = await helm(lab, ['status', 'typo', '-n', ns], { allowFailure: true });
+      const status = await helm(lab, ['status', 'typo', '-n', lab.ns], { allowFailure: true });
       expect(status.stderr).toContain('release: not found');
     },
     STEP_TIMEOUT_MS,
@@ -365,9 +361,9 @@ describe.each(['catalog-service', 'order-service', 'billing-service'] as const)(
       expect((await ledger(url)).map((r) => r.migration_name)).toEqual(migrationNames(service));
       expect(await deployment(service)).toBeDefined();
       const secrets = async () =>
-        ((await getJson(lab, ['secrets', '-n', ns, '-l', `app.kubernetes.io/instance=${service}`]))?.items ?? []).map(
-          (s) => s.metadata.name,
-        );
+        (
+          (await getJson(lab, ['secrets', '-n', lab.ns, '-l', `app.kubernetes.io/instance=${service}`]))?.items ?? []
+        ).map((s) => s.metadata.name);
       if (service === 'catalog-service') {
         // The hook copy is gone once the pre-install hooks succeeded; the release Secret serves the pods.
         expect(await secrets()).toEqual(['catalog-service-database']);
@@ -388,7 +384,9 @@ describe.each(['catalog-service', 'order-service', 'billing-service'] as const)(
         ]);
       }
 
-      succeeded(await helm(lab, ['uninstall', service, '-n', ns, '--wait', '--timeout', '2m'], { allowFailure: true }));
+      succeeded(
+        await helm(lab, ['uninstall', service, '-n', lab.ns, '--wait', '--timeout', '2m'], { allowFailure: true }),
+      );
       expect(await deployment(service)).toBeUndefined();
       expect(await secrets()).toEqual([]);
       expect(await ledger(url)).toHaveLength(migrationNames(service).length); // uninstall never touches the schema

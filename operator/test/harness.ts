@@ -3,6 +3,7 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
+  KUBE_LAB_START_TIMEOUT_MS,
   apply,
   describeNamespace,
   freshNamespace,
@@ -10,6 +11,8 @@ import {
   helm,
   kubectl,
   run,
+  serviceAccountKubeconfig,
+  useKubeLabNamespace,
   waitFor,
   type KubeLab,
 } from '@webrana/kube-lab';
@@ -60,8 +63,41 @@ export async function buildOperator(): Promise<void> {
   if (r.code !== 0) throw new Error(`tsc -b operator failed:\n${r.stdout}${r.stderr}`);
 }
 
-/** The CRD (kubectl apply: also updates an older one), a namespace, the chart, a token kubeconfig. */
+/** A fresh namespace with the operator installed in it (see installOperator): for code outside jest. */
 export async function setUpOperator(lab: KubeLab, prefix: string, values: string[] = []): Promise<OperatorEnv> {
+  return installOperator(lab, await freshNamespace(lab, prefix), prefix, values);
+}
+
+/**
+ * Jest: the lab, a fresh namespace and the operator installed in it before the file's tests (the
+ * namespace is deleted after them). The fields throw when read before its beforeAll ran.
+ */
+export function useOperatorEnv(prefix: string, values: string[] = []): OperatorEnv {
+  const lab = useKubeLabNamespace(prefix);
+  let env: OperatorEnv | undefined;
+  beforeAll(async () => {
+    env = await installOperator(lab, lab.ns, prefix, values);
+  }, KUBE_LAB_START_TIMEOUT_MS);
+  const ready = (): OperatorEnv => {
+    if (!env) throw new Error(`operator env ${prefix}: read before its beforeAll ran`);
+    return env;
+  };
+  return {
+    lab,
+    get ns() {
+      return lab.ns;
+    },
+    get kubeconfig() {
+      return ready().kubeconfig;
+    },
+    get tmp() {
+      return ready().tmp;
+    },
+  };
+}
+
+/** The CRD (kubectl apply: also updates an older one), the chart in `ns`, a token kubeconfig. */
+async function installOperator(lab: KubeLab, ns: string, prefix: string, values: string[]): Promise<OperatorEnv> {
   await buildOperator();
   await waitFor(
     'the CRD applied',
@@ -74,7 +110,6 @@ export async function setUpOperator(lab: KubeLab, prefix: string, values: string
     { timeoutMs: 60_000, intervalMs: 1000 },
   );
   await kubectl(lab, ['wait', '--for=condition=Established', 'crd/webranadatabases.webrana.cloud', '--timeout=60s']);
-  const ns = await freshNamespace(lab, prefix);
   await helm(lab, [
     'install',
     RELEASE,
@@ -88,25 +123,13 @@ export async function setUpOperator(lab: KubeLab, prefix: string, values: string
     'replicaCount=0',
     ...values.flatMap((v) => ['--set', v]),
   ]);
-  const token = (await kubectl(lab, ['create', 'token', SERVICE_ACCOUNT, '-n', ns, '--duration=3h'])).stdout.trim();
-  const admin = await kubectl(lab, ['config', 'view', '--raw', '--minify', '-o', 'json']);
-  const cluster = (
-    JSON.parse(admin.stdout) as { clusters: { cluster: { server: string; 'certificate-authority-data': string } }[] }
-  ).clusters[0]!.cluster;
   const tmp = await fs.mkdtemp(path.join(os.tmpdir(), `${prefix}-`));
-  const kubeconfig = path.join(tmp, 'operator.kubeconfig');
-  await fs.writeFile(
-    kubeconfig,
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'lab', cluster }],
-      users: [{ name: SERVICE_ACCOUNT, user: { token } }],
-      contexts: [{ name: 'op', context: { cluster: 'lab', user: SERVICE_ACCOUNT, namespace: ns } }],
-      'current-context': 'op',
-    }),
-    { mode: 0o600 },
-  );
+  const kubeconfig = await serviceAccountKubeconfig(lab, {
+    ns,
+    serviceAccount: SERVICE_ACCOUNT,
+    file: path.join(tmp, 'operator.kubeconfig'),
+    duration: '3h',
+  });
   return { lab, ns, kubeconfig, tmp };
 }
 

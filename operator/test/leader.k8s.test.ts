@@ -1,39 +1,24 @@
 import { Client } from 'pg';
-import {
-  KUBE_LAB_START_TIMEOUT_MS,
-  apply,
-  deleteNamespace,
-  jobPods,
-  startKubeLab,
-  waitFor,
-  type KubeLab,
-} from '@webrana/kube-lab';
+import { apply, jobPods, waitFor } from '@webrana/kube-lab';
 import {
   migrationJobs,
   serviceDatabases,
-  setUpOperator,
   startOperator,
+  useOperatorEnv,
   waitForCondition,
   webranaDatabase,
-  type OperatorEnv,
   type RunningOperator,
 } from './harness';
 
 // Restarts and leader election against kube-lab, with real migrations.
-let lab: KubeLab;
-let env: OperatorEnv;
+const env = useOperatorEnv('operator-leader');
+const lab = env.lab;
 const running: RunningOperator[] = [];
 const cleanups: (() => Promise<void>)[] = [];
-
-beforeAll(async () => {
-  lab = await startKubeLab();
-  env = await setUpOperator(lab, 'operator-leader');
-}, KUBE_LAB_START_TIMEOUT_MS);
 
 afterAll(async () => {
   for (const op of running) await op.stop('SIGKILL');
   for (const c of cleanups) await c();
-  await deleteNamespace(lab, env?.ns);
 }, 60_000);
 
 function launch(name: string): RunningOperator {

@@ -4,15 +4,12 @@ import {
   KUBE_LAB_START_TIMEOUT_MS,
   apply,
   containerLog,
-  deleteNamespace,
   getJson,
   jobCondition,
   jobPods,
   kubectl,
   pvcDir,
-  startKubeLab,
   waitFor,
-  type KubeLab,
 } from '@webrana/kube-lab';
 import { SERVICES } from '@webrana/registry';
 import { createTestDatabase, withClient, type TestDatabase } from '@webrana/testing';
@@ -27,24 +24,21 @@ import {
   pvc,
   secret,
   serviceDatabases,
-  setUpOperator,
   startOperator,
+  useOperatorEnv,
   waitForCondition,
   webranaDatabase,
-  type OperatorEnv,
   type RunningOperator,
 } from './harness';
 
 // The operator against kube-lab: real apiserver, job and cronjob controllers, pods run by the kube-lab
 // kubelet, real migrations on real PostgreSQL. The operator runs under the chart's ServiceAccount.
-let lab: KubeLab;
-let env: OperatorEnv;
+const env = useOperatorEnv('operator');
+const lab = env.lab;
 let operator: RunningOperator;
 const cleanups: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
-  lab = await startKubeLab();
-  env = await setUpOperator(lab, 'operator');
   operator = startOperator(env, 'operator-0');
   await operator.waitForLog('leading', (e) => e.msg === 'caches started');
 }, KUBE_LAB_START_TIMEOUT_MS);
@@ -53,7 +47,6 @@ afterAll(async () => {
   await operator?.stop();
   await deleteFlowSchemas(env);
   for (const c of cleanups) await c();
-  await deleteNamespace(lab, env?.ns);
 }, 60_000);
 
 async function tables(db: TestDatabase): Promise<string[]> {

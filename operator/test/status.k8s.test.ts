@@ -1,13 +1,6 @@
 import * as fs from 'node:fs/promises';
 import type { KubeConfig } from '@kubernetes/client-node';
-import {
-  KUBE_LAB_START_TIMEOUT_MS,
-  apply,
-  deleteNamespace,
-  getJson,
-  startKubeLab,
-  type KubeLab,
-} from '@webrana/kube-lab';
+import { KUBE_LAB_START_TIMEOUT_MS, apply, getJson } from '@webrana/kube-lab';
 import { createLogger } from '@webrana/logger';
 import type { WebranaDatabase, WebranaDatabaseSpec } from '../src/api/types';
 import { Controller } from '../src/runtime/controller';
@@ -15,29 +8,24 @@ import { WorkQueue } from '../src/runtime/queue';
 import { KubeClient } from '../src/runtime/client';
 import { clusterWriter } from '../src/runtime/writer';
 import { Reconciler, type ClusterView } from '../src/reconcile';
-import { condition, getDatabase, setUpOperator, webranaDatabase, type OperatorEnv } from './harness';
+import { condition, getDatabase, useOperatorEnv, webranaDatabase } from './harness';
 
 // The status write's optimistic concurrency against the real apiserver: a writer holding an old
 // resourceVersion (a demoted leader, or a cache behind the apiserver) is refused with 409 and never
 // overwrites the newer status; it looks again and works from the fresh resource.
-let lab: KubeLab;
-let env: OperatorEnv;
+const env = useOperatorEnv('operator-status');
+const lab = env.lab;
 let client: KubeClient;
 const codes: { verb: string; resource: string; code: number }[] = [];
 const log = createLogger({ name: 'test', level: 'silent' });
 
 beforeAll(async () => {
-  lab = await startKubeLab();
-  env = await setUpOperator(lab, 'operator-status');
   client = new KubeClient(await tokenConfig(env.kubeconfig), ({ verb, resource, code }) =>
     codes.push({ verb, resource, code }),
   );
 }, KUBE_LAB_START_TIMEOUT_MS);
 
-afterAll(async () => {
-  client?.close();
-  await deleteNamespace(lab, env?.ns);
-}, 60_000);
+afterAll(() => client?.close());
 
 /**
  * The two KubeConfig methods KubeClient uses, from the harness's token kubeconfig (the chart

@@ -4,3 +4,4 @@ export * from './mounts';
 export * from './env';
 export * from './pod-status';
 export * from './lab';
+export * from './jest';

@@ -8,10 +8,7 @@ import { REPO_ROOT } from '@webrana/registry';
  * Jest helpers for tests against kube-lab: start (or reuse) the lab and its kubelet, a fresh
  * namespace per test file, and the real kubectl/helm as child processes. Tests never load
  * @kubernetes/client-node (ESM-only, which jest cannot load); the kubelet, a separate process, does.
- *
- *   let lab: KubeLab; let ns: string;
- *   beforeAll(async () => { lab = await startKubeLab(); ns = await freshNamespace(lab, 'jobs'); }, KUBE_LAB_START_TIMEOUT_MS);
- *   afterAll(() => deleteNamespace(lab, ns));
+ * Test files get both from useKubeLabNamespace (jest.ts).
  */
 export interface KubeLab {
   /** The lab's state directory (KUBE_LAB_STATE, default /tmp/webrana-kube-lab). */
@@ -313,4 +310,35 @@ export async function jobPods(lab: KubeLab, ns: string, job: string): Promise<Ku
 export async function containerLog(lab: KubeLab, pod: KubeObject, container: string): Promise<string> {
   const namespace = pod.metadata.namespace ?? 'default';
   return (await kubectl(lab, ['logs', pod.metadata.name, '-n', namespace, '-c', container])).stdout;
+}
+
+/**
+ * A kubeconfig file holding only a ServiceAccount's bearer token (`kubectl create token`) and the lab
+ * CA: kubectl or a client with it has exactly that account's RBAC, nothing of the admin's.
+ */
+export async function serviceAccountKubeconfig(
+  lab: KubeLab,
+  opts: { readonly ns: string; readonly serviceAccount: string; readonly file: string; readonly duration: string },
+): Promise<string> {
+  const { ns, serviceAccount, file, duration } = opts;
+  const token = (
+    await kubectl(lab, ['create', 'token', serviceAccount, '-n', ns, `--duration=${duration}`])
+  ).stdout.trim();
+  const admin = JSON.parse((await kubectl(lab, ['config', 'view', '--raw', '--minify', '-o', 'json'])).stdout) as {
+    clusters: { cluster: { server: string; 'certificate-authority-data': string } }[];
+  };
+  const cluster = admin.clusters[0]!.cluster;
+  await fs.writeFile(
+    file,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'lab', cluster }],
+      users: [{ name: serviceAccount, user: { token } }],
+      contexts: [{ name: serviceAccount, context: { cluster: 'lab', user: serviceAccount, namespace: ns } }],
+      'current-context': serviceAccount,
+    }),
+    { mode: 0o600 },
+  );
+  return file;
 }

@@ -3,28 +3,21 @@ import * as path from 'node:path';
 import {
   KUBE_LAB_START_TIMEOUT_MS,
   apply,
-  deleteNamespace,
   describeNamespace,
-  freshNamespace,
   getJson,
   jobCondition,
   jobPods,
   pvcDir,
-  startKubeLab,
+  useKubeLabNamespace,
   waitFor,
-  type KubeLab,
 } from '@webrana/kube-lab';
 
 // Jobs through the real job controller, with pods run by the kube-lab kubelet.
-let lab: KubeLab;
-let ns: string;
+const lab = useKubeLabNamespace('jobs');
 
 beforeAll(async () => {
-  lab = await startKubeLab();
-  ns = await freshNamespace(lab, 'jobs');
-  await apply(lab, ns, claim('results'));
+  await apply(lab, lab.ns, claim('results'));
 }, KUBE_LAB_START_TIMEOUT_MS);
-afterAll(() => deleteNamespace(lab, ns));
 
 function claim(name: string): object {
   return {
@@ -61,7 +54,7 @@ function processAlive(pid: number): boolean {
 test('a Job whose node -e container writes a file completes through the job controller (SuccessCriteriaMet, then Complete) and the file is in the claim directory', async () => {
   await apply(
     lab,
-    ns,
+    lab.ns,
     job(
       'writer',
       { backoffLimit: 0 },
@@ -87,9 +80,9 @@ test('a Job whose node -e container writes a file completes through the job cont
     ),
   );
 
-  const complete = await jobCondition(lab, ns, 'writer', 'Complete');
+  const complete = await jobCondition(lab, lab.ns, 'writer', 'Complete');
   expect(complete).toMatchObject({ status: 'True', reason: 'CompletionsReached' });
-  const status = (await getJson(lab, ['job', 'writer', '-n', ns]))?.status;
+  const status = (await getJson(lab, ['job', 'writer', '-n', lab.ns]))?.status;
   expect(status?.conditions?.map((c) => [c.type, c.status, c.reason])).toEqual([
     ['SuccessCriteriaMet', 'True', 'CompletionsReached'],
     ['Complete', 'True', 'CompletionsReached'],
@@ -98,20 +91,20 @@ test('a Job whose node -e container writes a file completes through the job cont
   expect(status?.failed ?? 0).toBe(0);
   expect(status?.completionTime).toEqual(expect.any(String));
 
-  const pods = await jobPods(lab, ns, 'writer');
+  const pods = await jobPods(lab, lab.ns, 'writer');
   expect(pods).toHaveLength(1);
   const pod = pods[0]!;
   expect(pod.spec?.nodeName).toBe('kube-lab');
   expect(pod.status?.phase).toBe('Succeeded');
   expect(pod.status?.containerStatuses?.[0]?.state.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
-  const file = path.join(pvcDir(lab.kubeletStateDir, ns, 'results'), 'writer.txt');
+  const file = path.join(pvcDir(lab.kubeletStateDir, lab.ns, 'results'), 'writer.txt');
   expect(await fs.readFile(file, 'utf8')).toBe(`written by ${pod.metadata.name}`);
 });
 
 test('a Job whose container exits 3 is retried and fails with BackoffLimitExceeded after backoffLimit 1 (two failed pods, exit code 3 each)', async () => {
   await apply(
     lab,
-    ns,
+    lab.ns,
     job(
       'failer',
       { backoffLimit: 1 },
@@ -120,17 +113,17 @@ test('a Job whose container exits 3 is retried and fails with BackoffLimitExceed
   );
 
   // The job controller waits 10 s (its pod failure back-off) before the second pod.
-  const failed = await jobCondition(lab, ns, 'failer', 'Failed', 90_000);
+  const failed = await jobCondition(lab, lab.ns, 'failer', 'Failed', 90_000);
   expect(failed).toMatchObject({
     reason: 'BackoffLimitExceeded',
     message: 'Job has reached the specified backoff limit',
   });
-  const status = (await getJson(lab, ['job', 'failer', '-n', ns]))?.status;
+  const status = (await getJson(lab, ['job', 'failer', '-n', lab.ns]))?.status;
   expect(status?.conditions?.map((c) => c.type)).toEqual(['FailureTarget', 'Failed']);
   expect(status).toMatchObject({ failed: 2 });
   expect(status?.succeeded ?? 0).toBe(0);
 
-  const pods = await jobPods(lab, ns, 'failer');
+  const pods = await jobPods(lab, lab.ns, 'failer');
   expect(pods.map((p) => p.status?.phase)).toEqual(['Failed', 'Failed']);
   for (const p of pods) {
     expect(p.status?.containerStatuses?.[0]?.state.terminated).toMatchObject({ exitCode: 3, reason: 'Error' });
@@ -146,7 +139,7 @@ test('with restartPolicy OnFailure the kubelet restarts the failed container in 
   ].join('\n');
   await apply(
     lab,
-    ns,
+    lab.ns,
     job(
       'retrier',
       { backoffLimit: 2 },
@@ -166,8 +159,8 @@ test('with restartPolicy OnFailure the kubelet restarts the failed container in 
     ),
   );
 
-  await jobCondition(lab, ns, 'retrier', 'Complete');
-  const pods = await jobPods(lab, ns, 'retrier');
+  await jobCondition(lab, lab.ns, 'retrier', 'Complete');
+  const pods = await jobPods(lab, lab.ns, 'retrier');
   expect(pods).toHaveLength(1);
   const cs = pods[0]?.status?.containerStatuses?.[0];
   expect(pods[0]?.status?.phase).toBe('Succeeded');
@@ -178,11 +171,11 @@ test('with restartPolicy OnFailure the kubelet restarts the failed container in 
 
 test('an image outside the kube-lab image table fails its pod with ErrImagePull and a message naming the image, and the Job fails', async () => {
   const image = 'registry.example.com/acme/thing:1.0';
-  await apply(lab, ns, job('no-image', { backoffLimit: 0 }, { containers: [{ name: 'thing', image }] }));
+  await apply(lab, lab.ns, job('no-image', { backoffLimit: 0 }, { containers: [{ name: 'thing', image }] }));
 
-  const failed = await jobCondition(lab, ns, 'no-image', 'Failed');
+  const failed = await jobCondition(lab, lab.ns, 'no-image', 'Failed');
   expect(failed.reason).toBe('BackoffLimitExceeded');
-  const [pod] = await jobPods(lab, ns, 'no-image');
+  const [pod] = await jobPods(lab, lab.ns, 'no-image');
   expect(pod?.status).toMatchObject({ phase: 'Failed', reason: 'ErrImagePull' });
   const waiting = pod?.status?.containerStatuses?.[0]?.state.waiting;
   expect(waiting?.reason).toBe('ErrImagePull');
@@ -195,7 +188,7 @@ test('a Job past its activeDeadlineSeconds fails with DeadlineExceeded, and the 
     "require('fs').writeFileSync(process.env.OUT_DIR + '/slow.pid', String(process.pid)); setInterval(() => {}, 1000);";
   await apply(
     lab,
-    ns,
+    lab.ns,
     job(
       'slow',
       { backoffLimit: 0, activeDeadlineSeconds: 4 },
@@ -214,31 +207,31 @@ test('a Job past its activeDeadlineSeconds fails with DeadlineExceeded, and the 
       },
     ),
   );
-  const pidFile = path.join(pvcDir(lab.kubeletStateDir, ns, 'results'), 'slow.pid');
+  const pidFile = path.join(pvcDir(lab.kubeletStateDir, lab.ns, 'results'), 'slow.pid');
   const pid = await waitFor(
     'the slow container to start',
     async () => Number(await fs.readFile(pidFile, 'utf8')) || undefined,
     {
-      diagnose: () => describeNamespace(lab, ns),
+      diagnose: () => describeNamespace(lab, lab.ns),
     },
   );
   expect(processAlive(pid)).toBe(true);
 
-  const failed = await jobCondition(lab, ns, 'slow', 'Failed');
+  const failed = await jobCondition(lab, lab.ns, 'slow', 'Failed');
   expect(failed).toMatchObject({
     reason: 'DeadlineExceeded',
     message: 'Job was active longer than specified deadline',
   });
   // The job controller deletes the active pod; the kubelet stops it (SIGTERM) and then deletes it for good.
   await waitFor(`process ${pid} to be killed`, async () => !processAlive(pid), { timeoutMs: 15_000 });
-  await waitFor('the slow pod to be gone', async () => (await jobPods(lab, ns, 'slow')).length === 0, {
+  await waitFor('the slow pod to be gone', async () => (await jobPods(lab, lab.ns, 'slow')).length === 0, {
     timeoutMs: 20_000,
-    diagnose: () => describeNamespace(lab, ns),
+    diagnose: () => describeNamespace(lab, lab.ns),
   });
 });
 
 test('a pod past its own activeDeadlineSeconds is killed by the kubelet and marked Failed with reason DeadlineExceeded', async () => {
-  await apply(lab, ns, {
+  await apply(lab, lab.ns, {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name: 'overdue' },
@@ -252,10 +245,10 @@ test('a pod past its own activeDeadlineSeconds is killed by the kubelet and mark
   const pod = await waitFor(
     'pod overdue to fail',
     async () => {
-      const p = await getJson(lab, ['pod', 'overdue', '-n', ns]);
+      const p = await getJson(lab, ['pod', 'overdue', '-n', lab.ns]);
       return p?.status?.phase === 'Failed' ? p : undefined;
     },
-    { timeoutMs: 30_000, diagnose: () => describeNamespace(lab, ns) },
+    { timeoutMs: 30_000, diagnose: () => describeNamespace(lab, lab.ns) },
   );
   expect(pod.status).toMatchObject({
     reason: 'DeadlineExceeded',

@@ -2,31 +2,20 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { REPO_ROOT } from '@webrana/registry';
 import {
-  KUBE_LAB_START_TIMEOUT_MS,
   apply,
   containerLog,
-  deleteNamespace,
   describeNamespace,
-  freshNamespace,
   getJson,
   kubectl,
   pvcDir,
-  startKubeLab,
+  useKubeLabNamespace,
   waitFor,
-  type KubeLab,
   type KubeObject,
 } from '@webrana/kube-lab';
 
 // What the kube-lab kubelet itself promises: a Ready Node, env and volumes, config waits, graceful
 // deletion, start errors and the image table.
-let lab: KubeLab;
-let ns: string;
-
-beforeAll(async () => {
-  lab = await startKubeLab();
-  ns = await freshNamespace(lab, 'kubelet');
-}, KUBE_LAB_START_TIMEOUT_MS);
-afterAll(() => deleteNamespace(lab, ns));
+const lab = useKubeLabNamespace('kubelet');
 
 function pod(name: string, spec: Record<string, unknown>): object {
   return {
@@ -41,10 +30,10 @@ async function terminalPod(name: string, timeoutMs = 30_000): Promise<KubeObject
   return waitFor(
     `pod ${name} to finish`,
     async () => {
-      const p = await getJson(lab, ['pod', name, '-n', ns]);
+      const p = await getJson(lab, ['pod', name, '-n', lab.ns]);
       return p?.status?.phase === 'Succeeded' || p?.status?.phase === 'Failed' ? p : undefined;
     },
-    { timeoutMs, diagnose: () => describeNamespace(lab, ns) },
+    { timeoutMs, diagnose: () => describeNamespace(lab, lab.ns) },
   );
 }
 
@@ -72,7 +61,7 @@ test('the kubelet registers a Ready node with the apiserver version and keeps re
 test('a container gets env from value, $(VAR), secretKeyRef, configMapKeyRef, fieldRef, resourceFieldRef and envFrom, and sees its volumes, workingDir and init container output through the path mapping', async () => {
   await apply(
     lab,
-    ns,
+    lab.ns,
     { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds' }, stringData: { user: 'ana', password: 's3cret' } },
     {
       apiVersion: 'v1',
@@ -95,7 +84,7 @@ test('a container gets env from value, $(VAR), secretKeyRef, configMapKeyRef, fi
     }));`;
   await apply(
     lab,
-    ns,
+    lab.ns,
     pod('env-and-volumes', {
       volumes: [
         { name: 'secret', secret: { secretName: 'creds' } },
@@ -160,7 +149,7 @@ test('a container gets env from value, $(VAR), secretKeyRef, configMapKeyRef, fi
     MODE: 'fast',
     CFG_MODE: 'fast',
     POD_NAME: 'env-and-volumes',
-    POD_NAMESPACE: ns,
+    POD_NAMESPACE: lab.ns,
     POD_IP: '127.0.0.1',
     NODE_NAME: 'kube-lab',
     MEM_MI: '64',
@@ -181,7 +170,7 @@ test('a container gets env from value, $(VAR), secretKeyRef, configMapKeyRef, fi
 test('a pod whose Secret does not exist yet waits with CreateContainerConfigError and starts once the Secret is created', async () => {
   await apply(
     lab,
-    ns,
+    lab.ns,
     pod('needs-secret', {
       containers: [
         {
@@ -196,15 +185,16 @@ test('a pod whose Secret does not exist yet waits with CreateContainerConfigErro
   const waiting = await waitFor(
     'needs-secret to wait for its Secret',
     async () => {
-      const w = (await getJson(lab, ['pod', 'needs-secret', '-n', ns]))?.status?.containerStatuses?.[0]?.state.waiting;
+      const w = (await getJson(lab, ['pod', 'needs-secret', '-n', lab.ns]))?.status?.containerStatuses?.[0]?.state
+        .waiting;
       return w?.reason === 'ContainerCreating' ? undefined : w;
     },
-    { diagnose: () => describeNamespace(lab, ns) },
+    { diagnose: () => describeNamespace(lab, lab.ns) },
   );
   expect(waiting).toEqual({ reason: 'CreateContainerConfigError', message: 'secret "late" not found' });
-  expect((await getJson(lab, ['pod', 'needs-secret', '-n', ns]))?.status?.phase).toBe('Pending');
+  expect((await getJson(lab, ['pod', 'needs-secret', '-n', lab.ns]))?.status?.phase).toBe('Pending');
 
-  await apply(lab, ns, {
+  await apply(lab, lab.ns, {
     apiVersion: 'v1',
     kind: 'Secret',
     metadata: { name: 'late' },
@@ -216,7 +206,7 @@ test('a pod whose Secret does not exist yet waits with CreateContainerConfigErro
 });
 
 test('deleting a running pod sends SIGTERM to its process, which may clean up within the grace period, and the kubelet then removes the pod', async () => {
-  await apply(lab, ns, {
+  await apply(lab, lab.ns, {
     apiVersion: 'v1',
     kind: 'PersistentVolumeClaim',
     metadata: { name: 'out' },
@@ -229,7 +219,7 @@ test('deleting a running pod sends SIGTERM to its process, which may clean up wi
     setInterval(() => {}, 1000);`;
   await apply(
     lab,
-    ns,
+    lab.ns,
     pod('graceful', {
       terminationGracePeriodSeconds: 10,
       volumes: [{ name: 'out', persistentVolumeClaim: { claimName: 'out' } }],
@@ -244,26 +234,26 @@ test('deleting a running pod sends SIGTERM to its process, which may clean up wi
       ],
     }),
   );
-  const dir = pvcDir(lab.kubeletStateDir, ns, 'out');
+  const dir = pvcDir(lab.kubeletStateDir, lab.ns, 'out');
   await waitFor(
     'the graceful pod to run',
     async () => (await fs.readFile(path.join(dir, 'started'), 'utf8').catch(() => '')) !== '',
     {
-      diagnose: () => describeNamespace(lab, ns),
+      diagnose: () => describeNamespace(lab, lab.ns),
     },
   );
 
   const t0 = Date.now();
-  await kubectl(lab, ['delete', 'pod', 'graceful', '-n', ns, '--wait=true', '--timeout=30s']);
+  await kubectl(lab, ['delete', 'pod', 'graceful', '-n', lab.ns, '--wait=true', '--timeout=30s']);
   expect(Date.now() - t0).toBeLessThan(10_000);
   expect(await fs.readFile(path.join(dir, 'stopped'), 'utf8')).toBe('SIGTERM');
-  expect(await getJson(lab, ['pod', 'graceful', '-n', ns])).toBeUndefined();
+  expect(await getJson(lab, ['pod', 'graceful', '-n', lab.ns])).toBeUndefined();
 });
 
 test('a command the image does not provide ends the container with StartError (exit code 128) and fails the pod', async () => {
   await apply(
     lab,
-    ns,
+    lab.ns,
     pod('no-python', { containers: [{ name: 'main', image: 'node:20', command: ['python3', '-c', 'print(1)'] }] }),
   );
   const p = await terminalPod('no-python');
@@ -277,7 +267,7 @@ test("the project's webrana/jobs image runs this checkout's webrana-jobs CLI (ar
   await expect(fs.access(path.join(REPO_ROOT, 'jobs', 'dist', 'cli.js'))).resolves.toBeUndefined(); // built by `npx tsc -b`
   await apply(
     lab,
-    ns,
+    lab.ns,
     pod('jobs-cli', { containers: [{ name: 'jobs', image: 'ghcr.io/webrana/jobs:dev', args: ['--help'] }] }),
   );
   const p = await terminalPod('jobs-cli');

@@ -1,33 +1,14 @@
 import * as fs from 'node:fs/promises';
 import * as https from 'node:https';
 import * as path from 'node:path';
-import {
-  KUBE_LAB_START_TIMEOUT_MS,
-  apply,
-  deleteNamespace,
-  describeNamespace,
-  freshNamespace,
-  getJson,
-  kubectl,
-  run,
-  startKubeLab,
-  waitFor,
-  type KubeLab,
-} from '@webrana/kube-lab';
+import { apply, describeNamespace, getJson, kubectl, run, useKubeLabNamespace, waitFor } from '@webrana/kube-lab';
 
 // `kubectl logs` on kube-lab: the apiserver proxies pods/log to the kubelet's HTTPS log endpoint
 // (scripts/kube-lab/start gives the apiserver its kubelet client certificate).
-let lab: KubeLab;
-let ns: string;
-
-beforeAll(async () => {
-  lab = await startKubeLab();
-  ns = await freshNamespace(lab, 'logs');
-}, KUBE_LAB_START_TIMEOUT_MS);
-afterAll(() => deleteNamespace(lab, ns));
+const lab = useKubeLabNamespace('logs');
 
 async function nodePod(name: string, script: string, restartPolicy = 'Never'): Promise<void> {
-  await apply(lab, ns, {
+  await apply(lab, lab.ns, {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name },
@@ -48,15 +29,15 @@ async function nodePod(name: string, script: string, restartPolicy = 'Never'): P
   });
 }
 
-const logs = async (...args: string[]) => kubectl(lab, ['logs', '-n', ns, ...args], { allowFailure: true });
+const logs = async (...args: string[]) => kubectl(lab, ['logs', '-n', lab.ns, ...args], { allowFailure: true });
 
 async function podPhase(name: string, phase: string): Promise<void> {
   await waitFor(
     `pod ${name} to be ${phase}`,
-    async () => (await getJson(lab, ['pod', name, '-n', ns]))?.status?.phase === phase,
+    async () => (await getJson(lab, ['pod', name, '-n', lab.ns]))?.status?.phase === phase,
     {
       timeoutMs: 30_000,
-      diagnose: () => describeNamespace(lab, ns),
+      diagnose: () => describeNamespace(lab, lab.ns),
     },
   );
 }
@@ -77,13 +58,13 @@ test('kubectl logs -f streams what a running container writes after the request,
   );
   await waitFor('the ticker to start writing', async () => (await logs('ticker')).stdout.startsWith('tick 0'), {
     timeoutMs: 30_000,
-    diagnose: () => describeNamespace(lab, ns),
+    diagnose: () => describeNamespace(lab, lab.ns),
   });
   const followed = await logs('ticker', '-f');
   expect(followed.code).toBe(0);
   // "done" is written about 2 s after "tick 0", so it reached the follower while the request was open.
   expect(followed.stdout).toBe('tick 0\ntick 1\ntick 2\ntick 3\ntick 4\ntick 5\ndone\n');
-  expect((await getJson(lab, ['pod', 'ticker', '-n', ns]))?.status?.phase).toBe('Succeeded');
+  expect((await getJson(lab, ['pod', 'ticker', '-n', lab.ns]))?.status?.phase).toBe('Succeeded');
 });
 
 test('kubectl logs --previous shows the run before a restart, and plain logs the current one', async () => {
@@ -125,7 +106,7 @@ test('the kubelet log endpoint answers only clients with a certificate from the 
   const get = (client: { cert?: Buffer; key?: Buffer }) =>
     new Promise<string>((resolve, reject) => {
       const req = https.get(
-        { host: '127.0.0.1', port, path: `/containerLogs/${ns}/secret-output/main`, ca, ...client },
+        { host: '127.0.0.1', port, path: `/containerLogs/${lab.ns}/secret-output/main`, ca, ...client },
         (res) => {
           let body = '';
           res.on('data', (d: Buffer) => (body += d.toString()));

@@ -5,30 +5,24 @@ import {
   KUBE_LAB_START_TIMEOUT_MS,
   apply,
   containerLog,
-  deleteNamespace,
   describeNamespace,
-  freshNamespace,
   getJson,
-  kubectl,
   run,
-  startKubeLab,
+  serviceAccountKubeconfig,
+  useKubeLabNamespace,
   waitFor,
-  type KubeLab,
 } from '@webrana/kube-lab';
 
 // RBAC is enforced by the lab apiserver: a ServiceAccount with a narrow Role gets that and nothing more,
 // both with a token from `kubectl create token` and with the token the kubelet projects into a pod.
-let lab: KubeLab;
-let ns: string;
+const lab = useKubeLabNamespace('rbac');
 let tmp: string;
 
 beforeAll(async () => {
-  lab = await startKubeLab();
-  ns = await freshNamespace(lab, 'rbac');
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'kube-lab-rbac-'));
   await apply(
     lab,
-    ns,
+    lab.ns,
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'reader' } },
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -41,37 +35,24 @@ beforeAll(async () => {
       kind: 'RoleBinding',
       metadata: { name: 'reader-reads-configmaps' },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'configmap-reader' },
-      subjects: [{ kind: 'ServiceAccount', name: 'reader', namespace: ns }],
+      subjects: [{ kind: 'ServiceAccount', name: 'reader', namespace: lab.ns }],
     },
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'visible' }, data: { a: '1' } },
     { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'hidden' }, stringData: { b: '2' } },
   );
 }, KUBE_LAB_START_TIMEOUT_MS);
 afterAll(async () => {
-  await deleteNamespace(lab, ns);
   if (tmp) await fs.rm(tmp, { recursive: true, force: true });
 });
 
 /** kubectl as the ServiceAccount: a kubeconfig holding only its bearer token and the lab CA. */
 async function asReader(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const token = (await kubectl(lab, ['create', 'token', 'reader', '-n', ns, '--duration=10m'])).stdout.trim();
-  const admin = JSON.parse((await kubectl(lab, ['config', 'view', '--raw', '--minify', '-o', 'json'])).stdout) as {
-    clusters: { cluster: { server: string; 'certificate-authority-data': string } }[];
-  };
-  const cluster = admin.clusters[0]!.cluster;
-  const kubeconfig = path.join(tmp, 'reader.kubeconfig');
-  await fs.writeFile(
-    kubeconfig,
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'lab', cluster }],
-      users: [{ name: 'reader', user: { token } }],
-      contexts: [{ name: 'reader', context: { cluster: 'lab', user: 'reader', namespace: ns } }],
-      'current-context': 'reader',
-    }),
-    { mode: 0o600 },
-  );
+  const kubeconfig = await serviceAccountKubeconfig(lab, {
+    ns: lab.ns,
+    serviceAccount: 'reader',
+    file: path.join(tmp, 'reader.kubeconfig'),
+    duration: '10m',
+  });
   return run('kubectl', [`--kubeconfig=${kubeconfig}`, ...args], { env: lab.env });
 }
 
@@ -81,7 +62,7 @@ test('a ServiceAccount token with a Role for reading ConfigMaps lists ConfigMaps
   expect(r.code).toBe(0);
   expect(r.stdout).toContain('configmap/visible');
   expect((await asReader(['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}'])).stdout).toBe(
-    `system:serviceaccount:${ns}:reader`,
+    `system:serviceaccount:${lab.ns}:reader`,
   );
 });
 
@@ -89,13 +70,13 @@ test('the same token is refused what the Role does not allow: Secrets, writes, a
   const secrets = await asReader(['get', 'secrets']);
   expect(secrets.code).not.toBe(0);
   expect(secrets.stderr).toContain(
-    `Error from server (Forbidden): secrets is forbidden: User "system:serviceaccount:${ns}:reader" cannot list resource "secrets" in API group "" in the namespace "${ns}"`,
+    `Error from server (Forbidden): secrets is forbidden: User "system:serviceaccount:${lab.ns}:reader" cannot list resource "secrets" in API group "" in the namespace "${lab.ns}"`,
   );
 
   const create = await asReader(['create', 'configmap', 'sneaky', '--from-literal=x=1']);
   expect(create.code).not.toBe(0);
   expect(create.stderr).toContain('cannot create resource "configmaps"');
-  expect(await getJson(lab, ['configmap', 'sneaky', '-n', ns])).toBeUndefined();
+  expect(await getJson(lab, ['configmap', 'sneaky', '-n', lab.ns])).toBeUndefined();
 
   const elsewhere = await asReader(['get', 'configmaps', '-n', 'kube-system']);
   expect(elsewhere.code).not.toBe(0);
@@ -126,7 +107,7 @@ test('inside a pod, the projected service-account token and KUBERNETES_SERVICE_H
       console.log(JSON.stringify(result));
       process.exit(result.configmaps === 200 && result.secrets === 403 ? 0 : 1);
     })().catch((e) => { console.error(e); process.exit(2); });`;
-  await apply(lab, ns, {
+  await apply(lab, lab.ns, {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name: 'in-cluster' },
@@ -146,12 +127,12 @@ test('inside a pod, the projected service-account token and KUBERNETES_SERVICE_H
   const p = await waitFor(
     'pod in-cluster to finish',
     async () => {
-      const pod = await getJson(lab, ['pod', 'in-cluster', '-n', ns]);
+      const pod = await getJson(lab, ['pod', 'in-cluster', '-n', lab.ns]);
       return pod?.status?.phase === 'Succeeded' || pod?.status?.phase === 'Failed' ? pod : undefined;
     },
-    { timeoutMs: 30_000, diagnose: () => describeNamespace(lab, ns) },
+    { timeoutMs: 30_000, diagnose: () => describeNamespace(lab, lab.ns) },
   );
   const output = await containerLog(lab, p, 'client');
-  expect(JSON.parse(output)).toEqual({ namespace: ns, configmaps: 200, secrets: 403 });
+  expect(JSON.parse(output)).toEqual({ namespace: lab.ns, configmaps: 200, secrets: 403 });
   expect(p.status?.phase).toBe('Succeeded');
 });
