@@ -1,5 +1,5 @@
 import { API_VERSION, KIND } from './api/types';
-import type { NormalizedSpec, ServicePlanEntry } from './api/validate';
+import type { NormalizedMigration, NormalizedSpec, ServicePlanEntry } from './api/validate';
 import type { CronJob, Job, OwnerReference, PodTemplate } from './k8s';
 import {
   SPEC_HASH_ANNOTATION,
@@ -19,8 +19,11 @@ import {
  *
  * The migration pod is the one the service chart's hook renders (charts/webrana-service,
  * templates/_jobs.tpl, defaults in its values.yaml): same args and timeout flags, env, optional
- * secret reference, securityContext and volumes. charts/test/migration-pod.test.ts renders the chart
- * and compares, so the two cannot drift apart.
+ * secret reference, resources, securityContext with the same uid/gid, scheduling (nodeSelector,
+ * tolerations, affinity, priorityClassName) and volumes, each from the service's normalized
+ * migration settings (services[].migration over spec.migration over the chart's defaults).
+ * charts/test/migration-pod.test.ts renders the chart and compares, at defaults and with every knob
+ * set, so the two cannot drift apart.
  */
 
 export interface Owner {
@@ -33,9 +36,8 @@ const RUN_AS = 10001;
 const TMP_SIZE_LIMIT = '64Mi';
 const BACKUP_MOUNT = '/backups';
 
-/** Settings of the jobs pods, as the chart's defaults (nodeEnv, logLevel, migrations.* in its values.yaml). */
+/** Settings of the jobs pods, as the chart's defaults (nodeEnv, logLevel in its values.yaml). */
 const JOB_ENV = { NODE_ENV: 'production', LOG_LEVEL: 'info' } as const;
-const MIGRATION_TIMEOUTS = { wait: '60s', lockTimeout: '5s', lockWait: '120s', statementTimeout: '0' } as const;
 
 function ownerReference(owner: Owner): OwnerReference {
   return {
@@ -57,6 +59,10 @@ function podTemplate(
   generation?: number,
 ): PodTemplate {
   const backup = component === 'backup' && spec.backup ? spec.backup : undefined;
+  // The migration pod runs as the chart's hook pod does; the backup pod keeps the fixed hardening.
+  const migration: NormalizedMigration | undefined = component === 'migration' ? svc.migration : undefined;
+  const ids = migration ?? { runAsUser: RUN_AS, runAsGroup: RUN_AS, fsGroup: RUN_AS };
+  const resources = migration ? migration.resources : spec.resources;
   const container: Record<string, unknown> = {
     name: component === 'migration' ? 'migrate' : 'backup',
     image: spec.image,
@@ -74,11 +80,11 @@ function podTemplate(
       },
     ],
     terminationMessagePolicy: 'FallbackToLogsOnError',
-    ...(spec.resources ? { resources: spec.resources } : {}),
+    ...(resources && Object.keys(resources).length > 0 ? { resources } : {}),
     securityContext: {
       runAsNonRoot: true,
-      runAsUser: RUN_AS,
-      runAsGroup: RUN_AS,
+      runAsUser: ids.runAsUser,
+      runAsGroup: ids.runAsGroup,
       privileged: false,
       allowPrivilegeEscalation: false,
       readOnlyRootFilesystem: true,
@@ -100,11 +106,15 @@ function podTemplate(
       ...(spec.imagePullSecrets.length > 0 ? { imagePullSecrets: spec.imagePullSecrets } : {}),
       securityContext: {
         runAsNonRoot: true,
-        runAsUser: RUN_AS,
-        runAsGroup: RUN_AS,
-        fsGroup: RUN_AS,
+        runAsUser: ids.runAsUser,
+        runAsGroup: ids.runAsGroup,
+        fsGroup: ids.fsGroup,
         seccompProfile: { type: 'RuntimeDefault' },
       },
+      ...(migration?.priorityClassName ? { priorityClassName: migration.priorityClassName } : {}),
+      ...(migration?.nodeSelector ? { nodeSelector: migration.nodeSelector } : {}),
+      ...(migration?.affinity ? { affinity: migration.affinity } : {}),
+      ...(migration?.tolerations ? { tolerations: migration.tolerations } : {}),
       containers: [container],
       volumes: [
         { name: 'tmp', emptyDir: { sizeLimit: TMP_SIZE_LIMIT } },
@@ -115,7 +125,7 @@ function podTemplate(
 }
 
 function migrationArgs(svc: ServicePlanEntry): string[] {
-  const t = MIGRATION_TIMEOUTS;
+  const t = svc.migration;
   return [
     'migrate',
     'deploy',
@@ -140,8 +150,8 @@ export function migrationJob(owner: Owner, spec: NormalizedSpec, svc: ServicePla
       ownerReferences: [ownerReference(owner)],
     },
     spec: {
-      backoffLimit: spec.migration.backoffLimit,
-      activeDeadlineSeconds: spec.migration.activeDeadlineSeconds,
+      backoffLimit: svc.migration.backoffLimit,
+      activeDeadlineSeconds: svc.migration.activeDeadlineSeconds,
       // A retry starts only once the failed pod is gone: never two runners on one database.
       podReplacementPolicy: 'Failed',
       template: podTemplate(owner, spec, svc, 'migration', migrationArgs(svc), generation),

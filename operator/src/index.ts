@@ -4,5 +4,6 @@
 // runtime/ is the machinery around it (client, informers, queue, leader election, controller loop).
 // Nothing here imports @kubernetes/client-node.
 export type * from './api/types';
+export { DEFAULTS } from './api/types';
 export { normalizeSpec, type NormalizedSpec, type SpecResult } from './api/validate';
 export { migrationJob, backupCronJob, type Owner } from './builders';

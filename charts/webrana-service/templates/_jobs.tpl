@@ -7,6 +7,8 @@ Both Jobs:
     (with its pod and logs) until the next install/upgrade replaces it;
   - helm.sh/hook-output-log-policy hook-failed: when the Job fails, `helm install/upgrade` copies its
     pod's log (the runner's error, never a password) into its own output;
+  - podReplacementPolicy Failed: a retry starts only once the failed pod is gone, never two runners
+    at once (the operator's migration Job has the same; Kubernetes 1.34 GA, older ones drop it);
   - backoffLimit and activeDeadlineSeconds bound them; keep activeDeadlineSeconds below helm's
     --timeout (5m by default, counted per hook) so Helm reports the Job's own failure instead of
     giving up on a Job that keeps running;
@@ -34,6 +36,7 @@ metadata:
 spec:
   backoffLimit: {{ $job.backoffLimit }}
   activeDeadlineSeconds: {{ $job.activeDeadlineSeconds }}
+  podReplacementPolicy: Failed
   template:
     metadata:
       labels:

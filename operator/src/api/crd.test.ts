@@ -65,3 +65,36 @@ describe('WebranaDatabase CRD', () => {
     walk(root(), '');
   });
 });
+
+describe('WebranaDatabase CRD: migration settings', () => {
+  test("spec.migration's defaults are DEFAULTS.migration (the service chart's); services[].migration has none", () => {
+    const d = DEFAULTS.migration;
+    for (const k of [
+      'backoffLimit',
+      'activeDeadlineSeconds',
+      'wait',
+      'lockTimeout',
+      'lockWait',
+      'statementTimeout',
+    ] as const) {
+      expect([k, at('spec', 'migration', k).default]).toEqual([k, d[k]]);
+    }
+    const perService = ((at('spec', 'services').items as Schema).properties!.migration as Schema).properties!;
+    for (const [k, s] of Object.entries(perService)) expect([k, s.default]).toEqual([k, undefined]);
+  });
+
+  test('the migration pod knobs are typed and checked: ids above 0, tolerations by CEL, affinity kinds', () => {
+    const pod = at('spec', 'migration', 'pod');
+    expect(Object.keys(pod.properties!).sort()).toEqual(
+      ['affinity', 'fsGroup', 'nodeSelector', 'priorityClassName', 'runAsGroup', 'runAsUser', 'tolerations'].sort(),
+    );
+    for (const k of ['runAsUser', 'runAsGroup', 'fsGroup']) expect(pod.properties![k]!.minimum).toBe(1);
+    const tolerationRules = ((pod.properties!.tolerations as Schema).items as Schema)['x-kubernetes-validations']!;
+    expect(tolerationRules).toHaveLength(2);
+    expect(Object.keys((pod.properties!.affinity as Schema).properties!)).toEqual([
+      'nodeAffinity',
+      'podAffinity',
+      'podAntiAffinity',
+    ]);
+  });
+});

@@ -40,6 +40,131 @@ const quantities: Schema = {
   },
 };
 
+const DURATION = '^[0-9]+(ms|s|m)?$';
+const duration = (flag: string, what: string, def: string | undefined): Schema =>
+  str(`${flag} of \`webrana-jobs migrate deploy\`: ${what} (500ms, 10s, 2m; the service chart's migrations value).`, {
+    pattern: DURATION,
+    maxLength: 16,
+    ...(def === undefined ? {} : { default: def }),
+  });
+const id = (description: string): Schema => ({
+  type: 'integer',
+  format: 'int64',
+  description,
+  minimum: 1,
+  maximum: 2_147_483_647,
+});
+const preserved = (description: string): Schema => ({
+  type: 'object',
+  description,
+  'x-kubernetes-preserve-unknown-fields': true,
+});
+
+/** Where and as whom the migration pod runs: the service chart's scheduling values and podSecurity.*. */
+const migrationPodSchema: Schema = {
+  type: 'object',
+  description:
+    "The migration pod's scheduling and ids, as the service chart's nodeSelector, tolerations, affinity, priorityClassName and podSecurity values (the chart's defaults when unset).",
+  properties: {
+    nodeSelector: {
+      type: 'object',
+      description: 'nodeSelector of the migration pod.',
+      maxProperties: 32,
+      additionalProperties: { type: 'string', maxLength: 63 },
+    },
+    tolerations: {
+      type: 'array',
+      description: 'Tolerations of the migration pod.',
+      maxItems: 32,
+      items: {
+        type: 'object',
+        'x-kubernetes-validations': [
+          {
+            rule: "!has(self.operator) || self.operator != 'Exists' || !has(self.value) || self.value == ''",
+            message: 'a toleration with operator Exists takes no value',
+          },
+          {
+            rule: "(has(self.key) && self.key != '') || (has(self.operator) && self.operator == 'Exists')",
+            message: 'a toleration without a key needs operator Exists',
+          },
+        ],
+        properties: {
+          key: str('Taint key (empty with operator Exists: every taint).', { maxLength: 316 }),
+          operator: str('Exists or Equal (default Equal).', { enum: ['Exists', 'Equal'] }),
+          value: str('Taint value (operator Equal).', { maxLength: 63 }),
+          effect: str('NoSchedule, PreferNoSchedule or NoExecute; empty: every effect.', {
+            enum: ['', 'NoSchedule', 'PreferNoSchedule', 'NoExecute'],
+          }),
+          tolerationSeconds: {
+            type: 'integer',
+            format: 'int64',
+            description: 'With NoExecute: how long the pod stays bound after the taint appears.',
+          },
+        },
+      },
+    },
+    affinity: {
+      type: 'object',
+      description: 'Affinity of the migration pod (core/v1 Affinity; the apiserver checks it when the Job is created).',
+      properties: {
+        nodeAffinity: preserved('core/v1 NodeAffinity.'),
+        podAffinity: preserved('core/v1 PodAffinity.'),
+        podAntiAffinity: preserved('core/v1 PodAntiAffinity.'),
+      },
+    },
+    priorityClassName: str('priorityClassName of the migration pod; empty for none.', {
+      pattern: `^$|${DNS_SUBDOMAIN}`,
+      maxLength: 253,
+    }),
+    runAsUser: id(`User id of the migration pod and container (never 0; default ${DEFAULTS.migration.runAsUser}).`),
+    runAsGroup: id(`Group id of the migration pod and container (default ${DEFAULTS.migration.runAsGroup}).`),
+    fsGroup: id(`Group owning the pod's volumes (default ${DEFAULTS.migration.fsGroup}).`),
+  },
+};
+
+/**
+ * The migration Job's settings. spec.migration carries the defaults; services[].migration has the
+ * same fields without defaults, each one given replacing spec.migration's for that service.
+ */
+function migrationSchema(shared: boolean): Schema {
+  const d = shared ? DEFAULTS.migration : undefined;
+  return {
+    type: 'object',
+    description: shared
+      ? "Settings of the migration Jobs (one per service and spec generation); defaults are the service chart's (charts/webrana-service migrations.*), so operator and hook run the same pod."
+      : "This service's migration settings: each field given replaces spec.migration's (the umbrella chart writes the service's chart values here).",
+    ...(shared ? { default: {} } : {}),
+    properties: {
+      backoffLimit: int(
+        'Retries of a failed migration Job. 0 is right for most: a failed migration is recorded in the ledger and a retry stops at that record.',
+        0,
+        10,
+        d?.backoffLimit,
+      ),
+      activeDeadlineSeconds: int(
+        `Longest a migration Job may run (default ${DEFAULTS.migration.activeDeadlineSeconds}, the service chart's, below helm's 5m --timeout).`,
+        1,
+        86_400,
+        d?.activeDeadlineSeconds,
+      ),
+      wait: duration('--wait', 'how long to wait for the database to accept connections', d?.wait),
+      lockTimeout: duration('--lock-timeout', 'longest a DDL statement waits for a table lock', d?.lockTimeout),
+      lockWait: duration('--lock-wait', "how long to wait for another runner's migration lock", d?.lockWait),
+      statementTimeout: duration(
+        '--statement-timeout',
+        'longest one statement may run ("0": no limit)',
+        d?.statementTimeout,
+      ),
+      resources: {
+        type: 'object',
+        description: `Resources of the migration container (default: spec.resources, else requests cpu ${DEFAULTS.migration.resources.requests.cpu} memory ${DEFAULTS.migration.resources.requests.memory}, limit memory ${DEFAULTS.migration.resources.limits.memory}, as the service chart).`,
+        properties: { requests: quantities, limits: quantities },
+      },
+      pod: migrationPodSchema,
+    },
+  };
+}
+
 const specSchema: Schema = {
   type: 'object',
   description: 'What to migrate and back up: the jobs image, the services with their databases, and the Job settings.',
@@ -80,7 +205,8 @@ const specSchema: Schema = {
     ),
     resources: {
       type: 'object',
-      description: 'Resources of every Job container.',
+      description:
+        "Resources of every Job container (backup; migration unless migration.resources is set, default: the service chart's migration resources).",
       properties: { requests: quantities, limits: quantities },
     },
     services: {
@@ -121,28 +247,11 @@ const specSchema: Schema = {
             'x-kubernetes-list-type': 'set',
             items: { type: 'string', maxLength: MAX_SERVICE_NAME },
           },
+          migration: migrationSchema(false),
         },
       },
     },
-    migration: {
-      type: 'object',
-      description: 'Settings of the migration Jobs (one per service and spec generation).',
-      default: {},
-      properties: {
-        backoffLimit: int(
-          'Retries of a failed migration Job. 0 is right for most: a failed migration is recorded in the ledger and a retry stops at that record.',
-          0,
-          10,
-          DEFAULTS.migration.backoffLimit,
-        ),
-        activeDeadlineSeconds: int(
-          'Longest a migration Job may run.',
-          1,
-          86_400,
-          DEFAULTS.migration.activeDeadlineSeconds,
-        ),
-      },
-    },
+    migration: migrationSchema(true),
     backup: {
       type: 'object',
       description: 'pg_dump CronJobs, one per service. Without it, no CronJobs.',

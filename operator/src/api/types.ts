@@ -15,7 +15,23 @@ export const CRD_NAME = `${PLURAL}.${GROUP}`;
 
 /** Defaults, shared by the CRD schema and the spec normalizer so both say the same. */
 export const DEFAULTS = {
-  migration: { backoffLimit: 0, activeDeadlineSeconds: 600 },
+  /**
+   * The service chart's defaults (charts/webrana-service/values.yaml: migrations.*, podSecurity.*),
+   * so an operator-run migration pod is the chart hook's pod; charts/test/migration-pod.test.ts reads
+   * the chart's values and compares. activeDeadlineSeconds stays below helm's 5 m --timeout there.
+   */
+  migration: {
+    backoffLimit: 0,
+    activeDeadlineSeconds: 270,
+    wait: '60s',
+    lockTimeout: '5s',
+    lockWait: '120s',
+    statementTimeout: '0',
+    resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } },
+    runAsUser: 10001,
+    runAsGroup: 10001,
+    fsGroup: 10001,
+  },
   backup: {
     retention: { daily: 7, weekly: 4, monthly: 12 },
     suspend: false,
@@ -37,6 +53,8 @@ export interface ServiceEntry {
   name: string;
   databaseUrlSecretRef: SecretKeyRef;
   dependsOn?: string[];
+  /** This service's migration settings: each field given here replaces spec.migration's. */
+  migration?: MigrationSettings;
 }
 
 export interface ResourceRequirements {
@@ -44,9 +62,37 @@ export interface ResourceRequirements {
   limits?: Record<string, string | number>;
 }
 
+export interface Toleration {
+  key?: string;
+  operator?: 'Exists' | 'Equal';
+  value?: string;
+  effect?: '' | 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+  tolerationSeconds?: number;
+}
+
+/** Where and as whom the migration pod runs: the service chart's nodeSelector, tolerations, affinity, priorityClassName and podSecurity.*. */
+export interface MigrationPodSettings {
+  nodeSelector?: Record<string, string>;
+  tolerations?: Toleration[];
+  affinity?: Record<string, unknown>;
+  priorityClassName?: string;
+  runAsUser?: number;
+  runAsGroup?: number;
+  fsGroup?: number;
+}
+
+/** The migration Job: the service chart's migrations.* values, plus its pod's scheduling and ids. */
 export interface MigrationSettings {
   backoffLimit?: number;
   activeDeadlineSeconds?: number;
+  /** `webrana-jobs migrate deploy` flags: --wait, --lock-timeout, --lock-wait, --statement-timeout. */
+  wait?: string;
+  lockTimeout?: string;
+  lockWait?: string;
+  statementTimeout?: string;
+  /** Resources of the migration container (default: spec.resources, else the chart's). */
+  resources?: ResourceRequirements;
+  pod?: MigrationPodSettings;
 }
 
 export interface Retention {

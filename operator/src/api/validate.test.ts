@@ -35,7 +35,7 @@ describe('normalizeSpec', () => {
       ['order-service'],
       ['billing-service'],
     ]);
-    expect(r.spec.migration).toEqual({ backoffLimit: 0, activeDeadlineSeconds: 600 });
+    expect(r.spec.migration).toEqual({ backoffLimit: 0, activeDeadlineSeconds: 270 });
     expect(r.spec.imagePullPolicy).toBe('IfNotPresent');
     expect(r.spec.backup).toMatchObject({
       retention: { daily: 7, weekly: 4, monthly: 12 },
@@ -99,5 +99,78 @@ describe('normalizeSpec: service names come from the registry', () => {
         'spec.services: "audit-service" is not a known service; known services: ' +
         [...SERVICES.map((s) => s.name)].sort().join(', '),
     });
+  });
+});
+
+describe('normalizeSpec: migration settings (the service chart migration values)', () => {
+  const four = () => [svc('auth-service'), svc('catalog-service')];
+
+  test("with none given, every service gets the service chart's defaults", () => {
+    const r = normalizeSpec(spec(four()));
+    if (!r.ok) throw new Error(r.message);
+    expect(r.spec.services[0]!.migration).toEqual({
+      backoffLimit: 0,
+      activeDeadlineSeconds: 270,
+      wait: '60s',
+      lockTimeout: '5s',
+      lockWait: '120s',
+      statementTimeout: '0',
+      resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } },
+      runAsUser: 10001,
+      runAsGroup: 10001,
+      fsGroup: 10001,
+    });
+  });
+
+  test('services[].migration replaces spec.migration field by field; spec.resources stays the fallback', () => {
+    const r = normalizeSpec(
+      spec(
+        [
+          { ...svc('auth-service'), migration: { wait: '5s', pod: { runAsUser: 2000, tolerations: [] } } },
+          svc('catalog-service'),
+        ],
+        {
+          resources: { limits: { memory: '1Gi' } },
+          migration: {
+            activeDeadlineSeconds: 100,
+            wait: '10s',
+            pod: { runAsUser: 3000, nodeSelector: { pool: 'db' }, tolerations: [{ key: 'k', operator: 'Exists' }] },
+          },
+        },
+      ),
+    );
+    if (!r.ok) throw new Error(r.message);
+    const [auth, catalog] = r.spec.services;
+    expect(auth!.migration).toMatchObject({ activeDeadlineSeconds: 100, wait: '5s', runAsUser: 2000 });
+    expect(auth!.migration.nodeSelector).toEqual({ pool: 'db' });
+    expect(auth!.migration.tolerations).toBeUndefined(); // an empty list is no tolerations, as in the chart
+    expect(auth!.migration.resources).toEqual({ limits: { memory: '1Gi' } });
+    expect(catalog!.migration).toMatchObject({
+      wait: '10s',
+      runAsUser: 3000,
+      tolerations: [{ key: 'k', operator: 'Exists' }],
+    });
+  });
+
+  test.each([
+    [{ migration: { wait: '10 s' } }, 'spec.migration.wait must be a duration'],
+    [{ migration: { pod: { runAsUser: 0 } } }, 'spec.migration.pod.runAsUser must be 1 or more (never root)'],
+    [
+      { migration: { pod: { tolerations: [{ key: 'k', operator: 'Exists', value: 'v' }] } } },
+      'operator Exists takes no value',
+    ],
+    [{ migration: { pod: { tolerations: [{ value: 'v' }] } } }, 'an empty key needs operator Exists'],
+    [{ migration: { pod: { affinity: { nodeSelector: {} } } } }, 'is not nodeAffinity, podAffinity or podAntiAffinity'],
+    [{ migration: { pod: { nodeSelector: { a: 1 } } } }, 'nodeSelector must map label names to strings'],
+  ])('%j is InvalidField', (extra, message) => {
+    const r = normalizeSpec(spec(four(), extra as Partial<WebranaDatabaseSpec>));
+    expect(r).toMatchObject({ ok: false, reason: 'InvalidField' });
+    expect((r as { message: string }).message).toContain(message);
+  });
+
+  test('a service-level problem names the service', () => {
+    const r = normalizeSpec(spec([{ ...svc('auth-service'), migration: { lockWait: 'soon' } }]));
+    expect(r).toMatchObject({ ok: false, reason: 'InvalidField' });
+    expect((r as { message: string }).message).toContain('auth-service.migration.lockWait');
   });
 });

@@ -1,7 +1,36 @@
 import { SERVICE_NAMES, dependencyWaves } from '@webrana/registry';
 import { cronProblem } from './cron';
 import { MAX_SERVICE_NAME } from './crd';
-import { DEFAULTS, type SecretKeyRef, type WebranaDatabaseSpec } from './types';
+import {
+  DEFAULTS,
+  type MigrationSettings,
+  type ResourceRequirements,
+  type SecretKeyRef,
+  type Toleration,
+  type WebranaDatabaseSpec,
+} from './types';
+
+/**
+ * One service's migration Job and pod settings with every default filled in: the service's own
+ * (services[].migration), else spec.migration's, else the service chart's defaults (DEFAULTS). Empty
+ * nodeSelector, tolerations, affinity and priorityClassName are left out, as the chart leaves them out.
+ */
+export interface NormalizedMigration {
+  readonly backoffLimit: number;
+  readonly activeDeadlineSeconds: number;
+  readonly wait: string;
+  readonly lockTimeout: string;
+  readonly lockWait: string;
+  readonly statementTimeout: string;
+  readonly resources: ResourceRequirements;
+  readonly nodeSelector?: Readonly<Record<string, string>>;
+  readonly tolerations?: readonly Toleration[];
+  readonly affinity?: Readonly<Record<string, unknown>>;
+  readonly priorityClassName?: string;
+  readonly runAsUser: number;
+  readonly runAsGroup: number;
+  readonly fsGroup: number;
+}
 
 /** A service with everything the builders need, defaults applied. */
 export interface ServicePlanEntry {
@@ -10,6 +39,8 @@ export interface ServicePlanEntry {
   readonly secret: SecretKeyRef;
   /** The environment variable the jobs CLI reads the URL from (AUTH_DATABASE_URL for auth-service). */
   readonly urlVariable: string;
+  /** Its migration Job and pod settings. */
+  readonly migration: NormalizedMigration;
 }
 
 interface NormalizedBackup {
@@ -61,6 +92,105 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 const isInt = (v: unknown, min: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= min;
 
+/** The runner's duration flags, as the service chart's schema has them (500ms, 10s, 2m, 0). */
+export const DURATION = /^[0-9]+(ms|s|m)?$/;
+const TOLERATION_OPERATORS = ['Exists', 'Equal'];
+const TOLERATION_EFFECTS = ['', 'NoSchedule', 'PreferNoSchedule', 'NoExecute'];
+const AFFINITY_KINDS = ['nodeAffinity', 'podAffinity', 'podAntiAffinity'];
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** What is wrong with one migration settings object (at `at`), as the CRD checks it; undefined when nothing. */
+function migrationProblem(at: string, m: MigrationSettings | undefined): string | undefined {
+  if (m === undefined) return undefined;
+  if (!isObject(m)) return `${at} must be an object`;
+  if (m.backoffLimit !== undefined && !isInt(m.backoffLimit, 0)) return `${at}.backoffLimit must be 0 or more`;
+  if (m.activeDeadlineSeconds !== undefined && !isInt(m.activeDeadlineSeconds, 1)) {
+    return `${at}.activeDeadlineSeconds must be 1 or more`;
+  }
+  for (const flag of ['wait', 'lockTimeout', 'lockWait', 'statementTimeout'] as const) {
+    const v = m[flag];
+    if (v !== undefined && (typeof v !== 'string' || !DURATION.test(v))) {
+      return `${at}.${flag} must be a duration such as 500ms, 10s or 2m (got ${JSON.stringify(v)})`;
+    }
+  }
+  if (m.resources !== undefined && !isObject(m.resources)) return `${at}.resources must be an object`;
+  const pod = m.pod;
+  if (pod === undefined) return undefined;
+  if (!isObject(pod)) return `${at}.pod must be an object`;
+  for (const id of ['runAsUser', 'runAsGroup', 'fsGroup'] as const) {
+    if (pod[id] !== undefined && !isInt(pod[id], 1)) return `${at}.pod.${id} must be 1 or more (never root)`;
+  }
+  if (pod.nodeSelector !== undefined) {
+    if (!isObject(pod.nodeSelector) || !Object.values(pod.nodeSelector).every((v) => typeof v === 'string')) {
+      return `${at}.pod.nodeSelector must map label names to strings`;
+    }
+  }
+  if (pod.tolerations !== undefined) {
+    if (!Array.isArray(pod.tolerations)) return `${at}.pod.tolerations must be a list`;
+    for (const [i, t] of pod.tolerations.entries()) {
+      if (!isObject(t)) return `${at}.pod.tolerations[${i}] must be an object`;
+      if (t.operator !== undefined && !TOLERATION_OPERATORS.includes(String(t.operator))) {
+        return `${at}.pod.tolerations[${i}].operator must be Exists or Equal`;
+      }
+      if (t.effect !== undefined && !TOLERATION_EFFECTS.includes(String(t.effect))) {
+        return `${at}.pod.tolerations[${i}].effect must be NoSchedule, PreferNoSchedule or NoExecute`;
+      }
+      if (t.operator === 'Exists' && t.value) {
+        return `${at}.pod.tolerations[${i}]: operator Exists takes no value`;
+      }
+      if (!t.key && t.operator !== 'Exists') {
+        return `${at}.pod.tolerations[${i}]: an empty key needs operator Exists`;
+      }
+      if (t.tolerationSeconds !== undefined && !Number.isInteger(t.tolerationSeconds)) {
+        return `${at}.pod.tolerations[${i}].tolerationSeconds must be a whole number`;
+      }
+    }
+  }
+  if (pod.affinity !== undefined) {
+    if (!isObject(pod.affinity)) return `${at}.pod.affinity must be an object`;
+    const other = Object.keys(pod.affinity).find((k) => !AFFINITY_KINDS.includes(k));
+    if (other) return `${at}.pod.affinity.${other} is not nodeAffinity, podAffinity or podAntiAffinity`;
+  }
+  if (pod.priorityClassName !== undefined && typeof pod.priorityClassName !== 'string') {
+    return `${at}.pod.priorityClassName must be a string`;
+  }
+  return undefined;
+}
+
+const nonEmpty = <T extends object>(v: T | undefined): v is T =>
+  v !== undefined && (Array.isArray(v) ? v.length > 0 : Object.keys(v).length > 0);
+
+/** A service's migration settings: its own, else spec.migration's, else spec.resources (resources only), else DEFAULTS. */
+function mergeMigration(
+  own: MigrationSettings | undefined,
+  shared: MigrationSettings | undefined,
+  resources: ResourceRequirements | undefined,
+): NormalizedMigration {
+  const d = DEFAULTS.migration;
+  const pick = <K extends keyof MigrationSettings>(k: K) => own?.[k] ?? shared?.[k];
+  const pod = <K extends keyof NonNullable<MigrationSettings['pod']>>(k: K) => own?.pod?.[k] ?? shared?.pod?.[k];
+  const nodeSelector = pod('nodeSelector');
+  const tolerations = pod('tolerations');
+  const affinity = pod('affinity');
+  const priorityClassName = pod('priorityClassName');
+  return {
+    backoffLimit: pick('backoffLimit') ?? d.backoffLimit,
+    activeDeadlineSeconds: pick('activeDeadlineSeconds') ?? d.activeDeadlineSeconds,
+    wait: pick('wait') ?? d.wait,
+    lockTimeout: pick('lockTimeout') ?? d.lockTimeout,
+    lockWait: pick('lockWait') ?? d.lockWait,
+    statementTimeout: pick('statementTimeout') ?? d.statementTimeout,
+    resources: pick('resources') ?? resources ?? d.resources,
+    ...(nonEmpty(nodeSelector) ? { nodeSelector } : {}),
+    ...(nonEmpty(tolerations) ? { tolerations } : {}),
+    ...(nonEmpty(affinity) ? { affinity } : {}),
+    ...(priorityClassName ? { priorityClassName } : {}),
+    runAsUser: pod('runAsUser') ?? d.runAsUser,
+    runAsGroup: pod('runAsGroup') ?? d.runAsGroup,
+    fsGroup: pod('fsGroup') ?? d.fsGroup,
+  };
+}
+
 /**
  * Checks what the CRD also checks (so a resource stored before the CRD had a rule, or by an
  * apiserver without CEL, is still caught) and what it cannot (cycles, backwards cron ranges, service
@@ -90,6 +220,8 @@ export function normalizeSpec(
     if (!ref?.name || !ref.key) {
       return invalid('InvalidField', `spec.services: ${s.name} needs databaseUrlSecretRef.name and .key`);
     }
+    const own = migrationProblem(`spec.services: ${s.name}.migration`, s.migration);
+    if (own) return invalid('InvalidField', own);
     const dependsOn = [...new Set(s.dependsOn ?? [])];
     if (dependsOn.includes(s.name)) {
       return invalid('UnknownDependency', `spec.services: service ${s.name} cannot depend on itself`);
@@ -99,6 +231,7 @@ export function normalizeSpec(
       dependsOn,
       secret: { name: ref.name, key: ref.key },
       urlVariable: urlVariableFor(s.name),
+      migration: mergeMigration(s.migration, spec.migration, spec.resources),
     });
   }
 
@@ -110,13 +243,11 @@ export function normalizeSpec(
     return invalid(message.startsWith('dependency cycle') ? 'DependencyCycle' : 'UnknownDependency', message);
   }
 
+  const shared = migrationProblem('spec.migration', spec.migration);
+  if (shared) return invalid('InvalidField', shared);
   const m = spec.migration ?? {};
   const backoffLimit = m.backoffLimit ?? DEFAULTS.migration.backoffLimit;
   const activeDeadlineSeconds = m.activeDeadlineSeconds ?? DEFAULTS.migration.activeDeadlineSeconds;
-  if (!isInt(backoffLimit, 0)) return invalid('InvalidField', 'spec.migration.backoffLimit must be 0 or more');
-  if (!isInt(activeDeadlineSeconds, 1)) {
-    return invalid('InvalidField', 'spec.migration.activeDeadlineSeconds must be 1 or more');
-  }
 
   let backup: NormalizedBackup | undefined;
   if (spec.backup) {
