@@ -7,18 +7,11 @@ import { promisify } from 'node:util';
 import { withDatabase } from '@webrana/db';
 import { startEmbeddedPostgres } from '@webrana/local-postgres';
 import { REPO_ROOT } from '@webrana/registry';
+import { freePort } from '@webrana/testing';
 import { Client } from 'pg';
 
 const run = promisify(execFile);
 const START = path.join(REPO_ROOT, 'scripts', 'start-local.js');
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 let dataDir: string;
 let env: NodeJS.ProcessEnv;

@@ -1,26 +1,17 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { REPO_ROOT } from '@webrana/registry';
-import { migratedTestDatabase, serverUrl, withClient, type TestDatabase } from '@webrana/testing';
+import { freePort, migratedTestDatabase, serverUrl, type TestDatabase, withClient } from '@webrana/testing';
 
 const run = promisify(execFile);
 const STUDIO = path.join(REPO_ROOT, 'scripts', 'studio.js');
 const JOBS_CLI = path.join(REPO_ROOT, 'jobs', 'dist', 'cli.js');
 const ARTIFACT = path.join(REPO_ROOT, 'test-artifacts', 'studio-users.png');
 const CHROMIUM = process.env.CHROMIUM ?? 'chromium';
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Debian's chromium, headless, in a profile of its own that is thrown away afterwards. */
 async function chromium(...args: string[]): Promise<string> {

@@ -2,11 +2,10 @@
 // services twice over: one job on /metrics, one with metrics_path /health/db.
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { SERVICES } from '@webrana/registry';
-import { migratedTestDatabase, type TestDatabase } from '@webrana/testing';
+import { freePort, migratedTestDatabase, type TestDatabase } from '@webrana/testing';
 import { killIfRunning, sleep, startService, type RunningService } from './helpers';
 
 const PROMETHEUS = process.env.PROMETHEUS_BIN ?? '/usr/bin/prometheus';
@@ -23,14 +22,6 @@ let prometheusUrl: string;
 const prometheusOutput: string[] = [];
 const databases: TestDatabase[] = [];
 const services: RunningService[] = [];
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** Prometheus' configuration: both jobs over the four services, scraped every second. */
 function prometheusConfig(targets: readonly string[]): string {

@@ -1,11 +1,10 @@
 // The four services as processes (their compiled main), over HTTP, against a PostgreSQL of this file's
 // own that the tests stop and start again. Each service reaches it through a counting TCP proxy.
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { SERVICES, type ServiceSpec } from '@webrana/registry';
-import { startEmbeddedPostgres, withClient, withDatabase, type RunningPostgres } from '@webrana/testing';
+import { freePort, type RunningPostgres, startEmbeddedPostgres, withClient, withDatabase } from '@webrana/testing';
 import {
   get,
   killIfRunning,
@@ -32,14 +31,6 @@ let pgPort: number;
 let postgres: RunningPostgres | undefined;
 const running: Running[] = [];
 const measured: Record<string, unknown> = {};
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** Polls until `check` passes, returning how long it took; fails with the last error after `limitMs`. */
 async function eventually(check: () => Promise<void>, limitMs: number): Promise<number> {
