@@ -1,7 +1,14 @@
 import type { Logger } from '@webrana/logger';
 import { parseArgs } from 'node:util';
+import * as fs from 'node:fs';
 import {
+  blocking,
   checkDrift,
+  formatFinding,
+  lintMigrations,
+  newMigration,
+  readLocalMigrations,
+  type LintFinding,
   DEFAULT_SETTINGS,
   deploy,
   EXIT_TEMPFAIL,
@@ -20,7 +27,7 @@ import {
   type MigrateSettings,
   type MigrateTarget,
 } from '@webrana/migrate';
-import { dependencyWaves, SERVICES, withDependencies, type ServiceSpec } from '@webrana/registry';
+import { dependencyWaves, migrationsDir, SERVICES, withDependencies, type ServiceSpec } from '@webrana/registry';
 import { isProduction, migrateTarget, requireService, UsageError } from './common';
 
 export const MIGRATE_USAGE = `usage: webrana-jobs migrate <command> --service=NAME [options]
@@ -35,6 +42,13 @@ commands:
   resolve   --applied NAME | --rolled-back NAME, with Prisma's semantics
   reset     drop and recreate the schema, then apply every migration (refused in production)
   check     apply the migrations to a scratch database and compare with schema.prisma; exit 1 on drift
+  new       --name=NAME: write the next migration folder (<UTC YYYYMMDDHHMMSS>_<name>/migration.sql) with
+            Prisma's own SQL from "all migrations applied" to schema.prisma, print it and its lint
+            findings; never applies it unless --apply (development only); writes nothing when
+            nothing changed (also: npm run migrate:new -- --service=X --name=NAME)
+  lint      squawk on the pending migrations (--all: every migration; without --service: every
+            service); exit 1 on an error finding with no allow comment
+            (-- webrana:allow RULE: REASON) or lint-allow.json entry
 
 options:
   --service=NAME              auth-service, catalog-service, order-service or billing-service
@@ -59,6 +73,12 @@ options:
   --with-deps                 deploy: migrate the services this one depends on first
   --scratch-url=URL           check: server URL where scratch databases may be created
                               (default: the service's database URL)
+  --name=NAME                 new: the migration's name (lowercased, words joined by _)
+  --shadow-database-url=URL   new: server where a scratch database may be created (default:
+                              SHADOW_DATABASE_URL; in development, else an embedded PostgreSQL 15)
+  --create-only               new: write the migration, do not apply it (the default)
+  --apply                     new: also deploy it to the service's database (refused in production)
+  --all                       lint: every migration, not only the pending ones (no database needed)
   -h, --help                  this text
 
 exit codes:
@@ -89,6 +109,11 @@ const OPTIONS = {
   applied: { type: 'string' },
   'rolled-back': { type: 'string' },
   'scratch-url': { type: 'string' },
+  name: { type: 'string' },
+  'shadow-database-url': { type: 'string' },
+  'create-only': { type: 'boolean', default: false },
+  apply: { type: 'boolean', default: false },
+  all: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -210,7 +235,12 @@ async function runMigrateCommand(args: string[], io: CommandIO): Promise<number>
     io.out(MIGRATE_USAGE);
     return values.help ? 0 : 2;
   }
-  const settings = settingsFrom(values);
+  const settings: MigrateSettings = {
+    ...settingsFrom(values),
+    ...(isProduction(io.env) ? { refuseLintErrors: true } : {}),
+  };
+  if (command === 'lint') return lintCommand(values, settings, io);
+  if (command === 'new') return newCommand(values, settings, io);
   if (command === 'deploy' && !values.service && !values['dry-run']) {
     if (values['database-url'])
       throw new UsageError('--database-url needs --service (each service has its own database)');
@@ -273,4 +303,97 @@ async function runMigrateCommand(args: string[], io: CommandIO): Promise<number>
     default:
       throw new UsageError(`unknown migrate command "${command}"`);
   }
+}
+
+function printFindings(findings: readonly LintFinding[], io: CommandIO) {
+  for (const f of findings) io.out(`${formatFinding(f)}\n`);
+}
+
+/** `migrate lint`: squawk on the pending migrations (or --all) of one service or of every service. */
+async function lintCommand(values: Record<string, unknown>, settings: MigrateSettings, io: CommandIO) {
+  const services = values.service ? [requireService(values.service as string)] : SERVICES;
+  if (values['database-url'] && !values.service)
+    throw new UsageError('--database-url needs --service (each service has its own database)');
+  let failed = 0;
+  for (const service of services) {
+    const dir = (values['migrations-dir'] as string | undefined) ?? migrationsDir(service.name);
+    const migrations = values.all
+      ? readLocalMigrations(dir)
+      : (
+          await status(
+            values.service
+              ? migrateTarget(service, values as { 'database-url'?: string }, io.env)
+              : ownTarget(service, io.env),
+            settings,
+            io.log,
+          )
+        ).pending;
+    const findings = await lintMigrations(migrations, dir);
+    const errors = blocking(findings);
+    failed += errors.length;
+    printFindings(findings, io);
+    io.out(
+      `${service.name}: ${migrations.length} migration(s) linted, ${errors.length} unallowed error(s), ` +
+        `${findings.filter((f) => f.level === 'warning').length} warning(s), ${findings.filter((f) => f.allowed).length} allowed\n`,
+    );
+  }
+  return failed ? 1 : 0;
+}
+
+/** The server `migrate new` builds its scratch database on, and how to stop it when we started it. */
+async function scratchServer(
+  values: Record<string, unknown>,
+  io: CommandIO,
+): Promise<{ url: string; stop: () => Promise<void> }> {
+  const given = (values['shadow-database-url'] as string | undefined) ?? io.env.SHADOW_DATABASE_URL;
+  if (given) return { url: given, stop: async () => undefined };
+  if (isProduction(io.env))
+    throw new UsageError('migrate new in production needs --shadow-database-url=URL or SHADOW_DATABASE_URL');
+  // A development dependency, like Prisma 6's CLI: the jobs image does not ship it.
+  const { startEmbeddedPostgres } = await import('@webrana/local-postgres');
+  const postgres = await startEmbeddedPostgres();
+  return { url: postgres.url, stop: postgres.stop };
+}
+
+/** `migrate new --name=NAME`: the next migration from Prisma's own differ; applies only with --apply. */
+async function newCommand(values: Record<string, unknown>, settings: MigrateSettings, io: CommandIO) {
+  const service = requireService(values.service as string | undefined);
+  const name = values.name as string | undefined;
+  if (!name) throw new UsageError('migrate new needs --name=NAME');
+  if (values.apply && values['create-only']) throw new UsageError('--apply and --create-only exclude each other');
+  if (values.apply && isProduction(io.env))
+    throw new UsageError('migrate new --apply is refused in production: commit the migration and deploy it');
+  const dir = (values['migrations-dir'] as string | undefined) ?? migrationsDir(service.name);
+  if (!fs.existsSync(dir)) throw new UsageError(`migrations folder not found: ${dir}`);
+  // Only --apply needs the service's database; the rest runs on the scratch server.
+  const target: MigrateTarget = values.apply
+    ? migrateTarget(service, values as { 'database-url'?: string }, io.env)
+    : { service: service.name, databaseUrl: '', urlVariable: 'none', migrationsDir: dir };
+  const server = await scratchServer(values, io);
+  let result;
+  try {
+    result = await newMigration({ ...target, migrationsDir: dir }, settings, io.log, {
+      name,
+      scratchServerUrl: server.url,
+    });
+  } finally {
+    await server.stop();
+  }
+  if (!result.name) {
+    io.out(`${service.name}: schema.prisma matches the migrations; nothing changed, nothing written\n`);
+    return 0;
+  }
+  io.out(`${service.name}: wrote ${result.file}\n\n${result.sql}\n`);
+  const findings = await lintMigrations(
+    readLocalMigrations(dir).filter((m) => m.name === result.name),
+    dir,
+  );
+  printFindings(findings, io);
+  io.out(
+    findings.length
+      ? `lint: ${blocking(findings).length} error(s) (refused by a production deploy unless allowed), ${findings.length - blocking(findings).length} other finding(s)\n`
+      : 'lint: no findings\n',
+  );
+  if (values.apply) await deploy(target, settings, io.log);
+  return 0;
 }

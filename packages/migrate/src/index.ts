@@ -5,3 +5,12 @@ export * from './limits';
 export * from './local';
 export * from './runner';
 export { MigrationError, PRISMA_MIGRATION_LOCK } from './session';
+export * from './lint';
+export {
+  appliedDatamodel,
+  migrationSlug,
+  migrationTimestamp,
+  nextMigrationName,
+  newMigration,
+  type NewMigrationResult,
+} from './new';

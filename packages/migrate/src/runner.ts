@@ -22,6 +22,8 @@ import {
   recordProgress,
   recordStarted,
 } from './ledger';
+import { parseDurationFlag } from './limits';
+import { blocking, formatFinding, lintMigrations } from './lint';
 import { readLocalMigrations, type LocalMigration } from './local';
 import { describeInterrupted, progressLogs, type InvalidIndex } from './progress';
 import { connectWithRetry, MigrationError, takeMigrationLock } from './session';
@@ -50,6 +52,8 @@ export interface MigrateSettings {
   lockRetries: number;
   /** Wait before the first retry; doubled for each next one (capped at 60 s). */
   lockRetryDelayMs: number;
+  /** Production: refuse pending migrations with unallowed squawk findings of error severity. */
+  refuseLintErrors?: boolean;
 }
 
 export const DEFAULT_SETTINGS: MigrateSettings = {
@@ -317,7 +321,47 @@ async function applyStatementByStatement(run: Run, migration: LocalMigration): P
   }
 }
 
-async function applyOne(run: Run, migration: LocalMigration): Promise<void> {
+const DIRECTIVE = /^\s*--\s*webrana:(lock-timeout|statement-timeout)\b\s*(\S*)/gm;
+
+/**
+ * A migration's own timeouts: `-- webrana:lock-timeout 2s` / `-- webrana:statement-timeout 10m`
+ * (the flags' syntax and ranges) override --lock-timeout / --statement-timeout for that migration.
+ */
+export function migrationTimeouts(sql: string): {
+  lockTimeoutMs?: number;
+  statementTimeoutMs?: number;
+  errors: string[];
+} {
+  const found: { lockTimeoutMs?: number; statementTimeoutMs?: number; errors: string[] } = { errors: [] };
+  for (const match of sql.matchAll(DIRECTIVE)) {
+    const [, kind, value] = match as unknown as [string, 'lock-timeout' | 'statement-timeout', string];
+    try {
+      const ms = parseDurationFlag(kind, value);
+      if (kind === 'lock-timeout') found.lockTimeoutMs = ms;
+      else found.statementTimeoutMs = ms;
+    } catch (error) {
+      found.errors.push(
+        `-- webrana:${kind} ${value}: ${(error as Error).message.replace(/^--[a-z-]+=\S* /, '')}`.trim(),
+      );
+    }
+  }
+  return found;
+}
+
+function withOwnTimeouts(settings: MigrateSettings, migration: LocalMigration): MigrateSettings {
+  const { lockTimeoutMs, statementTimeoutMs } = migrationTimeouts(migration.sql);
+  return {
+    ...settings,
+    ...(lockTimeoutMs !== undefined ? { lockTimeoutMs } : {}),
+    ...(statementTimeoutMs !== undefined ? { statementTimeoutMs } : {}),
+  };
+}
+
+async function applyOne(outer: Run, migration: LocalMigration): Promise<void> {
+  const run = { ...outer, settings: withOwnTimeouts(outer.settings, migration) };
+  const { lockTimeoutMs, statementTimeoutMs } = run.settings;
+  if (lockTimeoutMs !== outer.settings.lockTimeoutMs || statementTimeoutMs !== outer.settings.statementTimeoutMs)
+    run.log.info({ migration: migration.name, lockTimeoutMs, statementTimeoutMs }, 'migration sets its own timeouts');
   const reason = await nonTransactionalReason(migration.sql);
   const started = Date.now();
   if (reason === null) await applyInTransaction(run, migration);
@@ -344,8 +388,22 @@ async function syntaxBlockers(pending: readonly LocalMigration[]): Promise<strin
         `migration ${m.name} (${m.file}): ${error.message}${error.line ? ` at line ${error.line}` : ''}; ` +
           `nothing was run or recorded: fix the file (it was never applied, so it may be edited) and deploy again`,
       );
+    for (const e of migrationTimeouts(m.sql).errors) found.push(`migration ${m.name} (${m.file}): ${e}`);
   }
   return found;
+}
+
+/** Production deploys: unallowed error findings of squawk in pending migrations. */
+async function lintBlockers(
+  pending: readonly LocalMigration[],
+  target: MigrateTarget,
+  settings: MigrateSettings,
+): Promise<string[]> {
+  if (!settings.refuseLintErrors || pending.length === 0) return [];
+  return blocking(await lintMigrations(pending, target.migrationsDir)).map(
+    (f) =>
+      `lint: ${formatFinding(f)} (or, if it is safe here, add \`-- webrana:allow ${f.rule}: <reason>\` before the statement)`,
+  );
 }
 
 async function invalidIndexesIfFailed(client: Client, schema: string, assessment: Assessment) {
@@ -362,6 +420,7 @@ async function deployOn(client: Client, schema: string, target: MigrateTarget, s
     }),
     ...(await syntaxBlockers(assessment.pending)),
   ];
+  if (blockers.length === 0) blockers.push(...(await lintBlockers(assessment.pending, target, settings)));
   if (blockers.length > 0)
     throw new MigrationError(`${target.service}: refusing to migrate\n- ${blockers.join('\n- ')}`);
   const applied: string[] = [];

@@ -29,11 +29,20 @@ export function toPrisma6Schema(schema: string): string {
  * Runs the Prisma 6.19 CLI against a patched copy of a service schema (and a copy of its migrations
  * folder, when there is one), with the WebAssembly schema engine over a pg driver adapter.
  */
-export function runPrisma6(args: readonly string[], opts: { schemaPath: string; databaseUrl: string }): Prisma6Result {
+export function runPrisma6(
+  args: readonly string[],
+  opts: {
+    schemaPath: string;
+    databaseUrl: string;
+    /** More files for the work folder (name -> Prisma 6 schema text, written as is). */
+    files?: Record<string, string>;
+  },
+): Prisma6Result {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'prisma6-'));
   try {
     const schema = path.join(work, 'schema.prisma');
     fs.writeFileSync(schema, toPrisma6Schema(fs.readFileSync(opts.schemaPath, 'utf8')));
+    for (const [name, text] of Object.entries(opts.files ?? {})) fs.writeFileSync(path.join(work, name), text);
     const migrations = path.join(path.dirname(opts.schemaPath), 'migrations');
     if (fs.existsSync(migrations)) fs.cpSync(migrations, path.join(work, 'migrations'), { recursive: true });
     const result = spawnSync(process.execPath, [CLI, ...args, '--config', CONFIG], {
@@ -64,4 +73,38 @@ export function prismaDdl(schemaPath: string, databaseUrl: string): string {
   });
   if (result.status !== 0) throw new Error(`prisma migrate diff failed:\n${result.stderr}${result.stdout}`);
   return result.stdout;
+}
+
+/**
+ * The datamodel of a database as Prisma 6 introspects it (`db pull --print`), generator and
+ * datasource taken from the service schema (already in Prisma 6 form).
+ */
+export function prismaPull(schemaPath: string, databaseUrl: string): string {
+  const result = runPrisma6(['db', 'pull', '--print'], { schemaPath, databaseUrl });
+  if (result.status !== 0) throw new Error(`prisma db pull failed:\n${result.stderr}${result.stdout}`);
+  // The CLI prints its adapter warning on stdout before the schema.
+  const start = result.stdout.search(/^(generator|datasource)\s/m);
+  return start < 0 ? result.stdout : result.stdout.slice(start);
+}
+
+/**
+ * Prisma's own migration script between two datamodels (`migrate diff --from-schema-datamodel
+ * --to-schema-datamodel --script`): `from` is schema text in Prisma 6 form (e.g. from prismaPull or
+ * toPrisma6Schema), `toSchemaPath` a service schema (rewritten for Prisma 6 here).
+ */
+export function prismaDiff(from: string, toSchemaPath: string, databaseUrl: string): string {
+  const result = runPrisma6(
+    ['migrate', 'diff', '--from-schema-datamodel', 'from.prisma', '--to-schema-datamodel', 'schema.prisma', '--script'],
+    { schemaPath: toSchemaPath, databaseUrl, files: { 'from.prisma': from } },
+  );
+  if (result.status !== 0) throw new Error(`prisma migrate diff failed:\n${result.stderr}${result.stdout}`);
+  return result.stdout;
+}
+
+/** True when a `migrate diff --script` output holds no statement (Prisma prints a comment then). */
+export function isEmptyScript(script: string): boolean {
+  return script
+    .split('\n')
+    .map((l) => l.trim())
+    .every((l) => l === '' || l.startsWith('--'));
 }
