@@ -1,6 +1,7 @@
 import { generate } from '@webrana/datagen';
 import { migratedTestDatabase, withClient, type TestDatabase } from '@webrana/testing';
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -308,4 +309,77 @@ test('scripts/backup.sh and scripts/restore.sh wrap the jobs with the spec optio
   expect((await run(path.join(REPO_ROOT, 'scripts', 'restore.sh'), ['--help'])).stdout).toContain(
     '--latest --dir=PATH',
   );
+});
+
+test('a full dump restores with --jobs=2 (parallel pg_restore, not one transaction) and gives back every table', async () => {
+  await generate('order', db.url, 300);
+  const original = await tableHashes(db.url);
+  expect((await runCli(backupArgs())).code).toBe(0);
+  await withClient(db.url, (c) => c.query(`DELETE FROM order_items; UPDATE orders SET hostname = 'changed'`));
+  const restored = await runCli(restoreArgs(`--latest`, `--dir=${dir}`, '--jobs=2'));
+  expect(restored.stderr).toBe('');
+  expect(restored.code).toBe(0);
+  expect(await tableHashes(db.url)).toEqual(original);
+});
+
+test('a dump written by the earlier job (pg_dump -Fc at gzip level 3, its manifest beside it) still restores, also with --jobs=2, and retention counts and deletes it like the new dumps', async () => {
+  await generate('order', db.url, 300);
+  const original = await tableHashes(db.url);
+  const serviceDir = path.join(dir, 'order-service');
+  fs.mkdirSync(serviceDir, { mode: 0o700 });
+  const yesterday = new Date(Date.now() - 86_400_000);
+  const stamp = yesterday
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '');
+  const old = `order-service-${stamp}.dump`;
+  const url = new URL(db.url);
+  await promisify(execFile)(
+    'pg_dump',
+    ['--format=custom', '--compress=3', '--no-owner', '--no-privileges', `--file=${path.join(serviceDir, old)}`],
+    {
+      env: {
+        ...process.env,
+        PGHOST: url.hostname,
+        PGPORT: url.port,
+        PGUSER: decodeURIComponent(url.username),
+        PGPASSWORD: decodeURIComponent(url.password),
+        PGDATABASE: db.name,
+      },
+    },
+  );
+  const bytes = fs.readFileSync(path.join(serviceDir, old));
+  fs.writeFileSync(
+    path.join(serviceDir, `${old}.json`),
+    JSON.stringify({
+      service: 'order-service',
+      database: db.name,
+      kind: 'full',
+      file: old,
+      serverVersion: '15',
+      migrationHead: '20261125000100_rules',
+      bytes: bytes.length,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      durationMs: 1,
+      createdAt: yesterday.toISOString(),
+    }),
+  );
+
+  for (const jobs of ['1', '2']) {
+    await withClient(db.url, (c) => c.query(`DELETE FROM order_items; UPDATE orders SET hostname = 'changed'`));
+    const restored = await runCli(restoreArgs(`--file=${path.join(serviceDir, old)}`, `--jobs=${jobs}`));
+    expect(restored.stderr).toBe('');
+    expect(restored.code).toBe(0);
+    expect(await tableHashes(db.url)).toEqual(original);
+  }
+
+  // Counted: two days kept with keep-daily=2; deleted once the policy keeps only today's.
+  const both = await runCli(backupArgs('--keep-daily=2', '--keep-weekly=0', '--keep-monthly=0'));
+  expect(both.code).toBe(0);
+  expect(summaryOf(both.stdout)).toMatchObject({ kept: 2, deleted: [] });
+  await new Promise((r) => setTimeout(r, 1100)); // a new second, so a new file name
+  const one = await runCli(backupArgs('--keep-daily=1', '--keep-weekly=0', '--keep-monthly=0'));
+  expect(one.code).toBe(0);
+  expect(summaryOf(one.stdout).deleted).toContain(old);
+  expect(files()).not.toContain(old);
 });

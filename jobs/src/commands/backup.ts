@@ -12,7 +12,7 @@ import type { CommandIO } from './migrate';
 export const BACKUP_USAGE = `usage: webrana-jobs backup --dir=PATH [--service=NAME] [options]
 
 Dumps each service's database (or the one --service names) with pg_dump to <dir>/<service>/<service>-<UTC time>.dump (custom format,
-gzip level 3), verifies it (pg_restore --list), fsyncs it, writes <file>.json beside it (service,
+gzip level 2), verifies it (pg_restore --list), fsyncs it, writes <file>.json beside it (service,
 database, server version, migration head, bytes, sha256, duration), then applies retention to that
 kind of dump. A failed dump deletes nothing and leaves no file under a final name. Files are 0600 in
 0700 folders. A run whose second is taken by another run uses the next free second.
