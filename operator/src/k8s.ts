@@ -51,6 +51,8 @@ export type PodTemplate = {
 
 export interface JobSpec {
   backoffLimit?: number;
+  completions?: number;
+  parallelism?: number;
   activeDeadlineSeconds?: number;
   ttlSecondsAfterFinished?: number;
   podReplacementPolicy?: string;

@@ -1,8 +1,8 @@
 // webrana-operator: the process. Only this file touches process (argv, env, signals, exit code).
-import { KubeConfig, dumpYaml, loadYaml } from '@kubernetes/client-node';
 import { createLogger } from '@webrana/logger';
 import { webranaDatabaseCrd } from './api/crd';
 import { ENV_HELP, loadConfig } from './runtime/config';
+import { loadKubeAccess } from './runtime/kubeconfig';
 import { createOperator } from './runtime/operator';
 
 const USAGE = `usage: webrana-operator [run]    run the operator (the container's command)
@@ -20,7 +20,9 @@ ${ENV_HELP}
  * The CRD file as charts/webrana-operator/crds/ holds it, written by client-node's YAML dump (read
  * back through loadYaml first, so its serializer knows the object as a CustomResourceDefinition).
  */
-function renderCrdYaml(): string {
+async function renderCrdYaml(): Promise<string> {
+  // Loaded here only: client-node brings its whole generated API, which the running operator does without.
+  const { dumpYaml, loadYaml } = await import('@kubernetes/client-node');
   return (
     '# Generated from operator/src/api/crd.ts (node operator/bin/webrana-operator.js crd > this file,\n' +
     '# then npx prettier --write). Do not edit by hand: a unit test fails when file and source differ.\n' +
@@ -35,7 +37,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === 'crd') {
-    process.stdout.write(renderCrdYaml());
+    process.stdout.write(await renderCrdYaml());
     return 0;
   }
   if (command !== 'run' || rest.length > 0) {
@@ -51,10 +53,15 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const log = createLogger({ name: 'webrana-operator', level: config.logLevel });
-  const kc = new KubeConfig();
-  kc.loadFromDefault();
-  const server = kc.getCurrentCluster()?.server;
-  if (!server) {
+  let kc;
+  try {
+    kc = loadKubeAccess(process.env);
+  } catch (err) {
+    log.fatal({ err: (err as Error).message }, 'could not read the kubeconfig');
+    return 2;
+  }
+  const server = kc?.getCurrentCluster()?.server;
+  if (!kc || !server) {
     log.fatal('no Kubernetes cluster configured (KUBECONFIG, in-cluster service account or ~/.kube/config)');
     return 2;
   }

@@ -15,6 +15,8 @@ export const LABELS = {
 export const MANAGED_BY = 'webrana-operator';
 /** The selector the operator's Job and CronJob informers use: only what it manages. */
 export const MANAGED_SELECTOR = `${LABELS.managedBy}=${MANAGED_BY}`;
+/** The pod informer's selector: the migration Jobs' pods only (never the backup pods, never anyone else's). */
+export const MIGRATION_POD_SELECTOR = `${MANAGED_SELECTOR},${LABELS.component}=migration`;
 
 /** Annotation on a CronJob: hash of the spec the operator last wrote, so unchanged ones are never re-sent. */
 export const SPEC_HASH_ANNOTATION = 'webrana.cloud/spec-hash';

@@ -1,7 +1,7 @@
 import type { ServicePhase, ServiceStatus } from './api/types';
 import type { NormalizedSpec, ServicePlanEntry } from './api/validate';
-import { jobFinishedAt, jobOutcome } from './jobs';
-import type { Job } from './k8s';
+import { jobOutcome, migrationRun } from './jobs';
+import type { Job, Pod } from './k8s';
 import { LABELS, migrationJobName } from './names';
 
 /**
@@ -53,6 +53,11 @@ export interface PlanInput {
   readonly recorded: readonly ServiceStatus[];
   /** Error messages of failed Jobs, by Job name (from recorded status or read from their pods). */
   readonly failureMessages: ReadonlyMap<string, string>;
+  /**
+   * The migration pods of this resource the cache shows (any Job): a Job's one pod that succeeded
+   * counts before the Job controller marks the Job Complete (see migrationRun in jobs.ts).
+   */
+  readonly pods?: readonly Pod[];
 }
 
 function jobGeneration(job: Job): number | undefined {
@@ -66,6 +71,7 @@ function jobService(job: Job): string | undefined {
 
 export function planMigrations(input: PlanInput): MigrationPlan {
   const { database, generation, spec, jobs, recorded, failureMessages } = input;
+  const pods = input.pods ?? [];
   const byName = new Map(jobs.map((j) => [j.metadata.name, j]));
   const recordedBy = new Map(recorded.map((s) => [s.name, s]));
   const phases = new Map<string, ServicePhase>();
@@ -78,14 +84,20 @@ export function planMigrations(input: PlanInput): MigrationPlan {
     const prior = recordedBy.get(svc.name);
     let plan: ServicePlan;
     if (job && !job.metadata.deletionTimestamp) {
-      const outcome = jobOutcome(job);
-      const startedAt = job.status?.startTime;
+      const run = migrationRun(job, pods);
+      // What this generation already recorded for this Job stays as written: its start time (the
+      // reconcile that created the Job wrote it, so the Job controller's startTime costs no second
+      // status write) and a success, once seen (its pod may be deleted, or the Job recreated under the
+      // same name, before the Job controller says Complete: the migration ran all the same).
+      const kept = prior?.job === jobName ? prior : undefined;
+      const startedAt = kept?.startedAt ?? job.status?.startTime;
       const base = { name: svc.name, job: jobName, ...(startedAt ? { startedAt } : {}) };
-      if (outcome === 'Succeeded') {
-        const finishedAt = jobFinishedAt(job);
+      const keptSuccess = kept?.phase === 'Succeeded';
+      if (run.outcome === 'Succeeded' || (run.outcome === 'Running' && keptSuccess)) {
+        const finishedAt = (keptSuccess ? kept.finishedAt : undefined) ?? run.finishedAt;
         plan = { ...base, phase: 'Succeeded', ...(finishedAt ? { finishedAt } : {}), message: 'migrations applied' };
-      } else if (outcome === 'Failed') {
-        const finishedAt = jobFinishedAt(job);
+      } else if (run.outcome === 'Failed') {
+        const finishedAt = run.finishedAt;
         plan = {
           ...base,
           phase: 'Failed',

@@ -26,6 +26,12 @@ export interface ClusterView {
   cronJobs(namespace: string, database: string): readonly CronJob[];
   /** Every migration Job in the cache, across all watched namespaces: namespace/name -> still running. */
   migrationJobStates(): ReadonlyMap<string, boolean>;
+  /**
+   * The migration Jobs' pods labelled with this database (a label-selected pod cache), so a Job whose
+   * one pod succeeded counts before the Job controller marks it Complete. Without it, the Jobs' own
+   * conditions alone decide.
+   */
+  migrationPods?(namespace: string, database: string): readonly Pod[];
 }
 
 /** Writes, and the few reads that are not cached. */
@@ -153,6 +159,7 @@ export class Reconciler {
       jobs: migrationJobs,
       recorded,
       failureMessages,
+      pods: this.view.migrationPods?.(namespace, name) ?? [],
     });
 
     const started: { service: string; job: string }[] = [];
@@ -196,6 +203,8 @@ export class Reconciler {
     for (const s of status.services ?? []) {
       if (justCreated.has(s.name)) {
         s.phase = 'Running';
+        // Recorded once, now: the Job controller's startTime (a second or so later) is not written again.
+        s.startedAt = rfc3339(now);
         s.message = `migration Job ${s.job} is running`;
       } else if (throttled.has(s.name)) {
         s.phase = 'Waiting';

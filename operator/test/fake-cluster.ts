@@ -13,6 +13,8 @@ export class FakeCluster implements ClusterView, ClusterWriter {
   readonly jobMap = new Map<string, Job>();
   readonly cronJobMap = new Map<string, CronJob>();
   readonly pods = new Map<string, Pod[]>();
+  /** The migration pods the pod informer would cache, by namespace/pod name (see runPod). */
+  readonly migrationPodMap = new Map<string, Pod>();
   readonly events: Record<string, unknown>[] = [];
   readonly writes: string[] = [];
   private rv = 1;
@@ -90,6 +92,65 @@ export class FakeCluster implements ClusterView, ClusterWriter {
     }
   }
 
+  /**
+   * The Job controller's and kubelet's part for one pod of a Job: creates or updates the pod `podName`
+   * (owned by the Job as it is now: its uid) in `phase`, without touching the Job's status (the Job
+   * controller has not synced yet). Returns the pod's name.
+   */
+  runPod(jobName: string, phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed', podName = `${jobName}-abcde`): string {
+    const job = this.job(jobName);
+    const ns = job.metadata.namespace ?? 'ns';
+    const key = `${ns}/${podName}`;
+    const at = this.tick();
+    const prior = this.migrationPodMap.get(key);
+    const exit = phase === 'Succeeded' ? 0 : phase === 'Failed' ? 1 : undefined;
+    this.migrationPodMap.set(key, {
+      metadata: prior?.metadata ?? {
+        name: podName,
+        namespace: ns,
+        uid: `uid-pod-${podName}-${this.rv}`,
+        labels: {
+          ...(job.spec.template.metadata?.labels ?? {}),
+          'batch.kubernetes.io/job-name': jobName,
+          'batch.kubernetes.io/controller-uid': job.metadata.uid ?? '',
+        },
+        ownerReferences: [
+          { apiVersion: 'batch/v1', kind: 'Job', name: jobName, uid: job.metadata.uid ?? '', controller: true },
+        ],
+      },
+      status: {
+        phase,
+        containerStatuses: [
+          {
+            name: 'migrate',
+            ...(exit === undefined ? {} : { state: { terminated: { exitCode: exit, finishedAt: at } } }),
+          },
+        ],
+      },
+    });
+    return podName;
+  }
+
+  deletePod(podName: string, namespace = 'ns'): void {
+    this.migrationPodMap.delete(`${namespace}/${podName}`);
+  }
+
+  /** Someone deletes a Job and creates it again under the same name: same spec, a new uid, no status. */
+  recreateJob(name: string): void {
+    const job = this.job(name);
+    const key = `${job.metadata.namespace}/${name}`;
+    const { status: _status, ...rest } = structuredClone(job);
+    this.jobMap.set(key, {
+      ...rest,
+      metadata: {
+        ...rest.metadata,
+        uid: `${job.metadata.uid ?? 'uid'}-again`,
+        resourceVersion: this.nextRv(),
+        creationTimestamp: this.tick(),
+      },
+    });
+  }
+
   job(name: string): Job {
     const job = [...this.jobMap.values()].find((j) => j.metadata.name === name);
     if (!job) throw new Error(`no Job ${name}; have ${[...this.jobMap.keys()].join(', ')}`);
@@ -133,6 +194,12 @@ export class FakeCluster implements ClusterView, ClusterWriter {
           ),
         ]),
     );
+  }
+
+  migrationPods(namespace: string, database: string): readonly Pod[] {
+    return [...this.migrationPodMap.values()]
+      .filter((p) => p.metadata.namespace === namespace && p.metadata.labels?.[LABELS.database] === database)
+      .map((p) => structuredClone(p));
   }
 
   // --- ClusterWriter ---------------------------------------------------------------

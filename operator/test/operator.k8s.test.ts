@@ -75,9 +75,12 @@ test('on empty databases: auth and catalog start first, in parallel; order after
   expect(Math.abs(auth!.created - catalog!.created)).toBeLessThanOrEqual(1000);
   expect(catalog!.created).toBeLessThanOrEqual(auth!.completed!);
   expect(auth!.created).toBeLessThanOrEqual(catalog!.completed!);
-  // Dependents only after their dependencies completed.
-  expect(order!.created).toBeGreaterThanOrEqual(Math.max(auth!.completed!, catalog!.completed!));
-  expect(billing!.created).toBeGreaterThanOrEqual(order!.completed!);
+  // Dependents only after their dependencies' migrations finished: the pod's exit, which the status
+  // records as finishedAt (issue 22: no longer the Job controller's Complete, which may come later).
+  const finished = (s: string) =>
+    Date.parse(ready.status?.services?.find((x) => x.name === s)?.finishedAt ?? 'missing');
+  expect(order!.created).toBeGreaterThanOrEqual(Math.max(finished('auth-service'), finished('catalog-service')));
+  expect(billing!.created).toBeGreaterThanOrEqual(finished('order-service'));
   expect(jobs.every((j) => j.succeeded)).toBe(true);
 
   for (const [service, db] of dbs) {

@@ -1,10 +1,10 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeAccess } from './kubeconfig';
 
 /**
- * A small JSON REST client for the apiserver: credentials from @kubernetes/client-node's KubeConfig
- * (kubeconfig file or in-cluster service account, token re-read on every request), one keep-alive
+ * A small JSON REST client for the apiserver: credentials from a KubeAccess (kubeconfig.ts: kubeconfig
+ * file or in-cluster service account, token re-read on every request), one keep-alive
  * connection pool, plain JSON in and out (timestamps stay strings), and every request reported to
  * `onRequest` so /metrics can count what the operator asks of the apiserver.
  */
@@ -69,7 +69,7 @@ export class KubeClient {
   private agent: https.Agent | http.Agent | undefined;
 
   constructor(
-    readonly kc: KubeConfig,
+    readonly kc: KubeAccess,
     private readonly onRequest: RequestObserver = () => {},
     private readonly userAgent = 'webrana-operator',
   ) {
@@ -152,6 +152,80 @@ export class KubeClient {
         reject(err);
       });
       if (payload) req.write(payload);
+      req.end();
+    });
+  }
+
+  /**
+   * A streaming GET (a watch): each non-empty line goes to `onLine`; `onEnd` is called once, when the
+   * server ends the stream (no arguments), the connection fails (the error) or the server refuses
+   * (the error and its HTTP status). Resolves once the response began, to a function that aborts it
+   * (after which `onEnd` is not called). Not reported to `onRequest`: the informers count watches.
+   */
+  async stream(
+    path: string,
+    query: RequestOptions['query'],
+    onLine: (line: string) => void,
+    onEnd: (err?: Error, status?: number) => void,
+  ): Promise<() => void> {
+    const url = new URL(path, this.server);
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const base = await this.options();
+    const headers = {
+      ...(base.headers as Record<string, string>),
+      Accept: 'application/json',
+      'User-Agent': this.userAgent,
+    };
+    const transport = url.protocol === 'https:' ? https : http;
+    return new Promise<() => void>((resolve, reject) => {
+      let ended = false;
+      let started = false;
+      const end = (err?: Error, status?: number) => {
+        if (ended) return;
+        ended = true;
+        onEnd(err, status);
+      };
+      const req = transport.request(
+        url,
+        { method: 'GET', headers, agent: base.agent, ...(base.auth ? { auth: base.auth } : {}) },
+        (res) => {
+          started = true;
+          const abort = () => {
+            ended = true;
+            req.destroy();
+          };
+          const code = res.statusCode ?? 0;
+          if (code !== 200) {
+            let body = '';
+            res.setEncoding('utf8');
+            res.on('data', (c: string) => (body += c));
+            res.on('end', () => {
+              resolve(abort);
+              end(new ApiError(code, '', `GET ${url.pathname} (watch): HTTP ${code}: ${body.slice(0, 300)}`), code);
+            });
+            return;
+          }
+          resolve(abort);
+          res.setEncoding('utf8');
+          let buffer = '';
+          res.on('data', (chunk: string) => {
+            buffer += chunk;
+            let i: number;
+            while ((i = buffer.indexOf('\n')) >= 0) {
+              const line = buffer.slice(0, i).trim();
+              buffer = buffer.slice(i + 1);
+              if (line && !ended) onLine(line);
+            }
+          });
+          res.on('end', () => end());
+          res.on('error', (err) => end(err));
+          res.on('close', () => end(res.complete ? undefined : new Error(`watch ${url.pathname}: connection closed`)));
+        },
+      );
+      req.on('error', (err) => {
+        if (!started) reject(err);
+        else end(err);
+      });
       req.end();
     });
   }

@@ -1,51 +1,118 @@
-import { ListWatch, Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '@webrana/logger';
 import type { WebranaDatabase } from '../api/types';
-import { jobOutcome } from '../jobs';
-import type { CronJob, Job } from '../k8s';
-import { LABELS, MANAGED_SELECTOR } from '../names';
+import { jobOutcome, migrationRun, podJobUid } from '../jobs';
+import type { CronJob, Job, Pod } from '../k8s';
+import { LABELS, MANAGED_SELECTOR, MIGRATION_POD_SELECTOR } from '../names';
 import type { ClusterView } from '../reconcile';
 import type { KubeClient } from './client';
+import { ListWatchCache } from './listwatch';
 import { paths } from './writer';
 
 /**
- * The operator's cluster I/O: three informers (WebranaDatabases; Jobs and CronJobs labelled
+ * The operator's cluster I/O: four informers (WebranaDatabases; Jobs and CronJobs labelled
  * managed-by=webrana-operator, which covers the migration Jobs, the backup CronJobs and the Jobs
- * those CronJobs create) and the writes. Informer caches answer every read the reconciler makes
+ * those CronJobs create; the migration Jobs' pods, selected by label, so a wave moves on as soon as
+ * its pods succeeded) and the writes. Informer caches answer every read the reconciler makes
  * except the pods of a failed Job, which are listed once per failure. The writes are in writer.ts.
+ *
+ * The caches keep only what the reconciler reads: every object loses metadata.managedFields, Jobs
+ * their pod template (the reconciler never reads it back), pods all but their identity, owner,
+ * phase and container exit (see slimPod). That keeps the operator's memory flat in the number of
+ * resources it watches.
  */
+
+type Transform = (obj: unknown) => unknown;
 
 interface InformerHandle<T> {
   readonly name: string;
-  readonly cache: ListWatch<KubernetesObject & T>;
+  readonly cache: ListWatchCache<T & { metadata?: { name?: string; namespace?: string } }>;
   synced(): boolean;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
 
+function withoutManagedFields<T>(obj: T): T {
+  const meta = (obj as { metadata?: { managedFields?: unknown } } | undefined)?.metadata;
+  if (meta && 'managedFields' in meta) delete meta.managedFields;
+  return obj;
+}
+
+/** A Job as cached: no managedFields, no pod template. */
+export function slimJob(obj: unknown): unknown {
+  const job = withoutManagedFields(obj as Job);
+  if (job?.spec?.template) job.spec.template = { spec: {} };
+  return job;
+}
+
+/** A pod as cached: what migrationRun reads (identity, owner, phase, container exits), nothing else. */
+export function slimPod(obj: unknown): unknown {
+  const pod = obj as Pod & { apiVersion?: string; kind?: string };
+  if (!pod?.metadata) return obj;
+  const m = pod.metadata;
+  const slim: Pod & { apiVersion?: string; kind?: string } = {
+    ...(pod.apiVersion ? { apiVersion: pod.apiVersion } : {}),
+    ...(pod.kind ? { kind: pod.kind } : {}),
+    metadata: {
+      name: m.name,
+      ...(m.namespace ? { namespace: m.namespace } : {}),
+      ...(m.uid ? { uid: m.uid } : {}),
+      ...(m.resourceVersion ? { resourceVersion: m.resourceVersion } : {}),
+      ...(m.creationTimestamp ? { creationTimestamp: m.creationTimestamp } : {}),
+      ...(m.deletionTimestamp ? { deletionTimestamp: m.deletionTimestamp } : {}),
+      labels: Object.fromEntries(
+        Object.entries(m.labels ?? {}).filter(
+          ([k]) => k === LABELS.database || k === LABELS.service || k.endsWith('controller-uid'),
+        ),
+      ),
+      ownerReferences: (m.ownerReferences ?? []).map((r) => ({
+        apiVersion: r.apiVersion,
+        kind: r.kind,
+        name: r.name,
+        uid: r.uid,
+        ...(r.controller !== undefined ? { controller: r.controller } : {}),
+      })),
+    },
+    status: {
+      ...(pod.status?.phase ? { phase: pod.status.phase } : {}),
+      containerStatuses: (pod.status?.containerStatuses ?? []).map((c) => ({
+        name: c.name,
+        ...(c.state?.terminated
+          ? {
+              state: {
+                terminated: {
+                  ...(c.state.terminated.exitCode !== undefined ? { exitCode: c.state.terminated.exitCode } : {}),
+                  ...(c.state.terminated.finishedAt ? { finishedAt: c.state.terminated.finishedAt } : {}),
+                },
+              },
+            }
+          : {}),
+      })),
+    },
+  };
+  return slim;
+}
+
 /**
- * A client-node ListWatch that restarts itself: ListWatch re-lists after 410 Gone and resumes a
- * watch the server closed, but stops for good after any other error; this wrapper starts it again
+ * A ListWatchCache (listwatch.ts) that restarts itself: the cache re-lists after 410 Gone and resumes
+ * a watch the server closed, but stops for good after any other error; this wrapper starts it again
  * after a growing delay (1 s doubling to 30 s) and reports whether the cache is synced.
  */
 export function informer<T>(
   name: string,
-  kc: KubeConfig,
   client: KubeClient,
   path: string,
   log: Logger,
   labelSelector?: string,
   onChange?: (obj: T, verb: 'add' | 'update' | 'delete') => void,
   onWatch?: () => void,
+  transform: Transform = withoutManagedFields,
 ): InformerHandle<T> {
-  const listFn = () =>
-    client.listAll<KubernetesObject & T>(path, labelSelector ? { labelSelector } : {}) as Promise<{
-      apiVersion?: string;
-      kind?: string;
-      items: (KubernetesObject & T)[];
-      metadata: { resourceVersion?: string };
-    }>;
-  const cache = new ListWatch<KubernetesObject & T>(path, new Watch(kc), listFn, false, labelSelector);
+  const cache = new ListWatchCache<T & { metadata?: { name?: string; namespace?: string } }>(
+    client,
+    path,
+    labelSelector,
+    transform,
+  );
   let synced = false;
   let stopped = false;
   let failures = 0;
@@ -93,11 +160,11 @@ export interface Informers {
   readonly databases: InformerHandle<WebranaDatabase>;
   readonly jobs: InformerHandle<Job>;
   readonly cronJobs: InformerHandle<CronJob>;
+  readonly pods: InformerHandle<Pod>;
 }
 
-/** The three informers, each change mapped to the key of the WebranaDatabase it concerns. */
+/** The four informers, each change mapped to the key of the WebranaDatabase it concerns. */
 export function createInformers(
-  kc: KubeConfig,
   client: KubeClient,
   log: Logger,
   enqueue: (key: string) => void,
@@ -118,10 +185,14 @@ export function createInformers(
       onMigrationFinished?.();
     }
   };
+  const onPod = (pod: Pod, verb: 'add' | 'update' | 'delete') => {
+    byLabel(pod);
+    const phase = pod.status?.phase;
+    if (verb !== 'delete' && (phase === 'Succeeded' || phase === 'Failed')) onMigrationFinished?.();
+  };
   return {
     databases: informer<WebranaDatabase>(
       'webranadatabases',
-      kc,
       client,
       paths.databases(namespace),
       log,
@@ -129,10 +200,27 @@ export function createInformers(
       (o) => enqueue(`${o.metadata.namespace}/${o.metadata.name}`),
       () => onWatch?.('webranadatabases'),
     ),
-    jobs: informer<Job>('jobs', kc, client, paths.jobs(namespace), log, MANAGED_SELECTOR, onJob, () =>
-      onWatch?.('jobs'),
+    jobs: informer<Job>(
+      'jobs',
+      client,
+      paths.jobs(namespace),
+      log,
+      MANAGED_SELECTOR,
+      onJob,
+      () => onWatch?.('jobs'),
+      slimJob,
     ),
-    cronJobs: informer<CronJob>('cronjobs', kc, client, paths.cronJobs(namespace), log, MANAGED_SELECTOR, byLabel, () =>
+    pods: informer<Pod>(
+      'pods',
+      client,
+      paths.allPods(namespace),
+      log,
+      MIGRATION_POD_SELECTOR,
+      onPod,
+      () => onWatch?.('pods'),
+      slimPod,
+    ),
+    cronJobs: informer<CronJob>('cronjobs', client, paths.cronJobs(namespace), log, MANAGED_SELECTOR, byLabel, () =>
       onWatch?.('cronjobs'),
     ),
   };
@@ -145,11 +233,19 @@ export function clusterView(informers: Informers): ClusterView {
     getDatabase: (ns, name) => informers.databases.cache.get(name, ns) as WebranaDatabase | undefined,
     jobs: (ns, db) => forDb(informers.jobs.cache.list(ns) as unknown as Job[], db),
     cronJobs: (ns, db) => forDb(informers.cronJobs.cache.list(ns) as unknown as CronJob[], db),
+    migrationPods: (ns, db) => forDb(informers.pods.cache.list(ns) as unknown as Pod[], db),
     migrationJobStates: () => {
+      // A Job whose one pod succeeded frees its slot then, not when the Job controller says Complete.
+      const podsByJob = new Map<string, Pod[]>();
+      for (const p of informers.pods.cache.list() as unknown as Pod[]) {
+        const uid = podJobUid(p);
+        if (uid) podsByJob.set(uid, [...(podsByJob.get(uid) ?? []), p]);
+      }
       const states = new Map<string, boolean>();
       for (const j of informers.jobs.cache.list() as unknown as Job[]) {
         if (j.metadata.labels?.[LABELS.component] !== 'migration') continue;
-        states.set(`${j.metadata.namespace}/${j.metadata.name}`, jobOutcome(j) === 'Running');
+        const pods = podsByJob.get(j.metadata.uid ?? '') ?? [];
+        states.set(`${j.metadata.namespace}/${j.metadata.name}`, migrationRun(j, pods).outcome === 'Running');
       }
       return states;
     },

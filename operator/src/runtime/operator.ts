@@ -1,10 +1,10 @@
 import type * as http from 'node:http';
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '@webrana/logger';
 import type { OperatorConfig } from './config';
 import { Controller } from './controller';
 import { WorkQueue } from './queue';
 import { KubeClient } from './client';
+import type { KubeAccess } from './kubeconfig';
 import { clusterView, createInformers, type Informers } from './informers';
 import { clusterWriter } from './writer';
 import { LeaderElector } from './leader';
@@ -27,7 +27,7 @@ export interface Operator {
 
 interface OperatorDeps {
   readonly config: OperatorConfig;
-  readonly kc: KubeConfig;
+  readonly kc: KubeAccess;
   readonly log: Logger;
   /** Called when leadership is lost: the process must exit. */
   readonly onFatal: (reason: string) => void;
@@ -45,7 +45,6 @@ export function createOperator({ config, kc, log, onFatal }: OperatorDeps): Oper
     queue.add(key);
   };
   const informers: Informers = createInformers(
-    kc,
     client,
     log,
     enqueue,

@@ -21,6 +21,7 @@ export const paths = {
   jobs: (ns?: string) => nsPath('/apis/batch/v1', 'jobs', ns),
   cronJobs: (ns?: string) => nsPath('/apis/batch/v1', 'cronjobs', ns),
   pods: (ns: string) => `/api/v1/namespaces/${ns}/pods`,
+  allPods: (ns?: string) => nsPath('/api/v1', 'pods', ns),
   events: (ns: string) => `/api/v1/namespaces/${ns}/events`,
   lease: (ns: string, name?: string) => `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases${name ? `/${name}` : ''}`,
 };
