@@ -121,16 +121,39 @@ function health(r: HealthResult | null, run: RunRecord | null): string[] {
 
 function backup(r: BackupResult | null, run: RunRecord | null): string[] {
   if (!r) return [];
+  if (!r.options) return ['## Backup and restore', '', 'Old result format: run `npm run bench` again.', ''];
+  const met = (ok: boolean) => (ok ? 'met' : '**NOT met**');
+  const perRound = (xs: readonly number[], digits = 2) => xs.map((x) => fmt(x, digits)).join(', ');
+  const ratios = (o: (typeof r.options)[number]) => o.rounds.map((x) => fmt(x.timeRatio, 3)).join(', ');
+  const dir = r.restore.directory;
   return [
     '## Backup and restore',
     '',
-    `Generated database of ${r.databaseMB} MB (\`@webrana/datagen\`: users, orders with status history, invoices, payments); ${r.pgDump}.`,
+    `Generated database of ${r.databaseMB} MB (\`@webrana/datagen\`: users, orders with status history, invoices, payments); ${r.pgDump}; ` +
+      `load average ${r.loadAverageAtStart.join(' ')} at its start. ${r.rounds} rounds; in each, every option runs once and its ` +
+      'baseline is the mean of a plain `pg_dump -Fc` (gzip level 6) just before and just after the round. Ratios are the ' +
+      'median of the per-round ratios.',
     '',
-    `- Plain \`pg_dump -Fc\` ${fmt(r.plainPgDumpFc.seconds)} s, ${fmt(r.plainPgDumpFc.bytes / 1e6, 1)} MB; the backup job ` +
-      `(dump -Z3, verify with pg_restore --list, sha256, manifest, retention) ${fmt(r.backupJob.seconds)} s, ` +
-      `${fmt(r.backupJob.bytes / 1e6, 1)} MB: time **${fmt(r.timeRatio)}x**, size **${fmt(r.sizeRatio, 3)}x** (targets <= 0.6x, <= 1.1x).`,
-    `- \`pg_restore\` into an empty database: 1 job ${fmt(r.pgRestoreSeconds.jobs1)} s, 2 jobs ${fmt(r.pgRestoreSeconds.jobs2)} s ` +
-      `(**${fmt(r.pgRestoreSeconds.jobs1 / r.pgRestoreSeconds.jobs2)}x** faster with 2 on 2 cores).`,
+    `- Backup job (${r.backupJob.format}; pg_restore --list, sha256, fsync, manifest, O_EXCL publish, retention): ` +
+      `time **${fmt(r.timeRatio, 3)}x** (target <= ${r.targets.backupTime}: ${met(r.targets.met.backupTime)}), ` +
+      `size **${fmt(r.sizeRatio, 3)}x** (target <= ${r.targets.backupSize}: ${met(r.targets.met.backupSize)}); ` +
+      `plain \`pg_dump -Fc\` median ${fmt(r.plainPgDumpFc.seconds)} s, ${fmt(r.plainPgDumpFc.bytes / 1e6, 1)} MB.`,
+    `- \`pg_restore --jobs=2\` / \`--jobs=1\` of the job's dump into an empty database: **${fmt(r.restore.ratio, 3)}x** ` +
+      `(target <= ${r.targets.restore}: ${met(r.targets.met.restore)}); per round ` +
+      r.restore.rounds.map((x) => `${fmt(x.jobs2)} s / ${fmt(x.jobs1)} s`).join(', ') +
+      (dir
+        ? `. A directory dump (-Fd -j2 -Z1) restores at ${fmt(dir.ratio, 3)}x (${dir.rounds.map((x) => `${fmt(x.jobs2)} s / ${fmt(x.jobs1)} s`).join(', ')}).`
+        : '.'),
+    '',
+    ...whyNot(r),
+    '| option | pg_restore 15 reads it as one file | time ratio (median) | size ratio | per round (time ratio) | seconds per round |',
+    '|---|---|---|---|---|---|',
+    ...r.options.map(
+      (o) =>
+        `| ${o.name} | ${o.pgRestoreReadsOneFile ? 'yes' : 'no'} | ${fmt(o.timeRatio, 3)} | ${fmt(o.sizeRatio, 3)} | ` +
+        `${ratios(o)} | ${perRound(o.rounds.map((x) => x.seconds))} |`,
+    ),
+    `| plain \`pg_dump -Fc\` (baseline) | yes | 1 | 1 | | ${perRound(r.plainPgDumpFc.rounds)} |`,
     '',
     reproduce(run, 'backup'),
     '',
