@@ -1,24 +1,25 @@
 # The jobs image: webrana-jobs (migrate, seed, backup, restore) with the PostgreSQL 15 client tools.
+# Stage 1 installs and compiles everything (see service.Dockerfile); stage 2 gets webrana-jobs, every
+# service's compiled seed and Prisma client, schemas and migrations, and their production packages.
 ARG NODE_IMAGE=node:20.20-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
+ENV CHECKPOINT_DISABLE=1
 COPY . .
-RUN npm ci --no-audit --no-fund && npm prune --omit=dev --no-audit --no-fund
+ARG NPM_CONFIG_CAFILE
+RUN --mount=type=cache,target=/root/.npm,sharing=locked npm ci --no-audit --no-fund
+RUN node docker/runtime-tree.js /runtime jobs services/*-service
 
 FROM ${NODE_IMAGE}
 # pg_dump / pg_restore / psql must match the server major (15); Debian bookworm ships 15.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends postgresql-client-15 \
- && rm -rf /var/lib/apt/lists/*
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/apt /var/log/dpkg.log
 ENV NODE_ENV=production \
     PATH=/app/node_modules/.bin:$PATH
 WORKDIR /app
-COPY --from=build /app/package.json ./
-COPY --from=build /app/node_modules ./node_modules
-COPY --from=build /app/packages ./packages
-COPY --from=build /app/services ./services
-COPY --from=build /app/jobs ./jobs
+COPY --from=build /runtime/ ./
 USER 10001:10001
 ENTRYPOINT ["webrana-jobs"]
 CMD ["--help"]
