@@ -2,9 +2,9 @@
 // databases) against `psql -1 -f` of the same migration files, in the same run; and the seed's
 // second run (a no-op) against its first. Rounds alternate; medians are compared.
 import { execFileSync, spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { libpqEnv } from '@webrana/db';
+import { readLocalMigrations } from '@webrana/migrate';
 import { migrationOrder, migrationsDir, type ServiceName } from '@webrana/registry';
 import { createTestDatabase, type TestDatabase } from '@webrana/testing';
 import { REPO_ROOT, machine, median, parseOptions, requireBuilt, runMain, timed, writeResult } from './common';
@@ -27,12 +27,9 @@ function cli(args: string[], env: Record<string, string>): void {
 }
 
 function psqlMigrate(service: ServiceName, url: string): void {
-  const dir = migrationsDir(service);
-  for (const m of fs
-    .readdirSync(dir)
-    .filter((d) => !d.endsWith('.toml'))
-    .sort()) {
-    execFileSync('psql', ['-q', '-v', 'ON_ERROR_STOP=1', '-1', '-f', path.join(dir, m, 'migration.sql')], {
+  // The runner's own reader: the same folders in the same order (other files there are not migrations).
+  for (const { file } of readLocalMigrations(migrationsDir(service))) {
+    execFileSync('psql', ['-q', '-v', 'ON_ERROR_STOP=1', '-1', '-f', file], {
       env: { ...process.env, ...libpqEnv(url) },
     });
   }
