@@ -65,7 +65,12 @@ test('on empty databases: auth and catalog start first, in parallel; order after
   await apply(lab, env.ns, webranaDatabase('fresh', spec));
   const ready = await waitForCondition(env, 'fresh', 'Ready', 'True');
 
-  const jobs = await migrationJobs(env, 'fresh');
+  // Ready follows the last migration pod's success; the Job controller marks that Job succeeded a
+  // moment later (issue 22 removed that wait from the operator), so the test waits for it too.
+  const jobs = await waitFor('every migration Job to record its success', async () => {
+    const list = await migrationJobs(env, 'fresh');
+    return list.length === SERVICES.length && list.every((j) => j.succeeded) ? list : undefined;
+  });
   const by = new Map(jobs.map((j) => [j.service, j]));
   expect(jobs.map((j) => j.service).sort()).toEqual(SERVICES.map((s) => s.name).sort());
   const [auth, catalog, order, billing] = ['auth-service', 'catalog-service', 'order-service', 'billing-service'].map(
