@@ -1,7 +1,8 @@
+import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { UrlSource } from '@webrana/db';
 import { SERVICES, type ServiceSpec } from '@webrana/registry';
-import { backup, warnFuture } from '../backup/backup';
+import { backup, warnFuture, type BackupSummary } from '../backup/backup';
 import { parseDumpFileName, type DumpKind } from '../backup/names';
 import { latestDump, restore } from '../backup/restore';
 import { DEFAULT_KEEP, planRetention, policyProblem, type KeepPolicy } from '../backup/retention';
@@ -32,6 +33,12 @@ kind of dump. A failed dump deletes nothing and leaves no file under a final nam
                          (restic forget's rules: the oldest dump is also kept while a count is left;
                          all three 0 is refused)
   --dry-run              dump, but only print what retention would delete
+  --termination-log=PATH after a successful run, write its summary there as one JSON line (with
+                         --service an object, else an array with one object per service dumped):
+                         service, kind, file (name only), bytes, durationSeconds, startedAt,
+                         finishedAt, kept, deleted (a count); never a URL or secret; at most 4096
+                         bytes. In Kubernetes: the container's terminationMessagePath, which the
+                         kubelet copies into the pod status (the operator's metrics read it there)
   -h, --help             this text
 
 Retention never deletes the dump the run just wrote. Dumps dated more than 5 minutes in the future
@@ -92,6 +99,53 @@ function keepPolicy(values: Partial<Record<keyof typeof KEEP_OPTIONS, string>>):
   return keep;
 }
 
+/**
+ * A finished backup as the termination message carries it: what the operator's metrics need, and
+ * nothing that could hold a secret (no URL, no path outside the dump's own name). Pure.
+ */
+export interface TerminationSummary {
+  service: string;
+  kind: DumpKind;
+  file: string;
+  bytes: number;
+  durationSeconds: number;
+  startedAt: string;
+  finishedAt: string;
+  kept: number;
+  deleted: number;
+}
+
+export function terminationSummary(
+  summary: BackupSummary,
+  kind: DumpKind,
+  startedAt: Date,
+  finishedAt: Date,
+): TerminationSummary {
+  return {
+    service: summary.service,
+    kind,
+    file: summary.file.split('/').pop() ?? summary.file,
+    bytes: summary.bytes,
+    durationSeconds: Math.round(summary.seconds * 1000) / 1000,
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    kept: summary.kept,
+    deleted: summary.deleted.length,
+  };
+}
+
+/** The kubelet reads at most this many bytes of a termination message. */
+export const TERMINATION_MESSAGE_MAX_BYTES = 4096;
+
+/** The termination message text: one JSON line, within the kubelet's limit (fields dropped from the end if ever needed). */
+export function terminationMessage(summaries: readonly TerminationSummary[], single: boolean): string {
+  const text = `${JSON.stringify(single ? summaries[0] : summaries)}\n`;
+  if (Buffer.byteLength(text) <= TERMINATION_MESSAGE_MAX_BYTES) return text;
+  // Only a run over many services could get here: keep the numbers, drop the names of the files.
+  const slim = summaries.map(({ file: _file, ...rest }) => rest);
+  return `${JSON.stringify(single ? slim[0] : slim)}\n`.slice(0, TERMINATION_MESSAGE_MAX_BYTES);
+}
+
 export async function backupCommand(args: string[], io: CommandIO): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -103,33 +157,53 @@ export async function backupCommand(args: string[], io: CommandIO): Promise<numb
       'schema-only': { type: 'boolean', default: false },
       'data-only': { type: 'boolean', default: false },
       'dry-run': { type: 'boolean', default: false },
+      'termination-log': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
       ...KEEP_OPTIONS,
     },
   });
   if (values.help) return (io.out(BACKUP_USAGE), 0);
+  if (values['termination-log'] === '') throw new UsageError('--termination-log needs a PATH');
   if (!values.dir) throw new UsageError('--dir=PATH is required (where dumps are written)');
   if (values['schema-only'] && values['data-only'])
     throw new UsageError('--schema-only and --data-only exclude each other');
   const keep = keepPolicy(values);
   const kind: DumpKind = values['schema-only'] ? 'schema' : values['data-only'] ? 'data' : 'full';
+  const done: TerminationSummary[] = [];
   const backupOne = async (service: ServiceSpec, source: UrlSource) => {
-    await backup(
+    const startedAt = new Date();
+    const summary = await backup(
       { service: service.name, databaseUrl: source.url, urlVariable: source.variable, dir: values.dir! },
       kind,
       { keep, dryRun: values['dry-run'] },
       io.env,
       io.log,
     );
+    done.push(terminationSummary(summary, kind, startedAt, new Date()));
+  };
+  const writeTerminationLog = (single: boolean) => {
+    const file = values['termination-log'];
+    if (!file || done.length === 0) return;
+    try {
+      fs.writeFileSync(file, terminationMessage(done, single));
+    } catch (error) {
+      // The dump is good; only the report is lost (the operator then has the Job's own completion time).
+      io.log.warn({ file, err: { message: (error as Error).message } }, 'could not write the termination message');
+    }
   };
   if (values.service) {
     const service = requireService(values.service);
     await backupOne(service, databaseUrlFor(service, values['database-url'], io.env));
+    writeTerminationLog(true);
     return 0;
   }
   if (values['database-url'])
     throw new UsageError('--database-url needs --service (each service has its own database)');
-  return backupAll(backupOne, io);
+  const code = await backupAll(backupOne, io);
+  // A run with a failure exits 1: the kubelet then shows the log tail (FallbackToLogsOnError) only
+  // when the file is empty, so the file is written for a fully successful run alone.
+  if (code === 0) writeTerminationLog(false);
+  return code;
 }
 
 /** What a one-service run would have exited with, for the report of a failed service. */

@@ -193,6 +193,27 @@ export function terminatedReason(exitCode: number): string {
   return exitCode === 0 ? 'Completed' : 'Error';
 }
 
+/** The kubelet's limit on one container's termination message (kubecontainer.MaxContainerTerminationMessageLength). */
+export const MAX_TERMINATION_MESSAGE_BYTES = 4096;
+/** All containers of a pod share 12 KiB of termination messages, divided equally (Kubernetes docs, "Termination messages"). */
+export const MAX_POD_TERMINATION_MESSAGE_BYTES = 12 * 1024;
+
+/** One container's share: 4096 bytes, less when the pod has more than three containers (init containers included). */
+export function terminationMessageBudget(containerCount: number): number {
+  return Math.min(
+    MAX_TERMINATION_MESSAGE_BYTES,
+    Math.floor(MAX_POD_TERMINATION_MESSAGE_BYTES / Math.max(1, containerCount)),
+  );
+}
+
+/**
+ * What the kubelet reports from a terminationMessagePath file: its last `budget` bytes (it reads the
+ * file with tail.ReadAtMost), as text.
+ */
+export function terminationMessageFromFile(data: Buffer, budget: number): string {
+  return (data.length <= budget ? data : data.subarray(data.length - budget)).toString('utf8');
+}
+
 /** Last `maxLines` lines / `maxBytes` bytes of a log, for terminationMessagePolicy FallbackToLogsOnError. */
 export function logTail(log: string, maxLines = 80, maxBytes = 2048): string {
   const lines = log.replace(/\n$/, '').split('\n').slice(-maxLines).join('\n');

@@ -9,12 +9,14 @@ import { ContainerConfigError, envReferences, expand, resolveEnv, type EnvObject
 import { resolveCommand, type ImageResolution, type LabImage } from './images';
 import { containerLogPath, containerPidFile, containerRoot, podDir, type PodRef } from './layout';
 import type { ContainerLogs } from './log-server';
-import { hostPathOf, mountLinks, rewritePath } from './mounts';
+import { hostPathOf, mountLinks, normalizeMountPath, rewritePath } from './mounts';
 import {
   isTerminated,
   isWaiting,
   logTail,
   podPhase,
+  terminationMessageBudget,
+  terminationMessageFromFile,
   podStatus,
   shouldRestart,
   terminatedReason,
@@ -348,6 +350,12 @@ export class PodWorker {
       })),
       this.volumeDirs,
     );
+    // The termination message file is one per container run, like the file the real kubelet
+    // bind-mounts at terminationMessagePath: here `<root><terminationMessagePath>`, and an argument
+    // or env value naming that path is rewritten to it like a mount path (so `--x=/dev/termination-log`
+    // writes the container's own file, never the host's /dev).
+    const terminationMessagePath = normalizeMountPath(spec.terminationMessagePath ?? '/dev/termination-log');
+    const terminationMessageFile = hostPathOf(root, terminationMessagePath);
     await fsp.mkdir(root, { recursive: true });
     for (const link of links) {
       const at = hostPathOf(root, link.mountPath);
@@ -356,7 +364,7 @@ export class PodWorker {
       await fsp.rm(at, { recursive: true, force: true });
       await fsp.symlink(link.target, at);
     }
-    const mountPaths = links.map((l) => l.mountPath);
+    const mountPaths = [...links.map((l) => l.mountPath), terminationMessagePath];
     const rewrite = (s: string): string => rewritePath(s, mountPaths, root);
 
     const command = spec.command?.map((s) => expand(s, vars));
@@ -370,7 +378,6 @@ export class PodWorker {
 
     const cwd = spec.workingDir ? hostPathOf(root, spec.workingDir) : root;
     await fsp.mkdir(cwd, { recursive: true });
-    const terminationMessageFile = hostPathOf(root, spec.terminationMessagePath ?? '/dev/termination-log');
     await fsp.mkdir(path.dirname(terminationMessageFile), { recursive: true });
     await fsp.writeFile(terminationMessageFile, '');
 
@@ -470,8 +477,9 @@ export class PodWorker {
     logFile: string,
     exitCode: number,
   ): Promise<string> {
-    const fromFile = await fsp.readFile(prepared.terminationMessageFile, 'utf8').catch(() => '');
-    if (fromFile) return fromFile.slice(0, 4096);
+    const data = await fsp.readFile(prepared.terminationMessageFile).catch(() => Buffer.alloc(0));
+    const fromFile = terminationMessageFromFile(data, terminationMessageBudget(this.slots.length));
+    if (fromFile) return fromFile;
     if (spec.terminationMessagePolicy === 'FallbackToLogsOnError' && exitCode !== 0) {
       return logTail(await fsp.readFile(logFile, 'utf8').catch(() => ''));
     }
