@@ -60,6 +60,7 @@ describe('migrationJob', () => {
       '--lock-timeout=5s',
       '--lock-wait=120s',
       '--statement-timeout=0',
+      '--phase=pre-deploy',
     ]);
     expect(c.env).toContainEqual({
       name: 'DATABASE_URL',
@@ -112,12 +113,25 @@ describe('backupCronJob', () => {
       '--keep-daily=7',
       '--keep-weekly=4',
       '--keep-monthly=12',
+      '--termination-log=/dev/termination-log',
     ]);
     expect(tpl.spec.volumes).toContainEqual({
       name: 'backups',
       persistentVolumeClaim: { claimName: 'webrana-backups' },
     });
     expect(containerOf(tpl).volumeMounts).toContainEqual({ name: 'backups', mountPath: '/backups' });
+  });
+
+  test('the backup pod writes its summary to its terminationMessagePath; FallbackToLogsOnError reports the log tail of a failure', () => {
+    const c = containerOf(cj.spec.jobTemplate.spec.template) as Record<string, unknown>;
+    expect(c.terminationMessagePath).toBe('/dev/termination-log');
+    expect(c.terminationMessagePolicy).toBe('FallbackToLogsOnError');
+    expect(c.args).toContain(`--termination-log=${c.terminationMessagePath as string}`);
+  });
+
+  test('spec.backup.suspend suspends the CronJob', () => {
+    const suspended = spec((x) => (x.backup!.suspend = true));
+    expect(backupCronJob(owner, suspended, auth(suspended))?.spec.suspend).toBe(true);
   });
 
   test('never overlaps runs, keeps a bounded history, and is owned by the resource', () => {

@@ -2,8 +2,10 @@ import { API_VERSION, KIND } from './api/types';
 import type { NormalizedMigration, NormalizedSpec, ServicePlanEntry } from './api/validate';
 import type { CronJob, Job, OwnerReference, PodTemplate } from './k8s';
 import {
+  BACKUP_NOW_ANNOTATION,
   SPEC_HASH_ANNOTATION,
   backupCronJobName,
+  backupNowJobName,
   childLabels,
   migrationJobName,
   shortHash,
@@ -35,6 +37,10 @@ export interface Owner {
 const RUN_AS = 10001;
 const TMP_SIZE_LIMIT = '64Mi';
 const BACKUP_MOUNT = '/backups';
+/** Kubernetes' default terminationMessagePath, set explicitly: the backup CLI is told to write its summary there. */
+export const TERMINATION_MESSAGE_PATH = '/dev/termination-log';
+/** How long a finished backup-now Job stays (the TTL controller deletes it; its result stays in the status). */
+export const BACKUP_NOW_TTL_SECONDS = 7 * 24 * 3600;
 
 /** Settings of the jobs pods, as the chart's defaults (nodeEnv, logLevel in its values.yaml). */
 const JOB_ENV = { NODE_ENV: 'production', LOG_LEVEL: 'info' } as const;
@@ -79,6 +85,8 @@ function podTemplate(
         valueFrom: { secretKeyRef: { name: svc.secret.name, key: svc.secret.key, optional: true } },
       },
     ],
+    // The backup pod's message is the file its CLI writes (the summary), else on failure the log tail.
+    ...(backup ? { terminationMessagePath: TERMINATION_MESSAGE_PATH } : {}),
     terminationMessagePolicy: 'FallbackToLogsOnError',
     ...(resources && Object.keys(resources).length > 0 ? { resources } : {}),
     securityContext: {
@@ -134,6 +142,8 @@ function migrationArgs(svc: ServicePlanEntry): string[] {
     `--lock-timeout=${t.lockTimeout}`,
     `--lock-wait=${t.lockWait}`,
     `--statement-timeout=${t.statementTimeout}`,
+    // Only pre-deploy migrations: post-deploy ones (expand/contract) wait for the rollout, as in the chart's hook.
+    '--phase=pre-deploy',
   ];
 }
 
@@ -168,6 +178,7 @@ function backupArgs(spec: NormalizedSpec, svc: ServicePlanEntry): string[] {
     `--keep-daily=${r.daily}`,
     `--keep-weekly=${r.weekly}`,
     `--keep-monthly=${r.monthly}`,
+    `--termination-log=${TERMINATION_MESSAGE_PATH}`,
   ];
 }
 
@@ -205,6 +216,34 @@ export function backupCronJob(owner: Owner, spec: NormalizedSpec, svc: ServicePl
       ownerReferences: [ownerReference(owner)],
     },
     spec: cronSpec,
+  };
+}
+
+/**
+ * The backup Job `webrana.cloud/backup-now=<value>` asks for: the CronJob's Job template (the same
+ * pod), named from the value, owned by the WebranaDatabase, labelled like the scheduled Jobs (so it is
+ * tracked like them) and deleted a while after it finished. Undefined without a backup section.
+ */
+export function backupNowJob(
+  owner: Owner,
+  spec: NormalizedSpec,
+  svc: ServicePlanEntry,
+  value: string,
+): Job | undefined {
+  const cronJob = backupCronJob(owner, spec, svc);
+  if (!cronJob) return undefined;
+  const template = cronJob.spec.jobTemplate;
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: {
+      name: backupNowJobName(owner.name, svc.name, value),
+      namespace: owner.namespace,
+      labels: template.metadata?.labels ?? {},
+      annotations: { [BACKUP_NOW_ANNOTATION]: value },
+      ownerReferences: [ownerReference(owner)],
+    },
+    spec: { ...template.spec, ttlSecondsAfterFinished: BACKUP_NOW_TTL_SECONDS },
   };
 }
 

@@ -15,8 +15,14 @@ export const LABELS = {
 export const MANAGED_BY = 'webrana-operator';
 /** The selector the operator's Job and CronJob informers use: only what it manages. */
 export const MANAGED_SELECTOR = `${LABELS.managedBy}=${MANAGED_BY}`;
-/** The pod informer's selector: the migration Jobs' pods only (never the backup pods, never anyone else's). */
-export const MIGRATION_POD_SELECTOR = `${MANAGED_SELECTOR},${LABELS.component}=migration`;
+/**
+ * The pod informer's selector: the pods of the operator's migration and backup Jobs (the backup
+ * pods for their termination messages: the backup summary the metrics export), never anyone else's.
+ */
+export const JOB_POD_SELECTOR = `${MANAGED_SELECTOR},${LABELS.component} in (migration,backup)`;
+
+/** `kubectl annotate wdb NAME webrana.cloud/backup-now=<value>`: one backup Job per service per value. */
+export const BACKUP_NOW_ANNOTATION = 'webrana.cloud/backup-now';
 
 /** Annotation on a CronJob: hash of the spec the operator last wrote, so unchanged ones are never re-sent. */
 export const SPEC_HASH_ANNOTATION = 'webrana.cloud/spec-hash';
@@ -47,6 +53,11 @@ export function boundedName(parts: readonly string[], max: number): string {
 /** The migration Job of one service for one spec generation. */
 export function migrationJobName(database: string, service: string, generation: number): string {
   return boundedName([database, service, 'migrate', `g${generation}`], MAX_JOB_NAME);
+}
+
+/** The backup-now Job of one service for one annotation value: a hash of the value, so a restart never runs it twice. */
+export function backupNowJobName(database: string, service: string, value: string): string {
+  return boundedName([database, service, 'backup', `now-${shortHash(value, 10)}`], MAX_JOB_NAME);
 }
 
 export function backupCronJobName(database: string, service: string): string {

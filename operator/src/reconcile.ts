@@ -1,11 +1,12 @@
 import type { Logger } from '@webrana/logger';
 import type { BackupStatus, ServiceStatus, WebranaDatabase, WebranaDatabaseStatus } from './api/types';
 import { normalizeSpec } from './api/validate';
-import { backupCronJob, cronJobNeedsUpdate, migrationJob, type Owner } from './builders';
+import { backupCronJob, backupNowJob, cronJobNeedsUpdate, migrationJob, type Owner } from './builders';
+import { lastBackupSuccess } from './backup-runs';
 import { eventObject, statusEvents, type OperatorEvent } from './events';
 import { jobFailureMessage, jobOutcome } from './jobs';
 import type { CronJob, Job, Pod } from './k8s';
-import { LABELS, SPEC_HASH_ANNOTATION, backupCronJobName } from './names';
+import { BACKUP_NOW_ANNOTATION, LABELS, SPEC_HASH_ANNOTATION, backupCronJobName } from './names';
 import { planMigrations } from './plan';
 import { backupStatus, computeStatus, newestJob, rfc3339, statusEqual } from './status';
 
@@ -32,6 +33,8 @@ export interface ClusterView {
    * conditions alone decide.
    */
   migrationPods?(namespace: string, database: string): readonly Pod[];
+  /** The backup Jobs' pods labelled with this database (their termination messages carry the backup summary). */
+  backupPods?(namespace: string, database: string): readonly Pod[];
 }
 
 /** Writes, and the few reads that are not cached. */
@@ -136,6 +139,7 @@ export class Reconciler {
     if (!spec.ok) {
       this.slotWaiters.delete(key);
       const status = computeStatus({ generation, previous, spec, backups: new Map(), now: rfc3339(now) });
+      if (previous?.backupNow) status.backupNow = previous.backupNow;
       const written = await this.writeStatus(key, owner, resourceVersion, previous, status, [], actions);
       return { actions, ...written };
     }
@@ -195,9 +199,14 @@ export class Reconciler {
       this.log.info({ database: key, job: jobName }, 'migration Job of an older generation deleted');
     }
 
-    const backups = await this.reconcileBackups(owner, spec.spec, jobs, previous, actions);
+    const backupNow = db.metadata.annotations?.[BACKUP_NOW_ANNOTATION];
+    const pendingNow = backupNow && backupNow !== previous?.backupNow ? backupNow : undefined;
+    const backups = await this.reconcileBackups(owner, spec.spec, jobs, previous, actions, pendingNow);
 
     const status = computeStatus({ generation, previous, spec, plan, backups, now: rfc3339(now) });
+    // Recorded once its Jobs exist: a later reconcile (or a restarted operator) never runs that value again.
+    const handledNow = pendingNow ?? previous?.backupNow;
+    if (handledNow) status.backupNow = handledNow;
     // A Job created just now is running as far as anyone can tell.
     const justCreated = new Set(started.map((s) => s.service));
     for (const s of status.services ?? []) {
@@ -280,8 +289,10 @@ export class Reconciler {
     jobs: readonly Job[],
     previous: WebranaDatabaseStatus | undefined,
     actions: string[],
+    backupNow: string | undefined,
   ): Promise<Map<string, BackupStatus>> {
     const { namespace, name } = owner;
+    const pods = this.view.backupPods?.(namespace, name) ?? [];
     const observed = new Map(this.view.cronJobs(namespace, name).map((c) => [c.metadata.name, c]));
     const backups = new Map<string, BackupStatus>();
     const wanted = new Set<string>();
@@ -308,14 +319,23 @@ export class Reconciler {
       }
 
       const svcJobs = jobs.filter((j) => isBackup(j) && j.metadata.labels?.[LABELS.service] === svc.name);
+      if (backupNow) {
+        const nowJob = await this.startBackupNow(owner, spec, svc, backupNow, svcJobs, actions);
+        if (nowJob) svcJobs.push(nowJob);
+      }
+      const prior = previous?.services?.find((s) => s.name === svc.name)?.backup;
       const messages = new Map<string, string>();
       const newest = newestJob(svcJobs);
       if (newest && jobOutcome(newest) === 'Failed') {
-        const prior = previous?.services?.find((s) => s.name === svc.name)?.backup;
         const known = prior?.lastJob === newest.metadata.name ? prior.lastMessage : undefined;
         messages.set(newest.metadata.name, known ?? (await this.failureMessage(newest)));
       }
-      backups.set(svc.name, backupStatus(backupCronJobName(name, svc.name), current, svcJobs, messages));
+      const lastSuccess = lastBackupSuccess(
+        svcJobs,
+        pods.filter((p) => p.metadata.labels?.[LABELS.service] === svc.name),
+        prior?.lastSuccess,
+      );
+      backups.set(svc.name, backupStatus(backupCronJobName(name, svc.name), current, svcJobs, messages, lastSuccess));
     }
 
     for (const [cjName, cj] of observed) {
@@ -334,6 +354,39 @@ export class Reconciler {
       });
     }
     return backups;
+  }
+
+  /**
+   * The backup Job one backup-now value asks for, unless the cache already shows it. Its name comes
+   * from the value, so a create that races or repeats (the status not written yet, an operator
+   * restart) is refused by the apiserver instead of running a second backup. Returns the Job when
+   * it was created now (the cache does not show it yet).
+   */
+  private async startBackupNow(
+    owner: Owner,
+    spec: Parameters<typeof backupCronJob>[1],
+    svc: Parameters<typeof backupCronJob>[2],
+    value: string,
+    existing: readonly Job[],
+    actions: string[],
+  ): Promise<Job | undefined> {
+    const job = backupNowJob(owner, spec, svc, value);
+    if (!job || existing.some((j) => j.metadata.name === job.metadata.name)) return undefined;
+    const result = await this.writer.createJob(job);
+    if (result === 'exists') return undefined;
+    const created: Job = { ...job, metadata: { ...job.metadata, creationTimestamp: rfc3339(this.now()) } };
+    actions.push(`created Job ${job.metadata.name}`);
+    this.log.info(
+      { database: `${owner.namespace}/${owner.name}`, service: svc.name, job: job.metadata.name, value },
+      'backup-now Job created',
+    );
+    await this.emit(owner, {
+      type: 'Normal',
+      reason: 'BackupNowStarted',
+      message: `${svc.name}: backup Job ${job.metadata.name} created for ${BACKUP_NOW_ANNOTATION}=${value}`,
+      key: `BackupNow/${job.metadata.name}`,
+    });
+    return created;
   }
 
   /**

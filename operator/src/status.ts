@@ -1,4 +1,11 @@
-import type { BackupStatus, Condition, DatabasePhase, ServiceStatus, WebranaDatabaseStatus } from './api/types';
+import type {
+  BackupStatus,
+  BackupSuccess,
+  Condition,
+  DatabasePhase,
+  ServiceStatus,
+  WebranaDatabaseStatus,
+} from './api/types';
 import type { SpecResult } from './api/validate';
 import { jobFinishedAt, jobOutcome } from './jobs';
 import type { CronJob, Job } from './k8s';
@@ -39,8 +46,10 @@ export function backupStatus(
   cronJob: CronJob | undefined,
   jobs: readonly Job[],
   failureMessages: ReadonlyMap<string, string>,
+  lastSuccess?: BackupSuccess,
 ): BackupStatus {
   const status: BackupStatus = { cronJob: cronJobName };
+  if (lastSuccess) status.lastSuccess = lastSuccess;
   if (cronJob?.status?.lastScheduleTime) status.lastScheduleTime = cronJob.status.lastScheduleTime;
   if (cronJob?.status?.lastSuccessfulTime) status.lastSuccessfulTime = cronJob.status.lastSuccessfulTime;
   const newest = newestJob(jobs);

@@ -197,9 +197,38 @@ export class FakeCluster implements ClusterView, ClusterWriter {
   }
 
   migrationPods(namespace: string, database: string): readonly Pod[] {
+    return this.podsOf('migration', namespace, database);
+  }
+
+  backupPods(namespace: string, database: string): readonly Pod[] {
+    return this.podsOf('backup', namespace, database);
+  }
+
+  private podsOf(component: string, namespace: string, database: string): Pod[] {
     return [...this.migrationPodMap.values()]
-      .filter((p) => p.metadata.namespace === namespace && p.metadata.labels?.[LABELS.database] === database)
+      .filter(
+        (p) =>
+          p.metadata.namespace === namespace &&
+          p.metadata.labels?.[LABELS.database] === database &&
+          (p.metadata.labels?.[LABELS.component] ?? 'migration') === component,
+      )
       .map((p) => structuredClone(p));
+  }
+
+  /** The kubelet's part for a backup Job's pod: Succeeded with `message` (the backup summary) as termination message. */
+  backupPodSucceeded(jobName: string, message: string): void {
+    const podName = this.runPod(jobName, 'Succeeded');
+    const pod = this.migrationPodMap.get(`${this.job(jobName).metadata.namespace ?? 'ns'}/${podName}`);
+    const terminated = pod?.status?.containerStatuses?.[0]?.state?.terminated;
+    if (terminated) terminated.message = message;
+  }
+
+  /** `kubectl annotate`: a metadata change (no new generation). */
+  annotate(key: string, name: string, value: string): void {
+    const db = this.databases.get(key);
+    if (!db) throw new Error(`no database ${key}`);
+    db.metadata.annotations = { ...(db.metadata.annotations ?? {}), [name]: value };
+    db.metadata.resourceVersion = this.nextRv();
   }
 
   // --- ClusterWriter ---------------------------------------------------------------

@@ -363,6 +363,19 @@ const statusSchema: Schema = {
               lastResult: str('Running, Succeeded or Failed.'),
               lastFinishedAt: time('When the newest backup Job finished.'),
               lastMessage: str('The error of the newest backup Job, when it failed.'),
+              lastSuccess: {
+                type: 'object',
+                description:
+                  "The newest successful backup, from its Job's termination message (kept when the Job is gone).",
+                required: ['job', 'finishedAt'],
+                properties: {
+                  job: str('The Job that wrote it.'),
+                  finishedAt: time('When it finished.'),
+                  bytes: { type: 'integer', format: 'int64', description: 'Size of the dump.' },
+                  durationSeconds: { type: 'number', description: 'How long the backup took.' },
+                  file: str('Name of the dump file.'),
+                },
+              },
             },
           },
         },
@@ -374,6 +387,9 @@ const statusSchema: Schema = {
       'x-kubernetes-list-map-keys': ['type'],
       items: conditionSchema,
     },
+    backupNow: str(
+      'The last webrana.cloud/backup-now annotation value whose backup Jobs were created (each value runs once).',
+    ),
   },
 };
 

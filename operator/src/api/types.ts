@@ -127,6 +127,17 @@ export interface WebranaDatabaseSpec {
   backup?: BackupSettings;
 }
 
+/** The newest successful backup of a service, as its Job reported it (see backup-runs.ts). */
+export interface BackupSuccess {
+  /** The Job that wrote it (scheduled, backup-now or `kubectl create job --from=cronjob/...`). */
+  job: string;
+  finishedAt: string;
+  /** From the Job's termination message; absent when its pod was gone before the operator read it. */
+  bytes?: number;
+  durationSeconds?: number;
+  file?: string;
+}
+
 export type ServicePhase = 'Pending' | 'Waiting' | 'Running' | 'Succeeded' | 'Failed' | 'Blocked';
 
 export interface BackupStatus {
@@ -138,6 +149,8 @@ export interface BackupStatus {
   lastResult?: 'Running' | 'Succeeded' | 'Failed';
   lastFinishedAt?: string;
   lastMessage?: string;
+  /** The newest successful backup: kept here when its Job is gone, so metrics survive restarts. */
+  lastSuccess?: BackupSuccess;
 }
 
 export interface ServiceStatus {
@@ -168,6 +181,8 @@ export interface WebranaDatabaseStatus {
   progress?: string;
   services?: ServiceStatus[];
   conditions?: Condition[];
+  /** The last `webrana.cloud/backup-now` annotation value whose Jobs were created (each value runs once). */
+  backupNow?: string;
 }
 
 export interface ObjectMeta {

@@ -2,7 +2,7 @@ import type { Logger } from '@webrana/logger';
 import type { WebranaDatabase } from '../api/types';
 import { jobOutcome, migrationRun, podJobUid } from '../jobs';
 import type { CronJob, Job, Pod } from '../k8s';
-import { LABELS, MANAGED_SELECTOR, MIGRATION_POD_SELECTOR } from '../names';
+import { JOB_POD_SELECTOR, LABELS, MANAGED_SELECTOR } from '../names';
 import type { ClusterView } from '../reconcile';
 import type { KubeClient } from './client';
 import { ListWatchCache } from './listwatch';
@@ -44,11 +44,15 @@ export function slimJob(obj: unknown): unknown {
   return job;
 }
 
-/** A pod as cached: what migrationRun reads (identity, owner, phase, container exits), nothing else. */
+/**
+ * A pod as cached: what migrationRun reads (identity, owner, phase, container exits), and for a
+ * backup pod its termination message (the backup summary, at most 4 KiB), nothing else.
+ */
 export function slimPod(obj: unknown): unknown {
   const pod = obj as Pod & { apiVersion?: string; kind?: string };
   if (!pod?.metadata) return obj;
   const m = pod.metadata;
+  const keepMessage = m.labels?.[LABELS.component] === 'backup';
   const slim: Pod & { apiVersion?: string; kind?: string } = {
     ...(pod.apiVersion ? { apiVersion: pod.apiVersion } : {}),
     ...(pod.kind ? { kind: pod.kind } : {}),
@@ -61,7 +65,8 @@ export function slimPod(obj: unknown): unknown {
       ...(m.deletionTimestamp ? { deletionTimestamp: m.deletionTimestamp } : {}),
       labels: Object.fromEntries(
         Object.entries(m.labels ?? {}).filter(
-          ([k]) => k === LABELS.database || k === LABELS.service || k.endsWith('controller-uid'),
+          ([k]) =>
+            k === LABELS.database || k === LABELS.service || k === LABELS.component || k.endsWith('controller-uid'),
         ),
       ),
       ownerReferences: (m.ownerReferences ?? []).map((r) => ({
@@ -82,6 +87,7 @@ export function slimPod(obj: unknown): unknown {
                 terminated: {
                   ...(c.state.terminated.exitCode !== undefined ? { exitCode: c.state.terminated.exitCode } : {}),
                   ...(c.state.terminated.finishedAt ? { finishedAt: c.state.terminated.finishedAt } : {}),
+                  ...(keepMessage && c.state.terminated.message ? { message: c.state.terminated.message } : {}),
                 },
               },
             }
@@ -187,6 +193,7 @@ export function createInformers(
   };
   const onPod = (pod: Pod, verb: 'add' | 'update' | 'delete') => {
     byLabel(pod);
+    if (pod.metadata.labels?.[LABELS.component] !== 'migration') return;
     const phase = pod.status?.phase;
     if (verb !== 'delete' && (phase === 'Succeeded' || phase === 'Failed')) onMigrationFinished?.();
   };
@@ -215,7 +222,7 @@ export function createInformers(
       client,
       paths.allPods(namespace),
       log,
-      MIGRATION_POD_SELECTOR,
+      JOB_POD_SELECTOR,
       onPod,
       () => onWatch?.('pods'),
       slimPod,
@@ -226,6 +233,12 @@ export function createInformers(
   };
 }
 
+function podsOf(informers: Informers, component: 'migration' | 'backup', ns?: string): Pod[] {
+  return (informers.pods.cache.list(ns) as unknown as Pod[]).filter(
+    (p) => p.metadata.labels?.[LABELS.component] === component,
+  );
+}
+
 export function clusterView(informers: Informers): ClusterView {
   const forDb = <T extends { metadata: { labels?: Record<string, string> } }>(items: readonly T[], db: string) =>
     items.filter((o) => o.metadata.labels?.[LABELS.database] === db);
@@ -233,11 +246,12 @@ export function clusterView(informers: Informers): ClusterView {
     getDatabase: (ns, name) => informers.databases.cache.get(name, ns) as WebranaDatabase | undefined,
     jobs: (ns, db) => forDb(informers.jobs.cache.list(ns) as unknown as Job[], db),
     cronJobs: (ns, db) => forDb(informers.cronJobs.cache.list(ns) as unknown as CronJob[], db),
-    migrationPods: (ns, db) => forDb(informers.pods.cache.list(ns) as unknown as Pod[], db),
+    migrationPods: (ns, db) => forDb(podsOf(informers, 'migration', ns), db),
+    backupPods: (ns, db) => forDb(podsOf(informers, 'backup', ns), db),
     migrationJobStates: () => {
       // A Job whose one pod succeeded frees its slot then, not when the Job controller says Complete.
       const podsByJob = new Map<string, Pod[]>();
-      for (const p of informers.pods.cache.list() as unknown as Pod[]) {
+      for (const p of podsOf(informers, 'migration')) {
         const uid = podJobUid(p);
         if (uid) podsByJob.set(uid, [...(podsByJob.get(uid) ?? []), p]);
       }

@@ -1,4 +1,15 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { WebranaDatabase } from '../api/types';
+import {
+  BACKUP_METRICS,
+  BACKUP_METRIC_HELP,
+  BackupFailureCounter,
+  METRIC_LABELS,
+  databaseSamples,
+  type BackupSamples,
+  type MetricLabels,
+} from '../backup-metrics';
+import type { Job } from '../k8s';
 
 /** The operator's Prometheus metrics, in a registry of its own (no global state). */
 export interface OperatorMetrics {
@@ -15,10 +26,68 @@ export interface OperatorMetrics {
   readonly leader: Gauge;
 }
 
-export function createMetrics(queueDepth: () => number, opts: { defaultMetrics?: boolean } = {}): OperatorMetrics {
+/** What the backup metrics are computed from at each scrape: the leader's caches (empty on a standby). */
+export interface BackupSource {
+  databases(): readonly WebranaDatabase[];
+  jobs(): readonly Job[];
+}
+
+/**
+ * The per-service backup and migration metrics (backup-metrics.ts), computed at scrape time from the
+ * caches: level-triggered like the reconciler, so a restarted operator exports the same values as
+ * soon as its caches have listed. Only the leader has caches: a standby exports no such samples.
+ */
+function registerBackupMetrics(registry: Registry, source: BackupSource): void {
+  const failures = new BackupFailureCounter();
+  const all = (): BackupSamples[] => source.databases().map(databaseSamples);
+  const gauge = (field: keyof BackupSamples) =>
+    new Gauge({
+      name: BACKUP_METRICS[field],
+      help: BACKUP_METRIC_HELP[field],
+      labelNames: METRIC_LABELS,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const db of all()) for (const s of db[field]) this.set(s.labels, s.value);
+      },
+    });
+  for (const field of [
+    'lastSuccess',
+    'lastSize',
+    'lastDuration',
+    'lastFailed',
+    'expectedSince',
+    'migrationFailed',
+  ] as const) {
+    gauge(field);
+  }
+  new Counter({
+    name: BACKUP_METRICS.failures,
+    help: BACKUP_METRIC_HELP.failures,
+    labelNames: METRIC_LABELS,
+    registers: [registry],
+    collect() {
+      const expected: MetricLabels[] = all().flatMap((db) => db.lastSuccess.map((s) => s.labels));
+      this.reset();
+      for (const s of failures.observe(source.jobs(), expected)) this.inc(s.labels, s.value);
+    },
+  });
+  new Gauge({
+    name: BACKUP_METRICS.lastVerified,
+    help: BACKUP_METRIC_HELP.lastVerified,
+    labelNames: METRIC_LABELS,
+    registers: [registry],
+  });
+}
+
+export function createMetrics(
+  queueDepth: () => number,
+  opts: { defaultMetrics?: boolean; backups?: BackupSource } = {},
+): OperatorMetrics {
   const registry = new Registry();
   const prefix = 'webrana_operator_';
   if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  if (opts.backups) registerBackupMetrics(registry, opts.backups);
   return {
     registry,
     reconciles: new Counter({

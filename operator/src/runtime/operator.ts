@@ -11,6 +11,8 @@ import { LeaderElector } from './leader';
 import { createMetrics, type OperatorMetrics } from './metrics';
 import { Reconciler } from '../reconcile';
 import { createHttpServer } from './server';
+import type { WebranaDatabase } from '../api/types';
+import type { Job } from '../k8s';
 
 /**
  * The operator assembled: HTTP endpoints, leader election, and, while leading, the informers, the
@@ -35,7 +37,13 @@ interface OperatorDeps {
 
 export function createOperator({ config, kc, log, onFatal }: OperatorDeps): Operator {
   const queue = new WorkQueue();
-  const metrics = createMetrics(() => queue.length);
+  // Read at scrape time; `informers` exists by then (and lists nothing until this replica leads).
+  const metrics = createMetrics(() => queue.length, {
+    backups: {
+      databases: () => (leading ? (informers.databases.cache.list() as WebranaDatabase[]) : []),
+      jobs: () => (leading ? (informers.jobs.cache.list() as unknown as Job[]) : []),
+    },
+  });
   const client = new KubeClient(kc, ({ verb, resource, code, seconds }) => {
     metrics.apiRequests.inc({ verb, resource, code: String(code) });
     metrics.apiDuration.observe({ verb }, seconds);
