@@ -31,7 +31,12 @@ const STATUS: WebranaDatabase['status'] = {
     {
       name: 'order-service',
       phase: 'Failed',
-      backup: { cronJob: 'webrana-order-service-backup', lastResult: 'Failed', lastJob: 'j2' },
+      backup: {
+        cronJob: 'webrana-order-service-backup',
+        lastResult: 'Failed',
+        lastJob: 'j2',
+        lastFinishedAt: '2026-03-02T01:00:00Z',
+      },
     },
   ],
 };
@@ -48,6 +53,32 @@ test('each service with a backup section gets last success (0 when it never had 
   expect(value(s.lastFailed, 'order-service')).toBe(1);
   expect(value(s.lastFailed, 'auth-service')).toBe(0);
   expect(value(s.expectedSince, 'billing-service')).toBe(Date.parse('2026-03-01T00:00:00Z') / 1000);
+});
+
+test('last failed stays 1 while a later backup runs, and goes back to 0 only when one succeeds after the failure', () => {
+  const failed = failedJob('f', 'auth-service');
+  failed.status!.conditions![0]!.lastTransitionTime = '2026-03-03T00:00:00Z';
+  const running: WebranaDatabase['status'] = structuredClone(STATUS);
+  running.services![0]!.backup!.lastResult = 'Running';
+  const auth = (d: WebranaDatabase, jobs: Job[]) =>
+    databaseSamples(d, jobs).lastFailed.find((x) => x.labels.service === 'auth-service')?.value;
+  expect(auth(db(running), [failed])).toBe(1);
+  // The success recorded after the failure clears it.
+  running.services![0]!.backup!.lastSuccess!.finishedAt = '2026-03-03T00:00:05Z';
+  expect(auth(db(running), [failed])).toBe(0);
+  // A failure older than the newest success never counts; a deleted failed Job counts from the status.
+  expect(auth(db(STATUS), [failed])).toBe(1);
+  const recorded = structuredClone(STATUS);
+  recorded.services![0]!.backup = {
+    ...recorded.services![0]!.backup!,
+    lastResult: 'Failed',
+    lastFinishedAt: '2026-03-04T00:00:00Z',
+  };
+  expect(auth(db(recorded), [])).toBe(1);
+  // Jobs of another namespace or database are not this one's.
+  const foreign = structuredClone(failed);
+  foreign.metadata.namespace = 'other';
+  expect(auth(db(STATUS), [foreign])).toBe(0);
 });
 
 test('webrana_migration_failed is 1 for a failed migration of the observed generation, 0 for the others in the status', () => {

@@ -1,6 +1,6 @@
 import type { WebranaDatabase } from './api/types';
 import { normalizeSpec } from './api/validate';
-import { jobOutcome } from './jobs';
+import { jobFinishedAt, jobOutcome } from './jobs';
 import type { Job } from './k8s';
 import { LABELS } from './names';
 
@@ -29,7 +29,8 @@ export const BACKUP_METRIC_HELP: Record<keyof typeof BACKUP_METRICS, string> = {
   lastDuration: 'How long the newest successful backup took, in seconds (from its Job; no sample before the first).',
   failures:
     'Failed backup Jobs seen by this operator process (starts from the failed Jobs still present after a restart).',
-  lastFailed: '1 while the newest backup Job of the service failed, else 0.',
+  lastFailed:
+    '1 while the newest finished backup of the service failed (a failure newer than the last success), else 0; a backup that is running changes nothing.',
   expectedSince:
     'Since when a backup of the service is expected: the WebranaDatabase creation time; no sample while spec.backup is absent or suspended.',
   lastVerified:
@@ -52,8 +53,25 @@ const seconds = (t: string | undefined): number => {
   return Number.isNaN(ms) ? 0 : ms / 1000;
 };
 
-/** The samples one WebranaDatabase contributes (none while its spec is invalid). */
-export function databaseSamples(db: WebranaDatabase): BackupSamples {
+/**
+ * When the newest failed backup of a service finished: the failed backup Jobs present (any kind:
+ * scheduled, backup-now, kubectl create job --from) and, for one already deleted, the status's record
+ * of the newest Job (0: none known).
+ */
+function lastFailureSeconds(
+  jobs: readonly Job[],
+  recorded: { lastResult?: string; lastFinishedAt?: string } | undefined,
+) {
+  let newest = recorded?.lastResult === 'Failed' ? seconds(recorded.lastFinishedAt) : 0;
+  for (const job of jobs) if (jobOutcome(job) === 'Failed') newest = Math.max(newest, seconds(jobFinishedAt(job)));
+  return newest;
+}
+
+/**
+ * The samples one WebranaDatabase contributes (none while its spec is invalid); `jobs` are the
+ * backup Jobs of its namespace (others are ignored).
+ */
+export function databaseSamples(db: WebranaDatabase, jobs: readonly Job[] = []): BackupSamples {
   const out: BackupSamples = {
     lastSuccess: [],
     lastSize: [],
@@ -81,7 +99,17 @@ export function databaseSamples(db: WebranaDatabase): BackupSamples {
     if (b?.lastSuccess?.durationSeconds !== undefined) {
       out.lastDuration.push({ labels, value: b.lastSuccess.durationSeconds });
     }
-    out.lastFailed.push({ labels, value: b?.lastResult === 'Failed' ? 1 : 0 });
+    const own = jobs.filter((j) => {
+      const l = j.metadata.labels ?? {};
+      return (
+        j.metadata.namespace === namespace &&
+        l[LABELS.component] === 'backup' &&
+        l[LABELS.database] === database &&
+        l[LABELS.service] === svc.name
+      );
+    });
+    // A failure newer than the newest success; a running backup neither sets nor clears it.
+    out.lastFailed.push({ labels, value: lastFailureSeconds(own, b) > last ? 1 : 0 });
     if (!backup.suspend) out.expectedSince.push({ labels, value: seconds(db.metadata.creationTimestamp) });
   }
   return out;

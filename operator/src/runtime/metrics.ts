@@ -39,7 +39,10 @@ export interface BackupSource {
  */
 function registerBackupMetrics(registry: Registry, source: BackupSource): void {
   const failures = new BackupFailureCounter();
-  const all = (): BackupSamples[] => source.databases().map(databaseSamples);
+  const all = (): BackupSamples[] => {
+    const jobs = source.jobs();
+    return source.databases().map((db) => databaseSamples(db, jobs));
+  };
   const gauge = (field: keyof BackupSamples) =>
     new Gauge({
       name: BACKUP_METRICS[field],
