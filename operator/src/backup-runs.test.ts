@@ -68,6 +68,11 @@ test('a recorded success newer than every Job present is kept (Jobs deleted by h
   expect(lastBackupSuccess([], [], recorded)).toEqual(recorded);
 });
 
+test('a recorded success keeps its size when its pod is gone but its Job (completed a second later) is still there', () => {
+  const recorded = { job: 'a', finishedAt: '2026-03-01T00:00:04Z', bytes: 7, durationSeconds: 1 };
+  expect(lastBackupSuccess([job('a', 'Complete', '2026-03-01T00:00:05Z')], [], recorded)).toEqual(recorded);
+});
+
 test('a pod of another Job (same name, new uid) never lends its summary', () => {
   const j = job('a', 'Complete', '2026-03-01T00:00:00Z');
   const foreign = pod('a', summary('2026-03-01T00:00:00Z'));

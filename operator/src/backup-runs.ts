@@ -67,6 +67,8 @@ export function lastBackupSuccess(
   for (const job of jobs) {
     if (jobOutcome(job) !== 'Succeeded') continue;
     const summary = jobSummary(job, pods);
+    // The run already recorded, its pod gone since: the record (with its summary) stays as it is.
+    if (!summary && recorded?.job === job.metadata.name) continue;
     const finishedAt = summary?.finishedAt ?? job.status?.completionTime;
     if (!finishedAt) continue;
     if (best && seconds(best.finishedAt) >= seconds(finishedAt)) {
