@@ -72,7 +72,7 @@ describe.each(SERVICE_CHARTS)('%s hooks', (chart) => {
     expect(tuned.spec).toMatchObject({ backoffLimit: 2, activeDeadlineSeconds: 900 });
   });
 
-  test('the migration Job runs `webrana-jobs migrate deploy` for this service from the jobs image', () => {
+  test('the migration Job runs `webrana-jobs migrate deploy --phase=pre-deploy` for this service from the jobs image', () => {
     const c = firstContainer(migrate);
     expect(c.image).toBe('webrana/jobs:0.1.0');
     expect(c.command).toEqual(['webrana-jobs']);
@@ -84,6 +84,7 @@ describe.each(SERVICE_CHARTS)('%s hooks', (chart) => {
       '--lock-timeout=5s',
       '--lock-wait=120s',
       '--statement-timeout=0',
+      '--phase=pre-deploy',
     ]);
     const tuned = firstContainer(
       named(
@@ -159,8 +160,73 @@ describe.each(SERVICE_CHARTS)('%s hooks', (chart) => {
     }
   });
 
+  const postDeploy = named(objects, 'Job', `${name}-migrate-post-deploy`);
+
+  test('a post-install,post-upgrade hook Job runs `migrate deploy --phase=post-deploy` with the migration settings, weighted by dependency wave', () => {
+    expect(annotations(postDeploy)).toEqual({
+      'helm.sh/hook': 'post-install,post-upgrade',
+      'helm.sh/hook-weight': String(wave(chart)),
+      'helm.sh/hook-delete-policy': 'before-hook-creation,hook-succeeded',
+      'helm.sh/hook-output-log-policy': 'hook-failed',
+    });
+    expect(postDeploy.spec).toMatchObject({ backoffLimit: 0, activeDeadlineSeconds: 270 });
+    expect(firstContainer(postDeploy).args).toEqual([
+      'migrate',
+      'deploy',
+      `--service=${chart}`,
+      '--wait=60s',
+      '--lock-timeout=5s',
+      '--lock-wait=120s',
+      '--statement-timeout=0',
+      '--phase=post-deploy',
+    ]);
+    const tuned = named(
+      template(chart, { migrations: { lockTimeout: '2s', backoffLimit: 1, extraArgs: ['--allow-missing'] } }).objects,
+      'Job',
+      `${name}-migrate-post-deploy`,
+    );
+    expect(firstContainer(tuned).args).toEqual(expect.arrayContaining(['--lock-timeout=2s', '--allow-missing']));
+    expect(tuned.spec).toMatchObject({ backoffLimit: 1 });
+  });
+
+  test("the post-deploy migration pod is the pre-deploy one but for its name, labels, --phase and the release's database Secret", () => {
+    const managed = template(chart, { database: { url: MANAGED_URL } }).objects;
+    const pre = podSpecOf(named(managed, 'Job', `${name}-migrate`))!;
+    const post = podSpecOf(named(managed, 'Job', `${name}-migrate-post-deploy`))!;
+    expect(secretRefs(named(managed, 'Job', `${name}-migrate-post-deploy`))).toEqual([`${name}-database`]);
+    const normalize = (pod: typeof pre) => {
+      const [c] = pod.containers as Array<Record<string, unknown>>;
+      return {
+        ...pod,
+        containers: [
+          {
+            ...c,
+            name: 'x',
+            args: (c!.args as string[]).filter((a) => !a.startsWith('--phase=')),
+            env: JSON.parse(JSON.stringify(c!.env).replace(`"${name}-database-hook"`, `"${name}-database"`)) as unknown,
+          },
+        ],
+      };
+    };
+    expect(normalize(post)).toEqual(normalize(pre));
+  });
+
+  test('migrations.postDeploy.enabled=false renders no post-deploy migration Job (run `migrate deploy --phase=post-deploy` yourself)', () => {
+    const off = template(chart, { migrations: { postDeploy: { enabled: false } } }).objects;
+    expect(byKind(off, 'Job').map((j) => j.metadata.name)).not.toContain(`${name}-migrate-post-deploy`);
+    expect(firstContainer(named(off, 'Job', `${name}-migrate`)).args).toContain('--phase=pre-deploy');
+  });
+
   if (spec.hasSeed) {
     const seed = named(objects, 'Job', `${name}-seed`);
+
+    test('after an upgrade the post-deploy migrations run before the seed (same weight, Helm then orders by name)', () => {
+      for (const event of ['post-install', 'post-upgrade']) {
+        const order = executionOrder(objects, event).map((h) => h.metadata.name);
+        expect(order.indexOf(`${name}-migrate-post-deploy`)).toBeGreaterThanOrEqual(0);
+        expect(order.indexOf(`${name}-migrate-post-deploy`)).toBeLessThan(order.indexOf(`${name}-seed`));
+      }
+    });
 
     test('the seed Job is a post-install,post-upgrade hook running `webrana-jobs seed` for this service', () => {
       expect(annotations(seed)).toEqual({
@@ -185,7 +251,11 @@ describe.each(SERVICE_CHARTS)('%s hooks', (chart) => {
     });
   } else {
     test('no seed Job by default (this service has no seed); seed.enabled=true renders the no-op one', () => {
-      expect(byKind(objects, 'Job').map((j) => j.metadata.name)).toEqual([`${name}-migrate`]);
+      expect(
+        byKind(objects, 'Job')
+          .map((j) => j.metadata.name)
+          .sort(),
+      ).toEqual([`${name}-migrate`, `${name}-migrate-post-deploy`]);
       const withSeed = template(chart, { seed: { enabled: true } }).objects;
       expect(firstContainer(named(withSeed, 'Job', `${name}-seed`)).args).toEqual(['seed', `--service=${chart}`]);
     });
@@ -262,10 +332,29 @@ describe('webrana umbrella hooks', () => {
     }
   });
 
-  test('seeds run post-install for auth and catalog only', () => {
-    expect(executionOrder(objects, 'post-install').map((h) => h.metadata.name)).toEqual(
+  test('seeds run post-install for auth and catalog only, each after its own post-deploy migrations', () => {
+    const order = executionOrder(objects, 'post-install').map((h) => h.metadata.name);
+    expect(order.filter((n) => n.endsWith('-seed'))).toEqual(
       SERVICES.filter((s) => s.hasSeed).map((s) => `webrana-${s.name}-seed`),
     );
+    for (const s of SERVICES.filter((x) => x.hasSeed))
+      expect(order.indexOf(`webrana-${s.name}-migrate-post-deploy`)).toBeLessThan(
+        order.indexOf(`webrana-${s.name}-seed`),
+      );
+  });
+
+  test('post-deploy migrations run post-install and post-upgrade in dependency order', () => {
+    for (const event of ['post-install', 'post-upgrade']) {
+      const order = executionOrder(objects, event)
+        .map((h) => h.metadata.name)
+        .filter((n) => n.endsWith('-migrate-post-deploy'));
+      expect(order).toHaveLength(SERVICES.length);
+      for (const service of SERVICES)
+        for (const dependency of service.dependsOn)
+          expect(order.indexOf(`webrana-${dependency}-migrate-post-deploy`)).toBeLessThan(
+            order.indexOf(`webrana-${service.name}-migrate-post-deploy`),
+          );
+    }
   });
 
   test('hooks can be switched off per service (the operator migrates those)', () => {

@@ -160,6 +160,7 @@ describe('with every knob set, through the umbrella chart', () => {
           `--lock-timeout=${k.migrations.lockTimeout}`,
           `--lock-wait=${k.migrations.lockWait}`,
           `--statement-timeout=${k.migrations.statementTimeout}`,
+          '--phase=pre-deploy',
         ]);
       }
     },

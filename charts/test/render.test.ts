@@ -64,7 +64,7 @@ describe.each(SERVICE_CHARTS)('%s chart', (chart) => {
         'helm.sh/chart': `${chart}-0.1.0`,
       });
       expect(object.metadata.labels?.['app.kubernetes.io/component']).toMatch(
-        /^(server|migration|seed|test|database)$/,
+        /^(server|migration|post-deploy-migration|seed|test|database)$/,
       );
     }
   });

@@ -94,10 +94,40 @@ is --wait's job, not a retry's.
 {{- define "webrana-service.migrationJob" -}}
 {{- if include "webrana-service.hooksEnabled" . -}}
 {{- $m := .Values.migrations -}}
-{{- $args := list "migrate" "deploy" (printf "--service=%s" (include "webrana-service.serviceName" .)) (printf "--wait=%s" $m.wait) (printf "--lock-timeout=%s" $m.lockTimeout) (printf "--lock-wait=%s" $m.lockWait) (printf "--statement-timeout=%s" $m.statementTimeout) -}}
-{{- $args = concat $args $m.extraArgs -}}
+{{- $args := concat (include "webrana-service.migrateArgs" (list . "pre-deploy") | fromYamlArray) $m.extraArgs -}}
 {{- $env := include "webrana-service.databaseUrlEnv" (list . (include "webrana-service.databaseHookSecretName" .) true) -}}
 {{- include "webrana-service.hookJob" (dict "ctx" . "component" "migration" "suffix" "migrate" "hook" "pre-install,pre-upgrade" "job" $m "args" $args "env" $env) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* `webrana-jobs migrate deploy` for one phase: (list . "pre-deploy"|"post-deploy"), as a YAML list. */}}
+{{- define "webrana-service.migrateArgs" -}}
+{{- $ctx := index . 0 -}}
+{{- $m := $ctx.Values.migrations -}}
+{{- list "migrate" "deploy" (printf "--service=%s" (include "webrana-service.serviceName" $ctx)) (printf "--wait=%s" $m.wait) (printf "--lock-timeout=%s" $m.lockTimeout) (printf "--lock-wait=%s" $m.lockWait) (printf "--statement-timeout=%s" $m.statementTimeout) (printf "--phase=%s" (index . 1)) | toYaml -}}
+{{- end -}}
+
+{{/*
+The post-deploy migration Job (expand/contract): post-install,post-upgrade, `migrate deploy
+--phase=post-deploy`. The pre-upgrade hook above applies only pre-deploy migrations and stops at the
+first pending migration marked `-- webrana:phase post-deploy` (dropping a column the old pods still
+read, SET NOT NULL after a backfill, ...); this Job applies it and everything after it once the new
+release is live.
+Helm runs post-upgrade hooks once the release's objects are created; it waits for the new pods to be
+Ready first only with --wait (or --atomic, which implies it). Without --wait this Job may run while old
+pods still serve: upgrade with --wait, or set migrations.postDeploy.enabled=false and run
+`webrana-jobs migrate deploy --phase=post-deploy` yourself after the rollout.
+Nothing in the Deployment waits for this Job, so `helm upgrade --wait` cannot deadlock on it. Same
+weight as the seed hook (the dependency wave); at the same weight Helm orders by name, so it runs
+before the seed (migrate-post-deploy < seed). It reads the release's database Secret, which exists by
+then (like the seed).
+*/}}
+{{- define "webrana-service.postDeployMigrationJob" -}}
+{{- if and (include "webrana-service.hooksEnabled" .) .Values.migrations.postDeploy.enabled -}}
+{{- $m := .Values.migrations -}}
+{{- $args := concat (include "webrana-service.migrateArgs" (list . "post-deploy") | fromYamlArray) $m.extraArgs -}}
+{{- $env := include "webrana-service.databaseUrlEnv" (list . (include "webrana-service.databaseSecretName" .) true) -}}
+{{- include "webrana-service.hookJob" (dict "ctx" . "component" "post-deploy-migration" "suffix" "migrate-post-deploy" "hook" "post-install,post-upgrade" "job" $m "args" $args "env" $env) -}}
 {{- end -}}
 {{- end -}}
 

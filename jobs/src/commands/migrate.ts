@@ -18,6 +18,7 @@ import {
   MigrationError,
   parseDurationFlag,
   parseRetriesFlag,
+  PHASE_SELECTORS,
   plan,
   reset,
   resolve,
@@ -26,6 +27,7 @@ import {
   type Assessment,
   type MigrateSettings,
   type MigrateTarget,
+  type PhaseSelector,
 } from '@webrana/migrate';
 import { dependencyWaves, migrationsDir, SERVICES, withDependencies, type ServiceSpec } from '@webrana/registry';
 import { isProduction, migrateTarget, requireService, UsageError } from './common';
@@ -36,8 +38,8 @@ commands:
   deploy    apply pending migrations (what the Kubernetes migration Job runs); without --service,
             every service in dependency order (independent ones in parallel), each from its own
             variable (AUTH_DATABASE_URL, CATALOG_DATABASE_URL, ORDER_DATABASE_URL, BILLING_DATABASE_URL)
-  status    list applied, pending, failed, modified and missing-locally migrations;
-            exit 0 only when up to date
+  status    list applied, pending, failed, modified and missing-locally migrations (a pending
+            post-deploy migration shows as waiting for the rollout); exit 0 only when up to date
   plan      print what deploy would run, and what would stop it; touches nothing
   resolve   --applied NAME | --rolled-back NAME, with Prisma's semantics
   reset     drop and recreate the schema, then apply every migration (refused in production)
@@ -56,6 +58,17 @@ options:
                               (a URL given here is visible to other users in the process list; prefer the variables)
   --migrations-dir=DIR        default: services/NAME/prisma/migrations
   --dry-run                   deploy: same as plan
+  --phase=PHASE               deploy, plan: which pending migrations to apply (expand/contract; a migration is
+                              post-deploy when the comment lines at the top of its file say
+                              -- webrana:phase post-deploy, else pre-deploy):
+                                pre-deploy   before the new release rolls out (the chart's pre-upgrade hook):
+                                             the pending migrations before the first pending post-deploy
+                                             one; that one and all after it wait for the rollout. Refuses
+                                             (applies nothing) when a pre-deploy migration comes after a
+                                             pending post-deploy one: migrations run in name order only
+                                post-deploy  after the rollout (the chart's post-upgrade hook): every
+                                             pending migration, in order
+                                all          every pending migration, in order (default: local use)
   --json                      status, plan: machine-readable output
   --lock-timeout=DURATION     longest a DDL statement waits for a table lock (default 5s; 0: no limit)
   --lock-retries=N            after a lock timeout (nothing applied, nothing recorded) try again up to N
@@ -96,6 +109,7 @@ const OPTIONS = {
   'database-url': { type: 'string' },
   'migrations-dir': { type: 'string' },
   'dry-run': { type: 'boolean', default: false },
+  phase: { type: 'string' },
   json: { type: 'boolean', default: false },
   'lock-timeout': { type: 'string' },
   'statement-timeout': { type: 'string' },
@@ -135,8 +149,12 @@ function settingsFrom(values: Record<string, unknown>): MigrateSettings {
     return value === undefined ? fallback : parseDurationFlag(flag, value);
   };
   const retries = given('lock-retries');
+  const phase = given('phase') ?? 'all';
+  if (!(PHASE_SELECTORS as readonly string[]).includes(phase))
+    throw new UsageError(`--phase=${phase}: use ${PHASE_SELECTORS.join(', ')}`);
   try {
     return {
+      phase: phase as PhaseSelector,
       lockTimeoutMs: duration('lock-timeout', DEFAULT_SETTINGS.lockTimeoutMs),
       statementTimeoutMs: duration('statement-timeout', DEFAULT_SETTINGS.statementTimeoutMs),
       connectWaitMs: duration('wait', DEFAULT_SETTINGS.connectWaitMs),
@@ -154,7 +172,7 @@ function settingsFrom(values: Record<string, unknown>): MigrateSettings {
 function formatStatus(service: string, assessment: Assessment & { blockers: string[] }): string {
   const lines = assessment.entries.map(
     (e) =>
-      `  ${e.state.padEnd(16)} ${e.name}${e.logs ? `\n${' '.repeat(19)}${e.logs.split('\n').join(`\n${' '.repeat(19)}`)}` : ''}`,
+      `  ${e.state.padEnd(16)} ${e.name}${e.phase === 'post-deploy' ? '  (post-deploy: waits for the rollout, then migrate deploy --phase=post-deploy)' : ''}${e.logs ? `\n${' '.repeat(19)}${e.logs.split('\n').join(`\n${' '.repeat(19)}`)}` : ''}`,
   );
   const verdict = assessment.upToDate ? 'up to date' : 'NOT up to date';
   const blocked = assessment.blockers.map((b) => `  blocked: ${b}\n`).join('');
@@ -207,7 +225,8 @@ async function planCommand(
       (m) =>
         `  would apply ${m.name} (${m.nonTransactional ? `outside a transaction: ${m.nonTransactional}` : 'in one transaction'})\n`,
     );
-    io.out(`${service}: ${result.pending.length} pending migration(s)\n${steps.join('')}`);
+    const waiting = result.waitingForRollout.map((name) => `  waits for the rollout: ${name} (post-deploy)\n`);
+    io.out(`${service}: ${result.pending.length} pending migration(s)\n${steps.join('')}${waiting.join('')}`);
     result.blockers.forEach((b) => io.out(`  blocked: ${b}\n`));
   }
   return result.blockers.length ? 1 : 0;

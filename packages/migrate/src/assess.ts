@@ -21,6 +21,8 @@ export interface MigrationEntry {
   appliedAt?: Date;
   /** The database error of a failed migration. */
   logs?: string;
+  /** Set on pending post-deploy migrations (`-- webrana:phase post-deploy`): they wait for the rollout. */
+  phase?: 'post-deploy';
 }
 
 export interface Assessment {

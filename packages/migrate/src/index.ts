@@ -3,6 +3,7 @@ export { checkDrift } from './drift';
 export { EXIT_TEMPFAIL, TransientMigrationError } from './failure';
 export * from './limits';
 export * from './local';
+export * from './phase';
 export * from './runner';
 export { MigrationError, PRISMA_MIGRATION_LOCK } from './session';
 export * from './lint';

@@ -25,6 +25,7 @@ import {
 import { parseDurationFlag } from './limits';
 import { blocking, formatFinding, lintMigrations } from './lint';
 import { readLocalMigrations, type LocalMigration } from './local';
+import { migrationPhase, phaseBlockers, selectForPhase, type PhaseSelector } from './phase';
 import { describeInterrupted, progressLogs, type InvalidIndex } from './progress';
 import { connectWithRetry, MigrationError, takeMigrationLock } from './session';
 import { nonTransactionalReason, statementsOf, syntaxErrorOf, type Statement } from './statements';
@@ -54,6 +55,11 @@ export interface MigrateSettings {
   lockRetryDelayMs: number;
   /** Production: refuse pending migrations with unallowed squawk findings of error severity. */
   refuseLintErrors?: boolean;
+  /**
+   * Which pending migrations deploy applies (default all): pre-deploy stops at the first pending
+   * post-deploy migration and refuses when a pre-deploy one comes after it (see selectForPhase).
+   */
+  phase?: PhaseSelector;
 }
 
 export const DEFAULT_SETTINGS: MigrateSettings = {
@@ -75,6 +81,8 @@ export interface PlannedMigration {
 export interface DeployResult {
   service: string;
   applied: string[];
+  /** Post-deploy migrations left pending by a pre-deploy run: they wait for the rollout. */
+  waitingForRollout: string[];
   durationMs: number;
 }
 
@@ -389,6 +397,8 @@ async function syntaxBlockers(pending: readonly LocalMigration[]): Promise<strin
           `nothing was run or recorded: fix the file (it was never applied, so it may be edited) and deploy again`,
       );
     for (const e of migrationTimeouts(m.sql).errors) found.push(`migration ${m.name} (${m.file}): ${e}`);
+    const phaseError = migrationPhase(m.sql).error;
+    if (phaseError) found.push(`migration ${m.name} (${m.file}): ${phaseError}`);
   }
   return found;
 }
@@ -413,40 +423,55 @@ async function invalidIndexesIfFailed(client: Client, schema: string, assessment
 async function deployOn(client: Client, schema: string, target: MigrateTarget, settings: MigrateSettings, log: Logger) {
   await ensureLedger(client, schema);
   const { assessment } = await assessOn(client, target);
+  const selected = selectForPhase(assessment.pending, settings.phase ?? 'all');
   const blockers = [
     ...deployBlockers(assessment, {
       allowMissingLocally: settings.allowMissingLocally,
       invalidIndexes: await invalidIndexesIfFailed(client, schema, assessment),
     }),
     ...(await syntaxBlockers(assessment.pending)),
+    ...phaseBlockers(selected),
   ];
-  if (blockers.length === 0) blockers.push(...(await lintBlockers(assessment.pending, target, settings)));
+  if (blockers.length === 0) blockers.push(...(await lintBlockers(selected.apply, target, settings)));
   if (blockers.length > 0)
     throw new MigrationError(`${target.service}: refusing to migrate\n- ${blockers.join('\n- ')}`);
   const applied: string[] = [];
-  if (assessment.pending.length === 0) return applied;
+  const waitingForRollout = selected.waiting.map((m) => m.name);
+  if (waitingForRollout.length > 0)
+    log.info(
+      { waitingForRollout },
+      `${waitingForRollout.length} post-deploy migration(s) wait for the rollout (then: migrate deploy --phase=post-deploy)`,
+    );
+  if (selected.apply.length === 0) return { applied, waitingForRollout };
   const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
   const intervalMs = Math.min(Math.max(Math.floor(settings.lockTimeoutMs / 4), 20), 200);
   const watch = await watchBlockers(target.databaseUrl, target.urlVariable, rows[0]!.pid, intervalMs, log);
   try {
-    for (const migration of assessment.pending) {
+    for (const migration of selected.apply) {
       await applyOne({ client, schema, settings, log, watch }, migration);
       applied.push(migration.name);
     }
   } finally {
     await watch.stop();
   }
-  return applied;
+  return { applied, waitingForRollout };
 }
 
 /** Applies the pending migrations of one service (`migrate deploy`). */
 export async function deploy(target: MigrateTarget, settings: MigrateSettings, log: Logger): Promise<DeployResult> {
   const started = Date.now();
-  const applied = await withSession(target, settings, log, { lock: true }, (client, schema) =>
+  const { applied, waitingForRollout } = await withSession(target, settings, log, { lock: true }, (client, schema) =>
     deployOn(client, schema, target, settings, log),
   );
-  const result = { service: target.service, applied, durationMs: Date.now() - started };
-  log.info(result, applied.length ? `applied ${applied.length} migration(s)` : 'database already up to date');
+  const result = { service: target.service, applied, waitingForRollout, durationMs: Date.now() - started };
+  log.info(
+    result,
+    applied.length
+      ? `applied ${applied.length} migration(s)`
+      : waitingForRollout.length
+        ? 'nothing to apply before the rollout'
+        : 'database already up to date',
+  );
   return result;
 }
 
@@ -465,7 +490,13 @@ export async function status(
       allowMissingLocally: settings.allowMissingLocally,
       invalidIndexes: await invalidIndexesIfFailed(client, schema, assessment),
     });
-    return { ...assessment, blockers };
+    const postDeploy = new Set(
+      assessment.pending.filter((m) => migrationPhase(m.sql).phase === 'post-deploy').map((m) => m.name),
+    );
+    const entries = assessment.entries.map((e) =>
+      e.state === 'pending' && postDeploy.has(e.name) ? { ...e, phase: 'post-deploy' as const } : e,
+    );
+    return { ...assessment, entries, blockers };
   });
 }
 
@@ -474,18 +505,20 @@ export async function plan(
   target: MigrateTarget,
   settings: MigrateSettings,
   log: Logger,
-): Promise<{ pending: PlannedMigration[]; blockers: string[] }> {
+): Promise<{ pending: PlannedMigration[]; waitingForRollout: string[]; blockers: string[] }> {
   const assessment = await status(target, settings, log);
   const syntax = await syntaxBlockers(assessment.pending);
+  const selected = selectForPhase(assessment.pending, settings.phase ?? 'all');
   const pending = await Promise.all(
-    assessment.pending.map(async (m) => ({
+    selected.apply.map(async (m) => ({
       name: m.name,
       nonTransactional: (await syntaxErrorOf(m.sql)) ? null : await nonTransactionalReason(m.sql),
     })),
   );
   return {
     pending,
-    blockers: [...assessment.blockers, ...syntax],
+    waitingForRollout: selected.waiting.map((m) => m.name),
+    blockers: [...assessment.blockers, ...syntax, ...phaseBlockers(selected)],
   };
 }
 
@@ -525,11 +558,17 @@ export async function resolve(
 /** Drops and recreates the schema, then applies every migration (`migrate reset`; development only). */
 export async function reset(target: MigrateTarget, settings: MigrateSettings, log: Logger): Promise<DeployResult> {
   const started = Date.now();
-  const applied = await withSession(target, settings, log, { lock: true }, async (client, schema) => {
-    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await client.query(`CREATE SCHEMA "${schema}"`);
-    log.info({ schema }, 'schema dropped and recreated');
-    return deployOn(client, schema, target, settings, log);
-  });
-  return { service: target.service, applied, durationMs: Date.now() - started };
+  const { applied, waitingForRollout } = await withSession(
+    target,
+    settings,
+    log,
+    { lock: true },
+    async (client, schema) => {
+      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await client.query(`CREATE SCHEMA "${schema}"`);
+      log.info({ schema }, 'schema dropped and recreated');
+      return deployOn(client, schema, target, { ...settings, phase: 'all' }, log);
+    },
+  );
+  return { service: target.service, applied, waitingForRollout, durationMs: Date.now() - started };
 }
