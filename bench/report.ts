@@ -8,6 +8,7 @@ import { resultsDir } from './common';
 import type { MigrationsResult } from './migrations';
 import type { OperatorBenchResult } from './operator';
 import type { OperatorE2eResult } from './operator-e2e';
+import type { ZeroDowntimeResult } from './zero-downtime';
 
 export interface BenchRun {
   name: string;
@@ -187,6 +188,57 @@ function backup(r: BackupResult | null, run: RunRecord | null): string[] {
   ];
 }
 
+function zeroDowntime(r: ZeroDowntimeResult | null, run: RunRecord | null): string[] {
+  if (!r) return [];
+  const met = (ok: boolean) => (ok ? 'met' : '**NOT met**');
+  const ms = (n: number) => fmt(n, 0);
+  // Run in the order a, c, b (b's backfill bloats the table); shown in the order of the issue.
+  const byTitle = [...r.cases].sort((x, y) => x.title.localeCompare(y.title));
+  return [
+    '## Zero-downtime schema changes under a steady write load',
+    '',
+    `Generated order database of ${r.databaseMB} MB; ${r.load.clients} clients writing ${r.load.writesPerSecond} times a second in all ` +
+      '(new orders and their move to PAID, each with its status_history row from the trigger); every write is timed from the ' +
+      'moment it was due, so a client stuck behind a lock owes its backlog. Each case is applied once with `psql -f` (what ' +
+      '`prisma migrate deploy` does: the file as written) and once with `webrana-jobs migrate deploy` (NODE_ENV=production: ' +
+      `lint gate on) with the migration written as the gate wants it and \`-- webrana:lock-timeout ${r.options.lockTimeoutMs}ms\`. ` +
+      `Baseline: the load's p99 in the ${r.options.baselineSeconds} s before each migration (median ${fmt(r.load.baselineP99Ms)} ms). ` +
+      `${r.options.rounds} round(s), the first tool alternating; ratios are medians of per-round ratios. Load average ` +
+      `${r.loadAverageAtStart.join(' ')} at the start, ${r.loadAverageAtEnd.join(' ')} at the end; ${r.load.totalWrites} writes, ` +
+      `${r.load.failedWrites} failed.`,
+    '',
+    `Target: with the runner no write waits longer than the lock timeout + 100 ms (${r.targetMs} ms): ${met(r.targetMet)}.`,
+    '',
+    '| case | longest stall / baseline p99: psql | runner | p99 during / baseline p99: psql | runner | runner / psql: longest stall | p99 | runner longest stall (ms) | target |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...byTitle.map(
+      (c) =>
+        `| ${c.title} | ${fmt(c.median.psqlStallRatio, 1)} | ${fmt(c.median.runnerStallRatio, 1)} | ${fmt(c.median.psqlP99Ratio, 1)} | ` +
+        `${fmt(c.median.runnerP99Ratio, 1)} | **${fmt(c.median.stallVsPsql, 3)}x** | ${fmt(c.median.p99VsPsql, 3)}x | ` +
+        `${ms(c.runnerMaxStallMs)} | ${met(c.targetMet)} |`,
+    ),
+    '',
+    'Per round (ms; longest stall and p99 during the migration, baseline p99, migration duration):',
+    '',
+    '| case | round | psql: stall | p99 | baseline | took | runner: stall | p99 | baseline | took | failed writes (psql / runner) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...byTitle.flatMap((c) =>
+      c.rounds.map(
+        (x) =>
+          `| ${c.id} | ${x.round} | ${ms(x.psql.maxStallMs)} | ${fmt(x.psql.p99Ms, 1)} | ${fmt(x.psql.baselineP99Ms, 1)} | ${ms(x.psql.migrationMs)} | ` +
+          `${ms(x.runner.maxStallMs)} | ${fmt(x.runner.p99Ms, 1)} | ${fmt(x.runner.baselineP99Ms, 1)} | ${ms(x.runner.migrationMs)} | ` +
+          `${x.psql.failedWrites} / ${x.runner.failedWrites} |`,
+      ),
+    ),
+    '',
+    ...byTitle.map((c) => `- ${c.title}: psql \`${c.psqlMigration.replace(/\n/g, ' ')}\`; runner: ${c.runnerSteps}.`),
+    '',
+    reproduce(run, 'zero-downtime') ||
+      `Command: \`node bench/dist/bench/zero-downtime.js --rounds=${r.options.rounds}\` (run on its own, not by \`npm run bench\`).`,
+    '',
+  ];
+}
+
 function operatorScale(r: OperatorBenchResult | null, run: RunRecord | null): string[] {
   if (!r) return [];
   const api = r.apiRequests;
@@ -279,6 +331,7 @@ export function render(): string {
     ...operatorEndToEnd(read('operator-e2e'), run),
     ...health(read('health-db'), run),
     ...backup(read('backup'), run),
+    ...zeroDowntime(read('zero-downtime'), run),
     ...operatorScale(read('operator'), run),
   ];
   return `${lines.join('\n').replace(/\n{3,}/g, '\n\n')}`;
