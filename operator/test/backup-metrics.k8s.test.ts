@@ -232,3 +232,39 @@ test('after an operator restart the metrics are rebuilt (from the status and the
   expect(await metric('webrana_backup_failures_total', 'auth-service')).toBe(0);
   expect(await backupJobs()).toEqual([]);
 }, 300_000);
+
+test('spec.backup.suspend suspends the backup CronJobs in the cluster and drops the expected-since series (WebranaBackupMissing stays quiet); unsuspending brings both back', async () => {
+  const cronJobsSuspended = async () => {
+    const list = await getJson<{ items: { spec: { suspend?: boolean } }[] }>(lab, [
+      'cronjobs',
+      '-n',
+      env.ns,
+      '-l',
+      `webrana.cloud/database=${DB}`,
+    ]);
+    return (list?.items ?? []).map((c) => c.spec.suspend === true);
+  };
+  expect(await cronJobsSuspended()).toEqual([false, false]);
+  const patch = (suspend: boolean) =>
+    kubectl(lab, [
+      'patch',
+      'wdb',
+      DB,
+      '-n',
+      env.ns,
+      '--type=merge',
+      '-p',
+      JSON.stringify({ spec: { backup: { suspend } } }),
+    ]);
+  await patch(true);
+  await waitFor('CronJobs suspended', async () => ((await cronJobsSuspended()).every(Boolean) ? true : undefined));
+  await waitFor('no expected-since series', async () =>
+    (await hasSeries('webrana_backup_expected_since_timestamp_seconds', 'auth-service')) ? undefined : true,
+  );
+  expect(await hasSeries('webrana_backup_last_success_timestamp_seconds', 'auth-service')).toBe(true);
+  await patch(false);
+  await waitFor('CronJobs resumed', async () => ((await cronJobsSuspended()).every((s) => !s) ? true : undefined));
+  await waitFor('expected-since series back', async () =>
+    (await hasSeries('webrana_backup_expected_since_timestamp_seconds', 'auth-service')) ? true : undefined,
+  );
+}, 120_000);
