@@ -1,10 +1,11 @@
-// Benchmark: one backup job run (pg_dump + verify + manifest + retention) and the dump options pg_dump
-// 15 offers, each against plain `pg_dump -Fc` (gzip level 6) on the same generated database (>= 500 MB)
-// in the same run; then pg_restore with 1 and 2 jobs. Every ratio is the median of per-round ratios,
-// each round's own baseline being the mean of a plain dump just before and just after that round.
-// Targets (issue 22): the job at most 0.45x the time of plain pg_dump -Fc at most 1.1x its size;
-// restore at most 0.6x of single-job pg_restore.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+// Benchmark: one backup job run (parallel directory dump packed into one zstd tar, checked while
+// written, manifest, retention) and other ways of dumping, each against plain `pg_dump -Fc` (gzip
+// level 6) on the same generated database (>= 500 MB) in the same run; then the restore job
+// (`webrana-jobs restore --jobs=2`: sha256, unpack, checks, pg_restore) against single-job
+// `pg_restore` of the plain dump. Every ratio is the median of per-round ratios, each round's own
+// baseline being measured in that round. Targets (issue 22): the job at most 0.45x the time of plain
+// pg_dump -Fc at most 1.1x its size; restore at most 0.6x of single-job pg_restore.
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -21,16 +22,22 @@ const USAGE = `usage: node bench/dist/bench/backup.js [--orders=360000] [--round
   --smoke     200 orders, one round, results in BENCH_RESULTS_DIR (a check, not a figure)
 
 PostgreSQL: BENCH_DATABASE_URL or TEST_DATABASE_URL (a superuser URL), else an embedded one.
-The zstd option runs only where zstd is installed (it is a measurement, not what the job does).`;
+Needs pg_dump/pg_restore 15, tar and zstd (what the backup job needs).`;
 
 /** One measured way of dumping: seconds and bytes per round, and the ratios to that round's baseline. */
 export interface OptionResult {
   name: string;
-  /** Whether pg_restore 15 reads the result as one file (what the job, restore and tests need). */
-  pgRestoreReadsOneFile: boolean;
   rounds: { seconds: number; bytes: number; timeRatio: number; sizeRatio: number }[];
   timeRatio: number;
   sizeRatio: number;
+}
+
+/** One restore round: seconds of each way, and the job's ratio to single-job pg_restore of the plain dump. */
+export interface RestoreRound {
+  pgRestoreJobs1: number;
+  jobJobs2: number;
+  jobJobs1: number;
+  ratio: number;
 }
 
 export interface BackupResult {
@@ -44,13 +51,12 @@ export interface BackupResult {
   timeRatio: number;
   sizeRatio: number;
   options: OptionResult[];
-  pgRestoreSeconds: { jobs1: number; jobs2: number };
   restore: {
-    rounds: { jobs1: number; jobs2: number; ratio: number }[];
-    /** pg_restore --jobs=2 / --jobs=1 on the job's dump, median of per-round ratios. */
+    rounds: RestoreRound[];
+    /** webrana-jobs restore --jobs=2 of the job's dump / pg_restore --jobs=1 of plain pg_dump -Fc, median of per-round ratios. */
     ratio: number;
-    /** The same with a directory-format dump (-Fd -j2 -Z1), for comparison. */
-    directory: { rounds: { jobs1: number; jobs2: number; ratio: number }[]; ratio: number } | null;
+    /** The same with the job's --jobs=1 (one transaction), for comparison. */
+    jobs1Ratio: number;
   };
   targets: {
     backupTime: number;
@@ -60,8 +66,6 @@ export interface BackupResult {
   };
   rounds: number;
 }
-
-const hasTool = (tool: string) => spawnSync(tool, ['--version'], { stdio: 'ignore' }).status === 0;
 
 async function timedAsync(fn: () => Promise<void>): Promise<number> {
   const t = process.hrtime.bigint();
@@ -129,49 +133,38 @@ export async function benchBackup(orders: number, rounds: number): Promise<Backu
     const cli = path.join(REPO_ROOT, 'jobs', 'dist', 'cli.js');
     const jobDir = path.join(work, 'job');
     const out = (name: string) => path.join(work, name);
-    let jobFile = '';
     const runJob = async (file: string) => {
       fs.rmSync(jobDir, { recursive: true, force: true });
       await run(
         process.execPath,
         [cli, 'backup', '--service=order-service', `--dir=${jobDir}`, `--database-url=${url}`],
-        {
-          ...process.env,
-        },
+        process.env,
       );
       const dumps = fs.readdirSync(path.join(jobDir, 'order-service')).filter((f) => !f.endsWith('.json'));
       fs.renameSync(path.join(jobDir, 'order-service', dumps[0]!), file);
+      fs.renameSync(path.join(jobDir, 'order-service', `${dumps[0]!}.json`), `${file}.json`);
     };
     const pgDump =
       (...args: string[]) =>
       (file: string) =>
         run('pg_dump', [...args, '-f', file], env);
-    const options: { name: string; readsOneFile: boolean; dump: (file: string) => Promise<void> }[] = [
-      { name: 'backup job (webrana-jobs backup)', readsOneFile: true, dump: runJob },
-      { name: 'pg_dump -Fc -Z0', readsOneFile: true, dump: pgDump('-Fc', '-Z0') },
-      { name: 'pg_dump -Fc -Z1', readsOneFile: true, dump: pgDump('-Fc', '-Z1') },
-      { name: 'pg_dump -Fc -Z2', readsOneFile: true, dump: pgDump('-Fc', '-Z2') },
-      { name: 'pg_dump -Fc -Z3', readsOneFile: true, dump: pgDump('-Fc', '-Z3') },
-      { name: 'pg_dump -Fd -j2 -Z1 (a directory)', readsOneFile: false, dump: pgDump('-Fd', '-j2', '-Z1') },
-      { name: 'pg_dump -Fd -j2 -Z3 (a directory)', readsOneFile: false, dump: pgDump('-Fd', '-j2', '-Z3') },
+    const options: { name: string; dump: (file: string) => Promise<void> }[] = [
+      { name: 'backup job (webrana-jobs backup)', dump: runJob },
+      { name: "pg_dump -Fc -Z2 (the earlier job's dump)", dump: pgDump('-Fc', '-Z2') },
+      { name: 'pg_dump -Fc -Z0 (one process, no compression)', dump: pgDump('-Fc', '-Z0') },
+      { name: "pg_dump -Fd -j2 -Z0 (the job's dump step alone: a directory)", dump: pgDump('-Fd', '-j2', '-Z0') },
       {
         name: 'pg_dump -Fd -j2 -Z1, then tar into one file',
-        readsOneFile: false,
         dump: async (file) => {
           await pgDump('-Fd', '-j2', '-Z1')(`${file}.d`);
           await run('tar', ['-cf', file, '-C', `${file}.d`, '.'], env);
           fs.rmSync(`${file}.d`, { recursive: true, force: true });
         },
       },
-      ...(hasTool('zstd')
-        ? [
-            {
-              name: 'pg_dump -Fc -Z0 piped through zstd -1 -T2, sha256 while writing',
-              readsOneFile: false,
-              dump: (file: string) => dumpThrough(['zstd', '-1', '-T2', '-q', '-c'], file, env),
-            },
-          ]
-        : []),
+      {
+        name: 'pg_dump -Fc -Z0 piped through zstd -1 -T0, sha256 while writing',
+        dump: (file: string) => dumpThrough(['zstd', '-1', '-T0', '-q', '-c'], file, env),
+      },
     ];
 
     const plainFile = out('plain.dump');
@@ -181,19 +174,19 @@ export async function benchBackup(orders: number, rounds: number): Promise<Backu
     };
     await plain(); // warm the cache once
     const plainBytes = sizeOf(plainFile);
+    const jobFile = out('job.tar.zst');
     const baselines: number[] = [];
     const measured = options.map(() => [] as OptionResult['rounds']);
-    const sizes: number[] = [];
     for (let round = 0; round < rounds; round += 1) {
       const before = await plain();
       const seconds: number[] = [];
+      const sizes: number[] = [];
       for (const [i, option] of options.entries()) {
-        const file = out(`option-${i}`);
+        const file = i === 0 ? jobFile : out(`option-${i}`);
         fs.rmSync(file, { recursive: true, force: true });
         seconds.push(await timedAsync(() => option.dump(file)));
-        sizes[i] = sizeOf(file);
-        if (i === 0) jobFile = file;
-        else fs.rmSync(file, { recursive: true, force: true });
+        sizes.push(sizeOf(file));
+        if (i > 0) fs.rmSync(file, { recursive: true, force: true });
       }
       const after = await plain();
       const base = (before + after) / 2;
@@ -208,43 +201,56 @@ export async function benchBackup(orders: number, rounds: number): Promise<Backu
     }
     const optionResults: OptionResult[] = options.map((o, i) => ({
       name: o.name,
-      pgRestoreReadsOneFile: o.readsOneFile,
       rounds: measured[i]!,
       timeRatio: median(measured[i]!.map((r) => r.timeRatio)),
       sizeRatio: median(measured[i]!.map((r) => r.sizeRatio)),
     }));
     const job = optionResults[0]!;
 
-    // Restore: --jobs=1 and --jobs=2 of the job's dump into empty databases, alternating, per round.
-    const dirDump = out('restore-dir');
-    await pgDump('-Fd', '-j2', '-Z1')(dirDump);
-    const restoreOnce = async (file: string, jobs: number) => {
+    // Restore into empty databases, per round: single-job pg_restore of the plain dump (the baseline),
+    // then the restore job on the job's dump with 2 jobs and with 1 (one transaction).
+    const intoEmptyDatabase = async (restoreInto: (target: TestDatabase) => Promise<void>) => {
       const target = await createTestDatabase('bench_restore');
       try {
-        return await timedAsync(() =>
-          run('pg_restore', ['--no-owner', `--jobs=${jobs}`, '-d', target.name, file], {
-            ...process.env,
-            ...libpqEnv(target.url),
-          }),
-        );
+        return await timedAsync(() => restoreInto(target));
       } finally {
         await target.drop().catch(() => undefined);
       }
     };
-    const restoreRounds = async (file: string) => {
-      const rs: { jobs1: number; jobs2: number; ratio: number }[] = [];
-      for (let round = 0; round < rounds; round += 1) {
-        const jobs1 = await restoreOnce(file, 1);
-        const jobs2 = await restoreOnce(file, 2);
-        rs.push({ jobs1, jobs2, ratio: jobs2 / jobs1 });
-        say(
-          `restore round ${round + 1} (${path.basename(file)}): 1 job ${jobs1.toFixed(2)} s, 2 jobs ${jobs2.toFixed(2)} s`,
-        );
-      }
-      return { rounds: rs, ratio: median(rs.map((r) => r.ratio)) };
+    const pgRestore = (target: TestDatabase) =>
+      run('pg_restore', ['--no-owner', '--jobs=1', '-d', target.name, plainFile], {
+        ...process.env,
+        ...libpqEnv(target.url),
+      });
+    const restoreJob = (jobs: number) => (target: TestDatabase) =>
+      run(
+        process.execPath,
+        [
+          cli,
+          'restore',
+          '--service=order-service',
+          `--file=${jobFile}`,
+          `--jobs=${jobs}`,
+          `--database-url=${target.url}`,
+        ],
+        process.env,
+      );
+    const restoreRounds: RestoreRound[] = [];
+    for (let round = 0; round < rounds; round += 1) {
+      const pgRestoreJobs1 = await intoEmptyDatabase(pgRestore);
+      const jobJobs2 = await intoEmptyDatabase(restoreJob(2));
+      const jobJobs1 = await intoEmptyDatabase(restoreJob(1));
+      restoreRounds.push({ pgRestoreJobs1, jobJobs2, jobJobs1, ratio: jobJobs2 / pgRestoreJobs1 });
+      say(
+        `restore round ${round + 1}: pg_restore --jobs=1 of plain -Fc ${pgRestoreJobs1.toFixed(2)} s; ` +
+          `webrana-jobs restore --jobs=2 ${jobJobs2.toFixed(2)} s, --jobs=1 ${jobJobs1.toFixed(2)} s`,
+      );
+    }
+    const restore = {
+      rounds: restoreRounds,
+      ratio: median(restoreRounds.map((r) => r.ratio)),
+      jobs1Ratio: median(restoreRounds.map((r) => r.jobJobs1 / r.pgRestoreJobs1)),
     };
-    const restore = await restoreRounds(jobFile);
-    const directory = await restoreRounds(dirDump);
 
     const targets = { backupTime: 0.45, backupSize: 1.1, restore: 0.6 };
     const result: BackupResult = {
@@ -255,17 +261,13 @@ export async function benchBackup(orders: number, rounds: number): Promise<Backu
       plainPgDumpFc: { seconds: median(baselines), bytes: plainBytes, rounds: baselines },
       backupJob: {
         seconds: median(job.rounds.map((r) => r.seconds)),
-        bytes: sizes[0]!,
-        format: 'pg_dump -Fc -Z2 (custom format, gzip level 2)',
+        bytes: job.rounds.at(-1)!.bytes,
+        format: 'pg_dump -Fd -j2 -Z0 packed by tar | zstd -1 -T0 into one .tar.zst',
       },
       timeRatio: job.timeRatio,
       sizeRatio: job.sizeRatio,
       options: optionResults,
-      pgRestoreSeconds: {
-        jobs1: median(restore.rounds.map((r) => r.jobs1)),
-        jobs2: median(restore.rounds.map((r) => r.jobs2)),
-      },
-      restore: { ...restore, directory },
+      restore,
       targets: {
         ...targets,
         met: {
@@ -294,7 +296,7 @@ if (require.main === module) {
       console.log(
         `backup job / plain pg_dump -Fc: time ${r.timeRatio.toFixed(3)}x (target <= ${r.targets.backupTime}), ` +
           `size ${r.sizeRatio.toFixed(3)}x (target <= ${r.targets.backupSize}); ` +
-          `pg_restore 2 jobs / 1 job ${r.restore.ratio.toFixed(3)}x (target <= ${r.targets.restore})`,
+          `webrana-jobs restore --jobs=2 / pg_restore --jobs=1 ${r.restore.ratio.toFixed(3)}x (target <= ${r.targets.restore})`,
       );
     },
   );

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { safeHost } from '../src/backup/names';
-import { CLI, runCli, startCli, type CliResult } from './helpers';
+import { CLI, expectDumpLists, runCli, startCli, type CliResult } from './helpers';
 
 const run = promisify(execFile);
 let db: TestDatabase;
@@ -42,13 +42,13 @@ const summaryOf = (result: CliResult) =>
     deleted: string[];
   };
 
-/** A dump is good when its sha256 matches its manifest and pg_restore can list it. */
+/** A dump is good when its sha256 matches its manifest and, unpacked by hand, pg_restore can list it. */
 async function expectVerified(name: string): Promise<void> {
   const manifest = JSON.parse(fs.readFileSync(path.join(serviceDir, `${name}.json`), 'utf8'));
   expect(manifest.file).toBe(name);
   const { stdout } = await run('sha256sum', [path.join(serviceDir, name)]);
   expect(stdout.split(' ')[0]).toBe(manifest.sha256);
-  await run('pg_restore', ['--list', path.join(serviceDir, name)]);
+  await expectDumpLists(path.join(serviceDir, name));
 }
 
 test('a dump dated in the future is reported, neither counted nor deleted, and the dump the run wrote survives keep-daily=1', async () => {
@@ -122,7 +122,7 @@ test('when its second is taken by another run, a backup takes the next free seco
       `order-service-${new Date(start + (i - 2) * 1000)
         .toISOString()
         .replace(/\.\d{3}Z$/, 'Z')
-        .replace(/[-:]/g, '')}.dump`,
+        .replace(/[-:]/g, '')}.tar.zst`,
   );
   for (const name of taken) fs.writeFileSync(path.join(serviceDir, name), 'claimed by another run');
   const result = await runCli(backupArgs());
@@ -179,8 +179,8 @@ test('dumps and manifests are 0600 in 0700 directories even under umask 000', as
     modes[name.replace(/\d{8}T\d{6}Z/, 'TIME')] = mode(path.join(root, 'order-service', name));
   }
   expect(modes).toEqual({
-    'order-service-TIME.dump': '600',
-    'order-service-TIME.dump.json': '600',
+    'order-service-TIME.tar.zst': '600',
+    'order-service-TIME.tar.zst.json': '600',
     'order-service-TIME-schema.sql': '600',
     'order-service-TIME-schema.sql.json': '600',
   });

@@ -33,7 +33,7 @@ test('a successful backup writes one JSON line with size, duration and finish ti
   expect(text.endsWith('\n')).toBe(true);
   expect(text.trim().split('\n')).toHaveLength(1);
   const summary = JSON.parse(text) as TerminationSummary;
-  const dumps = fs.readdirSync(path.join(dir, 'dumps', 'auth-service')).filter((f) => f.endsWith('.dump'));
+  const dumps = fs.readdirSync(path.join(dir, 'dumps', 'auth-service')).filter((f) => f.endsWith('.tar.zst'));
   expect(summary).toEqual({
     service: 'auth-service',
     kind: 'full',

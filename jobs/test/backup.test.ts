@@ -81,12 +81,13 @@ test('backup -> damage -> restore gives back every table exactly, with constrain
   const summary = summaryOf(backedUp.stdout);
   expect(summary).toMatchObject({ service: 'order-service', kept: 1, deleted: [] });
   const [dump, manifest] = files();
-  expect(dump).toMatch(/^order-service-\d{8}T\d{6}Z\.dump$/);
+  expect(dump).toMatch(/^order-service-\d{8}T\d{6}Z\.tar\.zst$/);
   expect(manifest).toBe(`${dump}.json`);
   expect(JSON.parse(fs.readFileSync(path.join(dir, 'order-service', manifest!), 'utf8'))).toMatchObject({
     service: 'order-service',
     database: db.name,
     kind: 'full',
+    format: 'tar.zst',
     migrationHead: '20261125000100_rules',
     serverVersion: expect.stringMatching(/^15\./),
     bytes: summary.bytes,
@@ -267,7 +268,8 @@ test('retention after a backup deletes what the policy drops, keeps the rest, an
   const left = files();
   expect(left).toContain(unfinished);
   expect(left).not.toContain(path.basename(staleTemp));
-  expect(left.filter((n) => n.endsWith('.dump'))).toEqual([unfinished, old[2], summaryOf(real.stdout).file]);
+  // Old custom-format dumps and the new tar.zst ones are one series for retention.
+  expect(left.filter((n) => /\.(dump|tar\.zst)$/.test(n))).toEqual([unfinished, old[2], summaryOf(real.stdout).file]);
 });
 
 test('retention plan reads times and file names on stdin and echoes them into keep and delete', async () => {

@@ -1,7 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 import { serviceDir, REPO_ROOT, type ServiceName } from '@webrana/registry';
 import { withClient } from '@webrana/testing';
 
@@ -34,6 +35,26 @@ export function startCli(
 }
 
 export const runCli = (args: string[], env: NodeJS.ProcessEnv = {}) => startCli(args, env).result;
+
+/**
+ * Unpacks a full dump by hand, as an operator would without our tools (zstd -d | tar -x), and has
+ * pg_restore list it; throws if either fails.
+ */
+export async function expectDumpLists(file: string): Promise<void> {
+  const unpacked = fs.mkdtempSync(path.join(os.tmpdir(), 'unpacked-'));
+  try {
+    await promisify(execFile)('bash', [
+      '-c',
+      'set -o pipefail; zstd -d -q -c -- "$1" | tar -C "$2" -xf -',
+      'unpack',
+      file,
+      unpacked,
+    ]);
+    await promisify(execFile)('pg_restore', ['--list', unpacked]);
+  } finally {
+    fs.rmSync(unpacked, { recursive: true, force: true });
+  }
+}
 
 /** A private copy of a service's prisma folder (schema.prisma + migrations) that a test may edit. */
 export function copyPrismaFolder(service: ServiceName): { dir: string; migrationsDir: string; remove(): void } {

@@ -14,7 +14,7 @@ beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'restores-'));
   const backedUp = await runCli(['backup', '--service=order-service', `--dir=${dir}`, `--database-url=${order.url}`]);
   expect(backedUp.code).toBe(0);
-  const name = fs.readdirSync(path.join(dir, 'order-service')).find((n) => n.endsWith('.dump'))!;
+  const name = fs.readdirSync(path.join(dir, 'order-service')).find((n) => n.endsWith('.tar.zst'))!;
   dump = path.join(dir, 'order-service', name);
 });
 afterAll(async () => {

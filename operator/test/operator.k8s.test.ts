@@ -261,7 +261,8 @@ test('one CronJob per service with the schedule; a Job made from one writes a ve
   }
 
   const dumpDir = path.join(pvcDir(lab.kubeletStateDir, env.ns, 'bk-backups'), 'order-service');
-  const dumps = async () => (await fs.readdir(dumpDir).catch(() => [] as string[])).filter((f) => f.endsWith('.dump'));
+  const dumps = async () =>
+    (await fs.readdir(dumpDir).catch(() => [] as string[])).filter((f) => f.endsWith('.tar.zst'));
   const summaries: Record<string, unknown>[] = [];
   for (const run of ['bk-manual-1', 'bk-manual-2']) {
     await kubectl(lab, ['create', 'job', run, '--from=cronjob/bk-order-service-backup', '-n', env.ns]);
@@ -277,7 +278,7 @@ test('one CronJob per service with the schedule; a Job made from one writes a ve
     summaries.push(summary ?? {});
     if (run === 'bk-manual-1') await new Promise((r) => setTimeout(r, 1100)); // distinct dump names (seconds)
   }
-  // Verified (the jobs CLI checks with pg_restore --list before renaming into place), with a manifest.
+  // Verified (the jobs CLI lists the dump and its archive before renaming into place), with a manifest.
   const [file] = await dumps();
   expect(await dumps()).toHaveLength(1);
   const manifest = JSON.parse(await fs.readFile(path.join(dumpDir, `${file}.json`), 'utf8')) as Record<string, unknown>;

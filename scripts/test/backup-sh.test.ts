@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { REPO_ROOT, SERVICES } from '@webrana/registry';
 import { createTestDatabase, serverUrl, withDatabase, type TestDatabase } from '@webrana/testing';
+import { expectDumpLists } from '../../jobs/test/helpers';
 
 const run = promisify(execFile);
 const BACKUP_SH = path.join(REPO_ROOT, 'scripts', 'backup.sh');
@@ -50,9 +51,9 @@ test('with one database missing, backup.sh still backs up the other three, names
   expect(result.stderr).not.toContain(`:${new URL(serverUrl()).password}@`);
   for (const service of ['auth-service', 'catalog-service', 'billing-service']) {
     const files = fs.readdirSync(path.join(dir, service));
-    const dump = files.find((f) => f.endsWith('.dump'))!;
+    const dump = files.find((f) => f.endsWith('.tar.zst'))!;
     expect(files).toEqual([dump, `${dump}.json`]);
-    await run('pg_restore', ['--list', path.join(dir, service, dump)]); // verified: it lists
+    await expectDumpLists(path.join(dir, service, dump)); // verified: it unpacks and lists
   }
   expect(fs.existsSync(path.join(dir, 'order-service')) ? fs.readdirSync(path.join(dir, 'order-service')) : []).toEqual(
     [],

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { fromSource, type DatabaseSettings } from '@webrana/db';
 import type { Logger } from '@webrana/logger';
 import { Client } from 'pg';
+import { packDirectory } from './archive';
 import {
   candidateDumpNames,
   manifestName,
@@ -12,6 +13,7 @@ import {
   parseTempFileName,
   safeHost,
   tempFileName,
+  type DumpFormat,
   type DumpKind,
 } from './names';
 import { planRetention, policyProblem, splitFuture, type KeepPolicy } from './retention';
@@ -29,6 +31,8 @@ export interface Manifest {
   service: string;
   database: string;
   kind: DumpKind;
+  /** Missing in manifests written before full dumps became tar.zst (those dumps are `custom`). */
+  format?: DumpFormat;
   file: string;
   serverVersion: string;
   /** Newest applied migration when the dump was taken (null: no ledger). */
@@ -49,19 +53,17 @@ export interface BackupSummary {
 }
 
 /**
- * pg_dump's flags per kind. Full dumps: custom format at gzip level 2, the cheapest level within 1.1x
- * the size of pg_dump's default (level 6). Measured on the generated 625 MB order database (issue 22,
- * bench/results.md): level 1 is 1.102x the default's size, level 2 1.085x, level 3 1.074x; zlib's
- * levels 1-3 share its fast deflate and level 2 searches half the chains of level 3. pg_dump 15
- * compresses in one process with gzip only: a faster compressor (zstd) or parallel jobs (-Fd -j)
- * give files pg_restore 15 cannot read as one custom-format archive.
+ * pg_dump's flags per kind. Full dumps: directory format, uncompressed, written by parallel jobs, then
+ * packed and compressed by packDirectory (see archive.ts for why).
  */
 const DUMP_FLAGS: Record<DumpKind, string[]> = {
-  full: ['--format=custom', '--compress=2'],
+  full: ['--format=directory', '--compress=0'],
   schema: ['--format=plain', '--schema-only'],
   // The data includes rows triggers wrote (status_history); replaying it must not fire them again.
   data: ['--format=plain', '--data-only', '--disable-triggers'],
 };
+/** pg_dump --jobs for full dumps: one per core of the machine it was measured on; each is a connection. */
+export const DEFAULT_DUMP_JOBS = 2;
 
 const DAY_MS = 86_400_000;
 /** How many following seconds a run tries when its own second's name is taken by another run. */
@@ -117,12 +119,20 @@ function fsyncPath(target: string): void {
   }
 }
 
-/** Checks that a dump is whole: custom format must list in pg_restore; SQL must end with pg_dump's closing line. */
-export async function verifyDump(file: string, kind: DumpKind, env: NodeJS.ProcessEnv): Promise<void> {
+/**
+ * Checks that a dump is whole: a full dump (custom-format file or directory) must list in pg_restore;
+ * SQL must end with pg_dump's closing line.
+ */
+export async function verifyDump(
+  file: string,
+  kind: DumpKind,
+  env: NodeJS.ProcessEnv,
+  name = path.basename(file),
+): Promise<void> {
   if (kind === 'full') {
     const listed = await runTool(toolPath('pg_restore', env), ['--list', file], {});
     if (listed.code !== 0)
-      throw new BackupError(`dump ${path.basename(file)} does not verify (pg_restore --list): ${listed.stderr.trim()}`);
+      throw new BackupError(`dump ${name} does not verify (pg_restore --list): ${listed.stderr.trim()}`);
     return;
   }
   const size = fs.statSync(file).size;
@@ -131,7 +141,7 @@ export async function verifyDump(file: string, kind: DumpKind, env: NodeJS.Proce
   fs.readSync(fd, tail, 0, tail.length, size - tail.length);
   fs.closeSync(fd);
   if (!tail.toString('utf8').includes('PostgreSQL database dump complete')) {
-    throw new BackupError(`dump ${path.basename(file)} is incomplete (no "PostgreSQL database dump complete" line)`);
+    throw new BackupError(`dump ${name} is incomplete (no "PostgreSQL database dump complete" line)`);
   }
 }
 
@@ -201,7 +211,7 @@ function publishDump(dir: string, temp: string, candidates: string[], manifestFo
 export async function backup(
   target: BackupTarget,
   kind: DumpKind,
-  opts: { keep: KeepPolicy; dryRun: boolean; now?: Date },
+  opts: { keep: KeepPolicy; dryRun: boolean; now?: Date; jobs?: number },
   env: NodeJS.ProcessEnv,
   log: Logger,
 ): Promise<BackupSummary> {
@@ -220,21 +230,30 @@ export async function backup(
   let name: string;
   let bytes: number;
   try {
-    createPrivateFile(temp); // pg_dump truncates it and keeps the mode
-    const dumped = await runTool(
-      toolPath('pg_dump', env),
-      [...DUMP_FLAGS[kind], '--no-owner', '--no-privileges', `--file=${temp}`],
-      db.libpq,
-    );
-    if (dumped.code !== 0) throw new BackupError(`pg_dump failed for ${target.service}: ${dumped.stderr.trim()}`);
-    // Verifying (pg_restore --list) and hashing read the same file: do both at once.
-    const [, sha256] = await Promise.all([verifyDump(temp, kind, env), sha256File(temp)]);
+    createPrivateFile(temp); // pg_dump (or the packer) writes into it and keeps the mode
+    const pgDump = async (args: string[]) => {
+      const dumped = await runTool(
+        toolPath('pg_dump', env),
+        [...DUMP_FLAGS[kind], ...args, '--no-owner', '--no-privileges'],
+        db.libpq,
+      );
+      if (dumped.code !== 0) throw new BackupError(`pg_dump failed for ${target.service}: ${dumped.stderr.trim()}`);
+    };
+    let sha256: string;
+    if (kind === 'full') {
+      ({ sha256 } = await dumpDirectoryInto(temp, dir, candidates[0]!, opts.jobs ?? DEFAULT_DUMP_JOBS, pgDump, env));
+    } else {
+      await pgDump([`--file=${temp}`]);
+      // Verifying and hashing read the same file: do both at once.
+      [, sha256] = await Promise.all([verifyDump(temp, kind, env), sha256File(temp)]);
+    }
     fsyncPath(temp);
     bytes = fs.statSync(temp).size;
     const manifest = (file: string): Manifest => ({
       service: target.service,
       database: db.settings.database,
       kind,
+      format: parseDumpFileName(file)!.format,
       file,
       ...info,
       bytes,
@@ -260,6 +279,30 @@ export async function backup(
   };
   log.info({ ...summary, dryRun: opts.dryRun }, 'backup finished');
   return summary;
+}
+
+/**
+ * A full dump: pg_dump's directory format into a private temporary directory beside the dump (about
+ * 4x the final file, removed before returning), its table of contents read back by pg_restore --list,
+ * then packed into `file` and checked while written (packDirectory).
+ */
+async function dumpDirectoryInto(
+  file: string,
+  dir: string,
+  finalName: string,
+  jobs: number,
+  pgDump: (args: string[]) => Promise<void>,
+  env: NodeJS.ProcessEnv,
+): Promise<{ sha256: string; bytes: number }> {
+  const raw = tempPathFor(dir, `${finalName}.d`);
+  fs.mkdirSync(raw, { mode: DIR_MODE });
+  try {
+    await pgDump([`--jobs=${jobs}`, `--file=${raw}`]);
+    await verifyDump(raw, 'full', env, finalName);
+    return await packDirectory(raw, file);
+  } finally {
+    fs.rmSync(raw, { recursive: true, force: true });
+  }
 }
 
 /** Completed dumps (final name and manifest) of one kind in a service's directory. */
@@ -338,7 +381,20 @@ export function isStaleTemporary(
   return !alive(temp.pid);
 }
 
-/** Removes temporary files killed runs left behind (see isStaleTemporary). */
+/** When a temporary file, or a temporary dump directory or any file in it, was last written. */
+function lastWriteMs(file: string): number {
+  const stat = fs.statSync(file);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return fs.readdirSync(file).reduce((newest, name) => {
+    try {
+      return Math.max(newest, fs.statSync(path.join(file, name)).mtimeMs);
+    } catch {
+      return newest; // removed meanwhile
+    }
+  }, stat.mtimeMs);
+}
+
+/** Removes temporary files and directories killed runs left behind (see isStaleTemporary). */
 function removeStaleTemporaries(dir: string, now: Date, dryRun: boolean, log: Logger): void {
   const ownHost = safeHost(os.hostname());
   for (const name of fs.readdirSync(dir)) {
@@ -347,12 +403,12 @@ function removeStaleTemporaries(dir: string, now: Date, dryRun: boolean, log: Lo
     const file = path.join(dir, name);
     let ageMs: number;
     try {
-      ageMs = now.getTime() - fs.statSync(file).mtimeMs;
+      ageMs = now.getTime() - lastWriteMs(file);
     } catch {
       continue; // its writer finished meanwhile
     }
     if (!isStaleTemporary(temp, ageMs, ownHost, pidAlive)) continue;
-    if (!dryRun) fs.rmSync(file, { force: true });
+    if (!dryRun) fs.rmSync(file, { recursive: true, force: true });
     log.info({ file: name, dryRun }, 'removed a stale temporary file');
   }
 }

@@ -11,24 +11,41 @@ import {
 describe('dump file names', () => {
   const time = new Date('2026-03-01T02:00:00.789Z');
 
-  test('are <service>-<UTC time>.dump for full dumps and -schema.sql / -data.sql for the SQL variants', () => {
+  test('are <service>-<UTC time>.tar.zst for full dumps and -schema.sql / -data.sql for the SQL variants', () => {
     expect(compactStamp(time)).toBe('20260301T020000Z');
-    expect(dumpFileName('order-service', time, 'full')).toBe('order-service-20260301T020000Z.dump');
+    expect(dumpFileName('order-service', time, 'full')).toBe('order-service-20260301T020000Z.tar.zst');
     expect(dumpFileName('order-service', time, 'schema')).toBe('order-service-20260301T020000Z-schema.sql');
     expect(dumpFileName('order-service', time, 'data')).toBe('order-service-20260301T020000Z-data.sql');
     expect(manifestName('order-service-20260301T020000Z.dump')).toBe('order-service-20260301T020000Z.dump.json');
   });
 
-  test('parse back to service, second-precise time and kind', () => {
+  test('parse back to service, second-precise time, kind and format', () => {
     expect(parseDumpFileName('billing-service-20260301T020000Z-data.sql')).toEqual({
       service: 'billing-service',
       time: new Date('2026-03-01T02:00:00Z'),
       kind: 'data',
+      format: 'sql',
+    });
+    expect(parseDumpFileName('order-service-20260301T020000Z.tar.zst')).toMatchObject({
+      kind: 'full',
+      format: 'tar.zst',
+    });
+  });
+
+  test('full dumps of the earlier custom format (.dump) still parse as full dumps', () => {
+    expect(parseDumpFileName('auth-service-20260301T020000Z.dump')).toEqual({
+      service: 'auth-service',
+      time: new Date('2026-03-01T02:00:00Z'),
+      kind: 'full',
+      format: 'custom',
     });
   });
 
   test.each([
     'auth-service-20260301T020000Z.dump.json',
+    'auth-service-20260301T020000Z.tar.zst.json',
+    'auth-service-20260301T020000Z.tar',
+    '.auth-service-20260301T020000Z.tar.zst.d.tmp-host-1-0a1b2c3d',
     '.auth-service-20260301T020000Z.dump.tmp-123',
     'auth-service-20261301T020000Z.dump', // month 13
     'auth-service-20260230T020000Z.dump', // February 30
@@ -68,9 +85,9 @@ describe('temporary file names', () => {
 test('candidate names after a taken second are the following seconds and still parse as dumps', () => {
   const names = candidateDumpNames('order-service', new Date('2026-03-01T23:59:59Z'), 'full', 3);
   expect(names).toEqual([
-    'order-service-20260301T235959Z.dump',
-    'order-service-20260302T000000Z.dump',
-    'order-service-20260302T000001Z.dump',
+    'order-service-20260301T235959Z.tar.zst',
+    'order-service-20260302T000000Z.tar.zst',
+    'order-service-20260302T000001Z.tar.zst',
   ]);
   expect(names.every((n) => parseDumpFileName(n)?.service === 'order-service')).toBe(true);
 });

@@ -1,8 +1,20 @@
-/** The three kinds of dump the spec names: full (custom format), schema-only and data-only (SQL). */
+/** The three kinds of dump the spec names: full (all of it, for pg_restore), schema-only and data-only (SQL). */
 export type DumpKind = 'full' | 'schema' | 'data';
+/**
+ * How a dump is stored: `tar.zst` (pg_dump's directory format packed into one zstd-compressed tar,
+ * what full dumps are written as), `custom` (pg_dump -Fc, what full dumps were before; still listed,
+ * kept by retention and restored) and `sql` (plain SQL, the schema and data kinds).
+ */
+export type DumpFormat = 'tar.zst' | 'custom' | 'sql';
 
-const SUFFIX: Record<DumpKind, string> = { full: '.dump', schema: '-schema.sql', data: '-data.sql' };
-const NAME = /^(?<service>[a-z0-9-]+?)-(?<stamp>\d{8}T\d{6}Z)(?<suffix>\.dump|-schema\.sql|-data\.sql)$/;
+/** Every suffix this project reads, with what it means; the first of each kind is what it writes. */
+const SUFFIXES: readonly { suffix: string; kind: DumpKind; format: DumpFormat }[] = [
+  { suffix: '.tar.zst', kind: 'full', format: 'tar.zst' },
+  { suffix: '.dump', kind: 'full', format: 'custom' },
+  { suffix: '-schema.sql', kind: 'schema', format: 'sql' },
+  { suffix: '-data.sql', kind: 'data', format: 'sql' },
+];
+const NAME = /^(?<service>[a-z0-9-]+?)-(?<stamp>\d{8}T\d{6}Z)(?<suffix>\.tar\.zst|\.dump|-schema\.sql|-data\.sql)$/;
 
 /** 2026-03-01T02:00:00.123Z -> 20260301T020000Z (sortable, no characters a filesystem dislikes). */
 export function compactStamp(time: Date): string {
@@ -13,13 +25,14 @@ export function compactStamp(time: Date): string {
 }
 
 export function dumpFileName(service: string, time: Date, kind: DumpKind): string {
-  return `${service}-${compactStamp(time)}${SUFFIX[kind]}`;
+  return `${service}-${compactStamp(time)}${SUFFIXES.find((s) => s.kind === kind)!.suffix}`;
 }
 
 export interface ParsedDumpName {
   service: string;
   time: Date;
   kind: DumpKind;
+  format: DumpFormat;
 }
 
 /** Reads a file name this project wrote; null for anything else. */
@@ -30,8 +43,8 @@ export function parseDumpFileName(name: string): ParsedDumpName | null {
   const iso = `${stamp.slice(0, 4)}-${stamp.slice(4, 6)}-${stamp.slice(6, 8)}T${stamp.slice(9, 11)}:${stamp.slice(11, 13)}:${stamp.slice(13, 15)}Z`;
   const time = new Date(iso);
   if (Number.isNaN(time.getTime()) || time.toISOString().replace('.000', '') !== iso) return null;
-  const kind = (Object.keys(SUFFIX) as DumpKind[]).find((k) => SUFFIX[k] === suffix)!;
-  return { service, time, kind };
+  const { kind, format } = SUFFIXES.find((s) => s.suffix === suffix)!;
+  return { service, time, kind, format };
 }
 
 /** The manifest written beside a dump. */

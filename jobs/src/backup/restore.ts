@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { fromSource, type DatabaseSettings } from '@webrana/db';
 import type { Logger } from '@webrana/logger';
 import { Client } from 'pg';
+import { unpackArchive } from './archive';
 import { BackupError, listDumps, migrationHead, sha256File, verifyDump, type Manifest } from './backup';
 import { migrationsDir, SERVICES } from '@webrana/registry';
 import { readLocalMigrations } from '@webrana/migrate';
@@ -21,6 +23,12 @@ export interface RestoreOptions {
   force: boolean;
   /** How long pg_restore/psql wait for each lock before giving up (lock_timeout). */
   lockTimeoutMs: number;
+}
+
+export interface RestoreTarget {
+  service: string;
+  databaseUrl: string;
+  urlVariable: string;
 }
 
 /**
@@ -53,8 +61,8 @@ function readManifest(file: string): Manifest {
   }
 }
 
-/** The ledger inside a dump: pg_restore reads the one table of a custom dump; SQL dumps hold it as COPY. */
-async function dumpLedger(file: string, kind: DumpKind, env: NodeJS.ProcessEnv): Promise<LedgerEntry[]> {
+/** The ledger inside a dump: pg_restore reads the one table of a full dump; SQL dumps hold it as COPY. */
+async function dumpLedger(file: string, kind: DumpKind, env: NodeJS.ProcessEnv, name: string): Promise<LedgerEntry[]> {
   if (kind === 'full') {
     const out = await runTool(
       toolPath('pg_restore', env),
@@ -64,8 +72,7 @@ async function dumpLedger(file: string, kind: DumpKind, env: NodeJS.ProcessEnv):
         keepStdout: true,
       },
     );
-    if (out.code !== 0)
-      throw new BackupError(`cannot read the ledger inside ${path.basename(file)}: ${out.stderr.trim()}`);
+    if (out.code !== 0) throw new BackupError(`cannot read the ledger inside ${name}: ${out.stderr.trim()}`);
     return parseLedgerCopy(out.stdout);
   }
   if (kind === 'schema') return []; // no rows in a schema-only dump
@@ -207,7 +214,7 @@ async function connect(settings: DatabaseSettings): Promise<Client> {
  * a lock timeout, so a restore that cannot get a lock fails naming who holds it instead of waiting.
  */
 export async function restore(
-  target: { service: string; databaseUrl: string; urlVariable: string },
+  target: RestoreTarget,
   file: string,
   opts: RestoreOptions,
   env: NodeJS.ProcessEnv,
@@ -224,8 +231,32 @@ export async function restore(
       `${base} is corrupted: its sha256 is ${sha256}, the manifest says ${manifest.sha256} (truncated or altered); nothing was restored`,
     );
   }
-  await verifyDump(file, kind, env);
-  const insideDump = await dumpLedger(file, kind, env);
+  const format = parseDumpFileName(base)?.format ?? manifest.format ?? (kind === 'full' ? 'custom' : 'sql');
+  if (format !== 'tar.zst') return restoreFrom(file, target, { base, kind, manifest, started }, opts, env, log);
+  // pg_restore reads a directory dump from a directory: unpack it privately (mkdtemp: 0700) under TMPDIR.
+  const unpacked = fs.mkdtempSync(path.join(os.tmpdir(), 'webrana-restore-'));
+  try {
+    await unpackArchive(file, unpacked).catch((error: Error) => {
+      throw new BackupError(`${base} does not unpack: ${error.message}; nothing was restored`);
+    });
+    return await restoreFrom(unpacked, target, { base, kind, manifest, started }, opts, env, log);
+  } finally {
+    fs.rmSync(unpacked, { recursive: true, force: true });
+  }
+}
+
+/** The restore itself, from a dump pg_restore or psql reads as it is (`source`: a file or a directory). */
+async function restoreFrom(
+  source: string,
+  target: RestoreTarget,
+  dump: { base: string; kind: DumpKind; manifest: Manifest; started: number },
+  opts: RestoreOptions,
+  env: NodeJS.ProcessEnv,
+  log: Logger,
+): Promise<{ service: string; file: string; bytes: number; seconds: number }> {
+  const { base, kind, manifest, started } = dump;
+  await verifyDump(source, kind, env, base);
+  const insideDump = await dumpLedger(source, kind, env, base);
 
   // Parsed once: pg's settings and the tools' environment come from the same reading of the URL.
   const db = fromSource({ url: target.databaseUrl, variable: target.urlVariable });
@@ -297,13 +328,13 @@ export async function restore(
                 '--exit-on-error',
                 ...(opts.jobs > 1 ? [`--jobs=${opts.jobs}`] : ['--single-transaction']),
                 `--dbname=${settings.database}`,
-                file,
+                source,
               ],
               toolEnv,
             )
           : await runTool(
               toolPath('psql', env),
-              ['--no-psqlrc', '--quiet', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '--file', file],
+              ['--no-psqlrc', '--quiet', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '--file', source],
               toolEnv,
             );
     } finally {

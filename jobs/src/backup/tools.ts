@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 
 export interface ToolResult {
   code: number | null;
@@ -6,30 +6,57 @@ export interface ToolResult {
   stderr: string;
 }
 
-/** Runs a PostgreSQL client tool; output is collected (stdout only when asked, it may be large). */
+/** Where each external tool comes from, for the error when it is missing. */
+const INSTALL_HINT: Record<string, string> = {
+  pg_dump: 'install the PostgreSQL 15 client tools (Debian: postgresql-client-15)',
+  pg_restore: 'install the PostgreSQL 15 client tools (Debian: postgresql-client-15)',
+  psql: 'install the PostgreSQL 15 client tools (Debian: postgresql-client-15)',
+  zstd: 'install zstd (Debian: apt-get install zstd; macOS: brew install zstd)',
+  tar: 'install tar (Debian: apt-get install tar)',
+};
+
+export interface RunningTool {
+  child: ChildProcessWithoutNullStreams;
+  /** Settles when the process has exited and its output is read; stdout only when asked (it may be large). */
+  done: Promise<ToolResult>;
+}
+
+/** Starts an external tool with its output piped; a missing tool rejects `done` with how to install it. */
+export function startTool(
+  command: string,
+  args: readonly string[],
+  env: Record<string, string>,
+  opts: { keepStdout?: boolean } = {},
+): RunningTool {
+  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stdin.on('error', () => undefined); // a reader that exits early: its exit status tells why
+  const done = new Promise<ToolResult>((resolve, reject) => {
+    let stdout = '';
+    let stderr = '';
+    if (opts.keepStdout) child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      const tool = command.split('/').at(-1)!;
+      reject(
+        error.code === 'ENOENT' ? new Error(`${command} not found: ${INSTALL_HINT[tool] ?? 'install it'}`) : error,
+      );
+    });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+  return { child, done };
+}
+
+/** Runs a tool with nothing on stdin; output is collected (stdout only when asked). */
 export function runTool(
   command: string,
   args: readonly string[],
   env: Record<string, string>,
   opts: { keepStdout?: boolean } = {},
 ): Promise<ToolResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      if (opts.keepStdout) stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', (error: NodeJS.ErrnoException) =>
-      reject(
-        error.code === 'ENOENT'
-          ? new Error(`${command} not found: install the PostgreSQL 15 client tools (Debian: postgresql-client-15)`)
-          : error,
-      ),
-    );
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  const tool = startTool(command, args, env, opts);
+  tool.child.stdin.end();
+  if (!opts.keepStdout) tool.child.stdout.resume();
+  return tool.done;
 }
 
 /** The PostgreSQL client tool to run: PG_BIN_DIR/<tool> when set, else <tool> on PATH. */

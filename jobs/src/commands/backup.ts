@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { UrlSource } from '@webrana/db';
 import { SERVICES, type ServiceSpec } from '@webrana/registry';
-import { backup, warnFuture, type BackupSummary } from '../backup/backup';
+import { backup, DEFAULT_DUMP_JOBS, warnFuture, type BackupSummary } from '../backup/backup';
 import { parseDumpFileName, type DumpKind } from '../backup/names';
 import { latestDump, restore } from '../backup/restore';
 import { DEFAULT_KEEP, planRetention, policyProblem, type KeepPolicy } from '../backup/retention';
@@ -12,16 +12,19 @@ import type { CommandIO } from './migrate';
 
 export const BACKUP_USAGE = `usage: webrana-jobs backup --dir=PATH [--service=NAME] [options]
 
-Dumps each service's database (or the one --service names) with pg_dump to <dir>/<service>/<service>-<UTC time>.dump (custom format,
-gzip level 2), verifies it (pg_restore --list), fsyncs it, writes <file>.json beside it (service,
-database, server version, migration head, bytes, sha256, duration), then applies retention to that
-kind of dump. A failed dump deletes nothing and leaves no file under a final name. Files are 0600 in
+Dumps each service's database (or the one --service names) to <dir>/<service>/<service>-<UTC time>.tar.zst:
+pg_dump's directory format (--jobs in parallel, uncompressed) in a temporary folder beside it (about 4x
+the final file, removed at the end), listed by pg_restore, then packed by tar and zstd into one file that
+is decompressed and listed while written (needs tar and zstd on PATH). Then it fsyncs it, writes
+<file>.json beside it (service, database, server version, migration head, bytes, sha256, duration),
+then applies retention to that kind of dump. A failed dump deletes nothing and leaves no file under a final name. Files are 0600 in
 0700 folders. A run whose second is taken by another run uses the next free second.
 
   --service=NAME         auth-service, catalog-service, order-service or billing-service (default: all
                          four, one after the other; a failing one never skips the others: each failure
                          is reported and the exit status is 1 at the end)
   --dir=PATH             destination root (in Kubernetes, the mounted backup volume)
+  --jobs=N               parallel pg_dump jobs for full dumps (default 2; each is a connection, plus one)
   --database-url=URL     default: the service's variable (AUTH_DATABASE_URL, ...), then DATABASE_URL
                          (only with --service; a run over all four reads only their own variables)
                          (a URL given here is visible to other users in the process list; prefer the variables)
@@ -48,8 +51,9 @@ service, file, bytes, seconds, kept, deleted.
 
 export const RESTORE_USAGE = `usage: webrana-jobs restore --service=NAME (--file=PATH | --latest --dir=PATH) [options]
 
-Checks the dump against its manifest (sha256) and reads it before touching the database, then
-restores: custom-format dumps with pg_restore --clean --if-exists (one transaction unless --jobs),
+Checks the dump against its manifest (sha256), unpacks a .tar.zst under $TMPDIR (about 4x the file,
+removed afterwards) and reads it before touching the database, then restores: full dumps (.tar.zst, and
+the earlier custom-format .dump) with pg_restore --clean --if-exists (one transaction unless --jobs),
 SQL files with psql -v ON_ERROR_STOP=1 in one transaction. Refused unless --force: a dump of another
 service than the target database's (manifest, the ledger inside the dump and the database's ledger
 are compared), and a dump older than the database's newest migration. Every lock is waited for at
@@ -158,6 +162,7 @@ export async function backupCommand(args: string[], io: CommandIO): Promise<numb
       'data-only': { type: 'boolean', default: false },
       'dry-run': { type: 'boolean', default: false },
       'termination-log': { type: 'string' },
+      jobs: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
       ...KEEP_OPTIONS,
     },
@@ -168,6 +173,7 @@ export async function backupCommand(args: string[], io: CommandIO): Promise<numb
   if (values['schema-only'] && values['data-only'])
     throw new UsageError('--schema-only and --data-only exclude each other');
   const keep = keepPolicy(values);
+  const jobs = positiveJobs(values.jobs, DEFAULT_DUMP_JOBS, '');
   const kind: DumpKind = values['schema-only'] ? 'schema' : values['data-only'] ? 'data' : 'full';
   const done: TerminationSummary[] = [];
   const backupOne = async (service: ServiceSpec, source: UrlSource) => {
@@ -175,7 +181,7 @@ export async function backupCommand(args: string[], io: CommandIO): Promise<numb
     const summary = await backup(
       { service: service.name, databaseUrl: source.url, urlVariable: source.variable, dir: values.dir! },
       kind,
-      { keep, dryRun: values['dry-run'] },
+      { keep, dryRun: values['dry-run'], jobs },
       io.env,
       io.log,
     );
@@ -236,10 +242,10 @@ async function backupAll(
 }
 
 /** --jobs: a positive whole number (whether the server can take that many is checked on connecting). */
-function positiveJobs(value: string | undefined): number {
-  if (value === undefined) return 1;
+function positiveJobs(value: string | undefined, fallback: number, hint: string): number {
+  if (value === undefined) return fallback;
   if (!/^\d+$/.test(value) || Number(value) < 1)
-    throw new UsageError(`--jobs takes a positive whole number (1 = one transaction); got "${value}"`);
+    throw new UsageError(`--jobs takes a positive whole number${hint}; got "${value}"`);
   return Number(value);
 }
 
@@ -263,7 +269,7 @@ export async function restoreCommand(args: string[], io: CommandIO): Promise<num
   const service = requireService(values.service);
   if (Boolean(values.file) === values.latest) throw new UsageError('give either --file=PATH or --latest --dir=PATH');
   if (values.latest && !values.dir) throw new UsageError('--latest needs --dir=PATH');
-  const jobs = positiveJobs(values.jobs);
+  const jobs = positiveJobs(values.jobs, 1, ' (1 = one transaction)');
   const lockTimeoutMs =
     values['lock-timeout'] === undefined
       ? LOCK_TIMEOUT_DEFAULT_MS

@@ -1,0 +1,89 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { startTool, type RunningTool } from './tools';
+
+/**
+ * Full dumps are pg_dump's directory format (written by parallel jobs, uncompressed) packed into one
+ * file: a tar stream compressed by zstd at level 1 on every core. Measured on the generated 600 MB
+ * order database (issue 22, bench/results.md): well under half of `pg_dump -Fc`'s time at about 0.9x
+ * its size; pg_dump 15 itself compresses with gzip in one process per job.
+ */
+const COMPRESS = ['-1', '-T0', '-q', '-c'];
+
+export class ArchiveError extends Error {}
+
+async function finished(tool: RunningTool, what: string): Promise<string> {
+  const result = await tool.done;
+  if (result.code !== 0) throw new ArchiveError(`${what} failed (exit ${result.code}): ${result.stderr.trim()}`);
+  return result.stdout;
+}
+
+/** The member names a tar listing holds, without the archive root itself. */
+export const listedMembers = (listing: string): string[] =>
+  listing
+    .split('\n')
+    .map((line) => line.replace(/^\.\//, ''))
+    .filter((name) => name !== '' && name !== '.' && name !== './')
+    .sort();
+
+/**
+ * Packs the files of `dir` into `file` (which must exist; its mode is kept) and returns the sha256 and
+ * size of what was written. Verified while writing, not by reading the file again: the compressed
+ * bytes also go through `zstd -d | tar -t`, so the archive decompresses (zstd's frame checksums) and
+ * lists exactly the directory's files, or this throws.
+ */
+export async function packDirectory(dir: string, file: string): Promise<{ sha256: string; bytes: number }> {
+  const tar = startTool('tar', ['-C', dir, '-cf', '-', '.'], {});
+  const zstd = startTool('zstd', COMPRESS, {});
+  const unzstd = startTool('zstd', ['-d', '-q', '-c'], {});
+  const list = startTool('tar', ['-tf', '-'], {}, { keepStdout: true });
+  const tools = [tar, zstd, unzstd, list];
+  const hash = createHash('sha256');
+  let bytes = 0;
+  zstd.child.stdout.on('data', (chunk: Buffer) => {
+    hash.update(chunk);
+    bytes += chunk.length;
+  });
+  try {
+    tar.child.stdin.end();
+    tar.child.stdout.pipe(zstd.child.stdin);
+    zstd.child.stdout.pipe(unzstd.child.stdin);
+    unzstd.child.stdout.pipe(list.child.stdin);
+    await Promise.all([
+      pipeline(zstd.child.stdout, fs.createWriteStream(file, { flags: 'r+' })),
+      finished(tar, `tar of ${dir}`),
+      finished(zstd, 'zstd'),
+      finished(unzstd, `checking ${file} (zstd -d)`),
+    ]);
+    const listed = listedMembers(await finished(list, `checking ${file} (tar -t)`));
+    const expected = fs.readdirSync(dir).sort();
+    if (listed.join('\n') !== expected.join('\n')) {
+      throw new ArchiveError(
+        `${file} does not hold the dump's files: it lists ${listed.length}, the dump has ${expected.length}`,
+      );
+    }
+    return { sha256: hash.digest('hex'), bytes };
+  } catch (error) {
+    for (const tool of tools) tool.child.kill('SIGKILL');
+    await Promise.allSettled(tools.map((t) => t.done));
+    throw error;
+  }
+}
+
+/** Unpacks an archive packDirectory wrote into `dir` (which must exist and be empty). */
+export async function unpackArchive(file: string, dir: string): Promise<void> {
+  const unzstd = startTool('zstd', ['-d', '-q', '-c', '--', file], {});
+  const untar = startTool('tar', ['-C', dir, '-xf', '-', '--no-same-owner', '--no-same-permissions'], {});
+  unzstd.child.stdin.end();
+  untar.child.stdout.resume();
+  unzstd.child.stdout.pipe(untar.child.stdin);
+  try {
+    await Promise.all([finished(unzstd, `reading ${file} (zstd -d)`), finished(untar, `unpacking ${file} (tar -x)`)]);
+  } catch (error) {
+    unzstd.child.kill('SIGKILL');
+    untar.child.kill('SIGKILL');
+    await Promise.allSettled([unzstd.done, untar.done]);
+    throw error;
+  }
+}
