@@ -157,6 +157,33 @@ test('a misspelled phase, or a phase directive after the first statement, refuse
   expect(await columnExists(db.url, 'vps_plans', 'tier')).toBe(false);
 });
 
+test('in production a pre-deploy run already refuses a waiting post-deploy migration the lint gate refuses (DROP COLUMN without an allow comment), before the rollout', async () => {
+  addMigration(prisma.migrationsDir, EXPAND, EXPAND_SQL);
+  const file = addMigration(prisma.migrationsDir, CONTRACT, CONTRACT_SQL);
+  const pre = await runCli(args('deploy', '--phase=pre-deploy'), { NODE_ENV: 'production' });
+  expect(pre.code).toBe(1);
+  expect(pre.stderr).toContain(`${file}:4: error [ban-drop-column]`);
+  expect(await names()).not.toContain(EXPAND);
+});
+
+test('in production the contract step with `-- webrana:allow ban-drop-column: <reason>` waits for the rollout, then deploys', async () => {
+  addMigration(prisma.migrationsDir, EXPAND, EXPAND_SQL);
+  addMigration(
+    prisma.migrationsDir,
+    CONTRACT,
+    CONTRACT_SQL.replace(
+      'ALTER TABLE',
+      '-- webrana:allow ban-drop-column: post-deploy; no pod of the new release reads legacy_note\nALTER TABLE',
+    ),
+  );
+  const prod = { NODE_ENV: 'production' };
+  expect((await runCli(args('deploy', '--phase=pre-deploy'), prod)).code).toBe(0);
+  expect(await names()).toContain(EXPAND);
+  expect(await names()).not.toContain(CONTRACT);
+  expect((await runCli(args('deploy', '--phase=post-deploy'), prod)).code).toBe(0);
+  expect(await columnExists(db.url, 'vps_plans', 'legacy_note')).toBe(false);
+});
+
 test('--phase with an unknown value is a usage error (exit 2)', async () => {
   const result = await runCli(args('deploy', '--phase=later'));
   expect(result.code).toBe(2);

@@ -432,7 +432,9 @@ async function deployOn(client: Client, schema: string, target: MigrateTarget, s
     ...(await syntaxBlockers(assessment.pending)),
     ...phaseBlockers(selected),
   ];
-  if (blockers.length === 0) blockers.push(...(await lintBlockers(selected.apply, target, settings)));
+  // Every pending migration, also those that wait for the rollout: a contract step the gate refuses
+  // must stop the release before it rolls out, not after.
+  if (blockers.length === 0) blockers.push(...(await lintBlockers(assessment.pending, target, settings)));
   if (blockers.length > 0)
     throw new MigrationError(`${target.service}: refusing to migrate\n- ${blockers.join('\n- ')}`);
   const applied: string[] = [];
