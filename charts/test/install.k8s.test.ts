@@ -457,3 +457,76 @@ describe('webrana umbrella chart on kube-lab', () => {
     STEP_TIMEOUT_MS,
   );
 });
+
+describe('expand/contract on kube-lab (issue 21 item 3)', () => {
+  test(
+    'an upgrade with a post-deploy migration: the pre-upgrade hook applies only the expand step, Helm then changes the Deployment, and the post-upgrade hook applies the contract step',
+    async () => {
+      const database = await createTestDatabase('chart_phases');
+      const release = 'phases';
+      const job = (suffix: string) => `${release}-catalog-service-${suffix}`;
+      const url = database.url;
+      const base = ['--set', 'replicaCount=1', '--set', `database.url=${url}`, '--set', 'seed.enabled=false'];
+      try {
+        succeeded(await upgradeInstall(release, 'catalog-service', base));
+        const expand = '20270101000000_add_tier';
+        const contract = '20270101000100_drop_legacy_note';
+        const dir = migrationsWith('catalog-service', {
+          [expand]:
+            'ALTER TABLE "vps_plans" ADD COLUMN "tier" TEXT;\nALTER TABLE "vps_plans" ADD COLUMN "legacy_note" TEXT;\n',
+          [contract]:
+            '-- webrana:phase post-deploy\n' +
+            '-- webrana:allow ban-drop-column: the 0.2.0 pods no longer read legacy_note\n' +
+            'ALTER TABLE "vps_plans" DROP COLUMN "legacy_note";\n',
+        });
+        const upgrading = upgradeInstall(release, 'catalog-service', [
+          ...base,
+          '--set',
+          'image.tag=0.2.0',
+          '--set',
+          'jobsImage.tag=0.2.0',
+          '--set-json',
+          `migrations.extraArgs=${JSON.stringify([`--migrations-dir=${dir}`])}`,
+        ]);
+        // Once the pre-upgrade runner recorded the expand step, hold the migration lock so the post-upgrade
+        // runner waits where the test can look.
+        await waitFor(
+          'the expand migration in the ledger',
+          async () => (await ledger(url)).some((r) => r.migration_name === expand && r.finished_at),
+          { timeoutMs: 120_000, diagnose: () => describeNamespace(lab, lab.ns) },
+        );
+        const unlock = await holdMigrationLock(url);
+        try {
+          expect((await ledger(url)).map((r) => r.migration_name)).not.toContain(contract);
+          await waitForRunningMigration(job('migrate-post-deploy'));
+          // The post hook runs after Helm changed the Deployment; the column is still there for the old pods.
+          expect(imageOf(await deployment(`${release}-catalog-service`))).toBe('webrana/catalog-service:0.2.0');
+          expect(await columnExists(url, 'legacy_note')).toBe(true);
+          expect((await ledger(url)).map((r) => r.migration_name)).not.toContain(contract);
+        } finally {
+          await unlock();
+        }
+        succeeded(await upgrading);
+        expect((await ledger(url)).map((r) => r.migration_name).slice(-2)).toEqual([expand, contract]);
+        expect(await columnExists(url, 'legacy_note')).toBe(false);
+        expect(migrationLogs(job('migrate-post-deploy'), 'migrate-post-deploy').join('\n')).toContain(
+          'applied 1 migration(s)',
+        );
+      } finally {
+        await helm(lab, ['uninstall', release, '-n', lab.ns, '--wait=false'], { allowFailure: true });
+        await database.drop().catch(() => undefined);
+      }
+    },
+    STEP_TIMEOUT_MS,
+  );
+});
+
+async function columnExists(url: string, column: string): Promise<boolean> {
+  return withClient(url, async (c) => {
+    const { rows } = await c.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = 'vps_plans' AND column_name = $1",
+      [column],
+    );
+    return rows[0]!.n === 1;
+  });
+}
