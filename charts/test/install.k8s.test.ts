@@ -161,10 +161,13 @@ function migrationsWith(service: ServiceName, extra: Record<string, string>, bas
 /** Container logs of a hook Job's pods, as the kubelet keeps them (logs/<ns>_<pod>_<uid>/<container>/0.log). */
 function migrationLogs(job: string, container = 'migrate'): string[] {
   const root = path.join(lab.kubeletStateDir, 'logs');
-  return fs
-    .readdirSync(root)
-    .filter((d) => d.startsWith(`${lab.ns}_${job}-`))
-    .map((d) => fs.readFileSync(path.join(root, d, container, '0.log'), 'utf8'));
+  return (
+    fs
+      .readdirSync(root)
+      // <namespace>_<pod>_<uid>, the pod named <job>-<5 characters> (not <job>-post-deploy-...).
+      .filter((d) => new RegExp(`^${lab.ns}_${job}-[a-z0-9]{5}_`).test(d))
+      .map((d) => fs.readFileSync(path.join(root, d, container, '0.log'), 'utf8'))
+  );
 }
 
 describe('auth-service chart on kube-lab', () => {
