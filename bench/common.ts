@@ -83,6 +83,29 @@ export function writeResult(name: string, result: unknown): string {
 /** The middle value (the upper one of an even count): what the benchmarks compare. */
 export const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+/** Each round's ratio, their median, and whether the rounds agree well enough for one figure to stand. */
+export interface RoundRatios {
+  /** numerator / denominator of each round, in round order. */
+  perRound: number[];
+  /** The median of the per-round ratios (never a ratio of medians); NaN with no rounds. */
+  median: number;
+  /** The largest per-round ratio is more than 2x the smallest: report the rounds, not one number. */
+  disagree: boolean;
+}
+
+/**
+ * Per-round ratios from [numerator, denominator] pairs measured in the same round (e.g. [ours, baseline]
+ * seconds), their median, and whether they disagree by more than 2x.
+ */
+export function roundRatios(pairs: readonly (readonly [number, number])[]): RoundRatios {
+  const perRound = pairs.map(([a, b]) => a / b);
+  if (perRound.length === 0) return { perRound, median: NaN, disagree: false };
+  return { perRound, median: median(perRound), disagree: Math.max(...perRound) > 2 * Math.min(...perRound) };
+}
+
+/** The 1, 5 and 15 minute load averages now (two decimals): the machine is shared, so results record it. */
+export const loadAverage = (): number[] => os.loadavg().map((l) => Math.round(l * 100) / 100);
+
 /** Seconds a synchronous step took. */
 export function timed(fn: () => void): number {
   const t = process.hrtime.bigint();

@@ -1,13 +1,26 @@
 // Benchmark: our migration runner (`webrana-jobs migrate deploy`, all four services on empty
 // databases) against `psql -1 -f` of the same migration files, in the same run; and the seed's
-// second run (a no-op) against its first. Rounds alternate; medians are compared.
+// second run (a no-op) against its first. Each round runs both; the ratio is the median of the
+// per-round ratios (rounds listed), and the load average at the start is recorded.
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { libpqEnv } from '@webrana/db';
 import { readLocalMigrations } from '@webrana/migrate';
 import { migrationOrder, migrationsDir, type ServiceName } from '@webrana/registry';
 import { createTestDatabase, type TestDatabase } from '@webrana/testing';
-import { REPO_ROOT, machine, median, parseOptions, requireBuilt, runMain, timed, writeResult } from './common';
+import {
+  REPO_ROOT,
+  loadAverage,
+  machine,
+  median,
+  parseOptions,
+  requireBuilt,
+  roundRatios,
+  runMain,
+  timed,
+  writeResult,
+  type RoundRatios,
+} from './common';
 
 const USAGE = `usage: node bench/dist/bench/migrations.js [--rounds=5] [--smoke]
 
@@ -37,14 +50,26 @@ function psqlMigrate(service: ServiceName, url: string): void {
 
 export interface MigrationsResult {
   machine: ReturnType<typeof machine>;
+  /** 1, 5 and 15 minute load averages when the benchmark started. */
+  loadAverageAtStart: number[];
   rounds: number;
-  migrateAllFourSeconds: { runner: number; psqlOneTransactionPerFile: number; ratio: number };
+  migrateAllFourSeconds: {
+    /** Medians of the rounds' seconds. */
+    runner: number;
+    psqlOneTransactionPerFile: number;
+    /** runner / psql: the median of the per-round ratios (ratios.median). */
+    ratio: number;
+    /** Each round's seconds, in round order. */
+    perRound: { runner: number; psqlOneTransactionPerFile: number }[];
+    ratios: RoundRatios;
+  };
   seedSeconds: { firstRun: number; secondRunNoWrites: number };
 }
 
 /** The benchmark on the server TEST_DATABASE_URL names; writes migrations.json. */
 export async function benchMigrations(rounds: number): Promise<MigrationsResult> {
   requireBuilt('jobs/dist/cli.js');
+  const loadAverageAtStart = loadAverage();
   const services = migrationOrder();
   const created: TestDatabase[] = [];
   const fresh = async (label: string): Promise<string[]> => {
@@ -69,13 +94,17 @@ export async function benchMigrations(rounds: number): Promise<MigrationsResult>
   } finally {
     for (const db of created) await db.drop().catch(() => undefined);
   }
+  const ratios = roundRatios(runner.map((r, i) => [r, psql[i]!]));
   const result: MigrationsResult = {
     machine: machine(),
+    loadAverageAtStart,
     rounds,
     migrateAllFourSeconds: {
       runner: median(runner),
       psqlOneTransactionPerFile: median(psql),
-      ratio: median(runner) / median(psql),
+      ratio: ratios.median,
+      perRound: runner.map((r, i) => ({ runner: r, psqlOneTransactionPerFile: psql[i]! })),
+      ratios,
     },
     seedSeconds: { firstRun: median(seedFirst), secondRunNoWrites: median(seedSecond) },
   };
@@ -93,7 +122,8 @@ if (require.main === module) {
       console.log(JSON.stringify(result, null, 2));
       console.log(
         `migrate deploy (4 services) ${m.runner.toFixed(2)} s vs psql -1 -f ${m.psqlOneTransactionPerFile.toFixed(2)} s: ` +
-          `${m.ratio.toFixed(2)}x; seed second run ${result.seedSeconds.secondRunNoWrites.toFixed(2)} s`,
+          `${m.ratios.disagree ? 'rounds disagree by more than 2x, ' : ''}per round ${m.ratios.perRound.map((x) => x.toFixed(2)).join(', ')}, ` +
+          `median ${m.ratio.toFixed(2)}x; seed second run ${result.seedSeconds.secondRunNoWrites.toFixed(2)} s`,
       );
     },
   );

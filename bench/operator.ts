@@ -19,7 +19,7 @@ import {
   startOperator,
   webranaDatabase,
 } from '../operator/test/harness';
-import { REPO_ROOT, log, parseOptions, requireBuilt, runMain, writeResult } from './common';
+import { REPO_ROOT, loadAverage, log, parseOptions, requireBuilt, runMain, writeResult } from './common';
 import { PRODUCTION_LEASE, byLabel } from './operator-lab';
 
 const USAGE = `usage: node bench/dist/bench/operator.js [--count=200] [--single] [--max-active=24] [--workers=4] [--timeout=3600] [--keep] [--smoke]
@@ -49,6 +49,8 @@ export interface OperatorBenchOptions {
 export interface OperatorBenchResult {
   date: string;
   machine: string;
+  /** 1, 5 and 15 minute load averages when this run (this many resources) started. */
+  loadAverageAtStart: number[];
   resources: number;
   migrationJobs: number;
   maxActiveMigrations: number;
@@ -70,6 +72,7 @@ export interface OperatorBenchResult {
 
 export interface ScalePoint {
   resources: number;
+  loadAverageAtStart: number[];
   secondsToAllReady: number;
   secondsPerResource: number;
   apiRequests: number;
@@ -83,6 +86,7 @@ export function scalePoint(r: OperatorBenchResult): ScalePoint {
   const total = r.apiRequests.operatorCounted.total;
   return {
     resources: r.resources,
+    loadAverageAtStart: r.loadAverageAtStart,
     secondsToAllReady: r.secondsToAllReady,
     secondsPerResource: Number((r.secondsToAllReady / r.resources).toFixed(3)),
     apiRequests: total,
@@ -99,6 +103,7 @@ const isReady = (d: WebranaDatabase) =>
 /** The benchmark on a started lab and the server TEST_DATABASE_URL names; writes operator.json. */
 export async function benchOperator(lab: KubeLab, opts: OperatorBenchOptions): Promise<OperatorBenchResult> {
   requireBuilt('operator/dist/main.js', 'jobs/dist/cli.js');
+  const loadAverageAtStart = loadAverage();
   const say = log('bench/operator');
   const env = await setUpOperator(lab, 'wop-bench');
   // Four databases, migrated once: every Job then succeeds at once.
@@ -155,6 +160,7 @@ export async function benchOperator(lab: KubeLab, opts: OperatorBenchOptions): P
     const result: OperatorBenchResult = {
       date: new Date().toISOString(),
       machine: `${os.cpus().length} CPU, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
+      loadAverageAtStart,
       resources: opts.count,
       migrationJobs: jobs,
       maxActiveMigrations: opts.maxActive,

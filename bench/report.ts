@@ -4,7 +4,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BackupResult } from './backup';
-import { resultsDir } from './common';
+import { resultsDir, roundRatios, type RoundRatios } from './common';
+import type { HealthDbResult, WrkRun } from './health-db';
 import type { MigrationsResult } from './migrations';
 import type { OperatorBenchResult } from './operator';
 import type { OperatorE2eResult } from './operator-e2e';
@@ -26,22 +27,6 @@ export interface RunRecord {
   benches: BenchRun[];
 }
 
-interface WrkSummary {
-  rps: number;
-  p50Ms?: number;
-  p99Ms: number;
-}
-
-interface HealthResult {
-  connections: number;
-  seconds: number;
-  healthCacheMs: string | number;
-  runs: { floor: unknown[] };
-  summary: { floor: WrkSummary; 'health/db': WrkSummary };
-  rpsRatio: number;
-  p99Ratio: number;
-}
-
 const fmt = (n: number | undefined, digits = 2) => (typeof n === 'number' ? n.toFixed(digits) : '?');
 function read<T>(name: string): T | null {
   const file = path.join(resultsDir(), `${name}.json`);
@@ -55,6 +40,24 @@ function reproduce(run: RunRecord | null, name: string): string {
   if (!run || !bench) return '';
   const took = bench.seconds ? `, ${fmt(bench.seconds, 0)} s in the run of ${run.finishedAt.slice(0, 10)}` : '';
   return `Command: \`${bench.command}\` (${bench.status}${took}).`;
+}
+
+/** What a section says of a result file from before its current shape, instead of misreading it. */
+const oldFormat = (title: string) => [title, '', 'Old result format: run `npm run bench` again.', ''];
+
+/** The machine's load when a benchmark started (it is shared): every section states it. */
+const loadAtStart = (l: readonly number[] | undefined) =>
+  l ? `load average ${l.join(' ')} at its start` : 'load average at its start not recorded, an old result format';
+
+/**
+ * A ratio as the report states it: the median of the per-round ratios with every round listed, or, when
+ * the rounds disagree by more than 2x, that in words and the rounds instead of one number.
+ */
+function ratioText(r: RoundRatios, digits = 2): string {
+  const rounds = r.perRound.map((x) => `${fmt(x, digits)}x`).join(', ');
+  return r.disagree
+    ? `**no single figure: the rounds disagree by more than 2x** (per round ${rounds})`
+    : `**${fmt(r.median, digits)}x** (median of the per-round ratios ${rounds})`;
 }
 
 function header(run: RunRecord | null): string[] {
@@ -83,11 +86,15 @@ function header(run: RunRecord | null): string[] {
 function migrations(r: MigrationsResult | null, run: RunRecord | null): string[] {
   if (!r) return [];
   const m = r.migrateAllFourSeconds;
+  if (!m.ratios || !m.perRound) return oldFormat('## Migrations and seed');
   return [
     '## Migrations and seed',
     '',
-    `- All four services on empty databases, median of ${r.rounds} rounds: the runner (\`webrana-jobs migrate deploy\`) ` +
-      `${fmt(m.runner)} s vs \`psql -1 -f\` per migration file ${fmt(m.psqlOneTransactionPerFile)} s: **${fmt(m.ratio)}x**. ` +
+    `${r.rounds} rounds, ${loadAtStart(r.loadAverageAtStart)}; each round runs both on fresh databases.`,
+    '',
+    `- All four services on empty databases: the runner (\`webrana-jobs migrate deploy\`) / \`psql -1 -f\` per migration ` +
+      `file, ${ratioText(m.ratios)}; median ${fmt(m.runner)} s vs ${fmt(m.psqlOneTransactionPerFile)} s, per round (runner / psql, s) ` +
+      `${m.perRound.map((x) => `${fmt(x.runner)} / ${fmt(x.psqlOneTransactionPerFile)}`).join('; ')}. ` +
       "The runner also starts Node, parses every file with PostgreSQL's parser, takes the advisory lock and writes Prisma's ledger.",
     `- Seed: first run ${fmt(r.seedSeconds.firstRun)} s (bcrypt cost 12); second run, which writes no row, ` +
       `**${fmt(r.seedSeconds.secondRunNoWrites)} s**.`,
@@ -97,21 +104,36 @@ function migrations(r: MigrationsResult | null, run: RunRecord | null): string[]
   ];
 }
 
-function health(r: HealthResult | null, run: RunRecord | null): string[] {
+function health(r: HealthDbResult | null, run: RunRecord | null): string[] {
   if (!r) return [];
+  const title = '## /health/db vs a bare Node http + pg `SELECT 1` server';
+  if (!r.ratios || !r.loadAverageAtStart) return oldFormat(title);
   const floor = r.summary.floor;
   const db = r.summary['health/db'];
-  const p50 = (s: WrkSummary) => (s.p50Ms === undefined ? '?' : fmt(s.p50Ms));
+  const cell = (x: RoundRatios) => (x.disagree ? 'rounds disagree by more than 2x' : `**${fmt(x.median)}x**`);
+  const list = (x: RoundRatios) => x.perRound.map((v) => `${fmt(v)}x`).join(', ');
+  const figures = { 'requests/s': r.ratios.rps, p50: r.ratios.p50, p99: r.ratios.p99 };
+  const disagreeing = Object.entries(figures).filter(([, x]) => x.disagree);
+  const row = (s: WrkRun) => `${fmt(s.rps, 0)} | ${fmt(s.p50Ms)} | ${fmt(s.p99Ms)}`;
   return [
-    '## /health/db vs a bare Node http + pg `SELECT 1` server',
+    title,
     '',
-    `wrk, ${r.connections} connections, ${r.seconds} s per round, medians of ${r.runs.floor.length} rounds; health cache ${r.healthCacheMs} (500 ms).`,
+    `wrk, ${r.connections} connections, ${r.seconds} s per round, ${r.runs.floor.length} rounds (the two alternate), ` +
+      `${loadAtStart(r.loadAverageAtStart)}; health cache ${r.healthCacheMs} (500 ms). Each ratio is the median of the ` +
+      "per-round ratios /health/db / floor; the figures are each side's medians.",
     '',
     '| | requests/s | p50 ms | p99 ms |',
     '|---|---|---|---|',
-    `| floor (http + pg pool, one query per request) | ${fmt(floor.rps, 0)} | ${p50(floor)} | ${fmt(floor.p99Ms)} |`,
-    `| service /health/db | ${fmt(db.rps, 0)} | ${p50(db)} | ${fmt(db.p99Ms)} |`,
-    `| ratio | **${fmt(r.rpsRatio)}x** | ${floor.p50Ms && db.p50Ms ? `${fmt(db.p50Ms / floor.p50Ms)}x` : '?'} | **${fmt(r.p99Ratio)}x** |`,
+    `| floor (http + pg pool, one query per request) | ${row(floor)} |`,
+    `| service /health/db | ${row(db)} |`,
+    `| ratio (median of per-round ratios) | ${cell(r.ratios.rps)} | ${cell(r.ratios.p50)} | ${cell(r.ratios.p99)} |`,
+    '',
+    `Per-round ratios: ${Object.entries(figures)
+      .map(([k, x]) => `${k} ${list(x)}`)
+      .join('; ')}.` +
+      (disagreeing.length > 0
+        ? ` The rounds disagree by more than 2x on ${disagreeing.map(([k]) => k).join(' and ')}: no single ratio is given there; read the rounds.`
+        : ''),
     '',
     'The service answers from its 500 ms cache with single-flight refresh, so it beats a floor that queries on every request.',
     '',
@@ -143,7 +165,7 @@ function whyNot(r: BackupResult): string[] {
 
 /** Rounds that disagree by more than 2x are said to, instead of standing behind one median. */
 const spread = (xs: readonly number[]) =>
-  Math.max(...xs) > 2 * Math.min(...xs)
+  roundRatios(xs.map((x) => [x, 1] as const)).disagree
     ? ' (**rounds disagree by more than 2x**: read the rounds, not the median)'
     : '';
 
@@ -250,7 +272,8 @@ function operatorScale(r: OperatorBenchResult | null, run: RunRecord | null): st
     `## Operator with ${r.resources} WebranaDatabase resources`,
     '',
     `- ${r.resources} resources (${r.migrationJobs} real migration Jobs, MAX_ACTIVE_MIGRATIONS=${r.maxActiveMigrations}, ` +
-      `WORKERS=${r.workers}) all Ready in **${fmt(r.secondsToAllReady, 1)} s**.`,
+      `WORKERS=${r.workers}) all Ready in **${fmt(r.secondsToAllReady, 1)} s** (one run, ${loadAtStart(r.loadAverageAtStart)}; ` +
+      'no ratios here: the figures are per resource, not against a baseline).',
     `- API requests: ${api.operatorCounted.total} counted by the operator (${Object.entries(api.operatorCounted.byVerb)
       .map(([verb, n]) => `${n} ${verb}`)
       .join(', ')}); the apiserver counted ${api.apiserverCounted.writes} writes for its ServiceAccount.`,
@@ -267,12 +290,13 @@ function operatorScale(r: OperatorBenchResult | null, run: RunRecord | null): st
           '',
           'How it grows (each row a fresh operator and namespace, same run):',
           '',
-          '| resources | time to all Ready (s) | s per resource | API requests | per resource | peak RSS (MiB) | reconciles | status writes |',
-          '|---|---|---|---|---|---|---|---|',
+          '| resources | load average at start | time to all Ready (s) | s per resource | API requests | per resource | peak RSS (MiB) | reconciles | status writes |',
+          '|---|---|---|---|---|---|---|---|---|',
           ...r.scale.map(
             (p) =>
-              `| ${p.resources} | ${fmt(p.secondsToAllReady, 1)} | ${fmt(p.secondsPerResource, 3)} | ${p.apiRequests} | ` +
-              `${fmt(p.apiRequestsPerResource)} | ${fmt(p.operatorPeakRssMiB, 1)} | ${p.reconciles} | ${p.statusWrites} |`,
+              `| ${p.resources} | ${p.loadAverageAtStart?.join(' ') ?? '?'} | ${fmt(p.secondsToAllReady, 1)} | ` +
+              `${fmt(p.secondsPerResource, 3)} | ${p.apiRequests} | ${fmt(p.apiRequestsPerResource)} | ` +
+              `${fmt(p.operatorPeakRssMiB, 1)} | ${p.reconciles} | ${p.statusWrites} |`,
           ),
         ]
       : []),
@@ -284,18 +308,25 @@ function operatorScale(r: OperatorBenchResult | null, run: RunRecord | null): st
 
 function operatorEndToEnd(r: OperatorE2eResult | null, run: RunRecord | null): string[] {
   if (!r) return [];
+  const title = "## Operator end to end: four services vs the umbrella chart's hooks and `scripts/migrate.sh`";
+  if (!r.ratios || !r.perRound) return oldFormat(title);
   const cp = r.criticalPath;
+  const hooks = r.ratios.vsHooks;
   return [
-    "## Operator end to end: four services vs the umbrella chart's hooks and `scripts/migrate.sh`",
+    title,
     '',
-    `- Fresh empty databases, medians of ${r.rounds} rounds: one WebranaDatabase for the four services, \`kubectl apply\` ` +
-      `until Ready${r.perRound ? '' : ' with all four Jobs Complete'}, ${fmt(r.operatorMedianSeconds)} s vs \`scripts/migrate.sh --service=X\` for ` +
-      `${Object.keys(r.sequentialMedianPerService).map(short).join(', ')} in turn ${fmt(r.sequentialMedianSeconds)} s: **${fmt(r.ratio)}x**.`,
-    `- Per round: ${r.operator.perRound.map((o, i) => `${fmt(o.totalSeconds)} s vs ${fmt(r.sequential.perRound[i]?.totalSeconds)} s`).join('; ')}.`,
+    `Fresh empty databases, ${r.rounds} rounds, ${loadAtStart(r.machine?.loadAverageAtStart)} ` +
+      `(${r.machine?.loadAverageAtEnd?.join(' ') ?? '?'} at its end); every round runs all three, and each ratio is the ` +
+      'median of the per-round ratios.',
+    '',
+    `- One WebranaDatabase for the four services, \`kubectl apply\` until Ready (median ${fmt(r.operatorMedianSeconds)} s), ` +
+      `vs \`scripts/migrate.sh --service=X\` for ${Object.keys(r.sequentialMedianPerService).map(short).join(', ')} in turn ` +
+      `(median ${fmt(r.sequentialMedianSeconds)} s): ${ratioText(r.ratios.vsMigrateSh)}.`,
+    `- Per round (operator vs migrate.sh): ${r.operator.perRound.map((o, i) => `${fmt(o.totalSeconds)} s vs ${fmt(r.sequential.perRound[i]?.totalSeconds)} s`).join('; ')}.`,
     ...(r.perRound
       ? [
           `- Against the umbrella chart's hooks (helm install of charts/webrana, hooks on, seeds off; same lab, same round): ` +
-            `median of the per-round ratios **${fmt(r.ratioVsHooks, 3)}x** (target <= 0.75: ${r.targets.ratioVsHooksMet ? 'met' : 'NOT met'}); ` +
+            `${ratioText(hooks, 3)} (target <= 0.75: ${hooks.disagree ? 'not judged, the rounds disagree' : r.targets.ratioVsHooksMet ? 'met' : 'NOT met'}); ` +
             `operator over the migrations' own critical path **${fmt(r.overCriticalPathSeconds)} s** (median; target <= 1 s: ` +
             `${r.targets.overCriticalPathMet ? 'met' : 'NOT met'}).`,
           '',

@@ -16,8 +16,16 @@ test('the migrations benchmark at one round migrates four databases with the run
   expect(result.migrateAllFourSeconds.runner).toBeGreaterThan(0);
   expect(result.migrateAllFourSeconds.psqlOneTransactionPerFile).toBeGreaterThan(0);
   expect(result.seedSeconds.secondRunNoWrites).toBeGreaterThan(0);
+  expect(result.loadAverageAtStart).toHaveLength(3);
+  const m = result.migrateAllFourSeconds;
+  expect(m.perRound).toHaveLength(1);
+  expect(m.ratios.perRound).toEqual([m.perRound[0]!.runner / m.perRound[0]!.psqlOneTransactionPerFile]);
+  expect(m.ratio).toBe(m.ratios.median);
   expect(written('migrations')).toEqual(result);
-  expect(render()).toContain('## Migrations and seed');
+  const report = render();
+  expect(report).toContain('## Migrations and seed');
+  expect(report).toContain(`load average ${result.loadAverageAtStart.join(' ')} at its start`);
+  expect(report).toContain('(median of the per-round ratios ');
 }, 120_000);
 
 test('the backup benchmark on 200 generated orders dumps with pg_dump and the backup job, restores with pg_restore and the restore job, and records backup.json for the report', async () => {

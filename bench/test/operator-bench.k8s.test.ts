@@ -18,7 +18,10 @@ test(
     expect(result.apiRequests.operatorCounted.total).toBeGreaterThan(0);
     expect(result.apiRequests.apiserverCounted.writes).toBeGreaterThan(0);
     expect(result.operatorPeakRssMiB).toBeGreaterThan(0);
-    expect(render()).toContain('## Operator with 2 WebranaDatabase resources');
+    expect(result.loadAverageAtStart).toHaveLength(3);
+    const report = render();
+    expect(report).toContain('## Operator with 2 WebranaDatabase resources');
+    expect(report).toContain(`load average ${result.loadAverageAtStart.join(' ')} at its start`);
   },
   KUBE_LAB_START_TIMEOUT_MS,
 );
@@ -36,7 +39,16 @@ test(
     ]);
     expect(result.operatorMedianSeconds).toBeGreaterThan(0);
     expect(result.sequentialMedianSeconds).toBeGreaterThan(0);
-    expect(render()).toContain('## Operator end to end');
+    // One round: each ratio is that round's own, and one round cannot disagree with itself.
+    const [p] = result.perRound;
+    expect(result.ratios.vsHooks.perRound).toEqual([p!.operatorSeconds / p!.hooksSeconds]);
+    expect(result.ratios.vsMigrateSh.perRound).toEqual([p!.operatorSeconds / p!.migrateShSeconds]);
+    expect(result.ratios.vsHooks.disagree).toBe(false);
+    expect(result.ratio).toBe(Number(result.ratios.vsMigrateSh.median.toFixed(3)));
+    const report = render();
+    expect(report).toContain('## Operator end to end');
+    expect(report).toContain('(median of the per-round ratios ');
+    expect(report).not.toContain('Old result format');
   },
   KUBE_LAB_START_TIMEOUT_MS,
 );

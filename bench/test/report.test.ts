@@ -1,0 +1,94 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { REPO_ROOT, roundRatios } from '../common';
+import { render } from '../report';
+import { useBenchResultsDir } from './results-dir';
+
+// The report from hand-made results: rounds that disagree by more than 2x are said to in words instead
+// of one number, and result files from before per-round ratios are named old, not misread.
+const resultFile = useBenchResultsDir();
+const put = (name: string, result: unknown) => fs.writeFileSync(resultFile(name), JSON.stringify(result));
+const committed = (name: string): Record<string, unknown> =>
+  JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'bench', 'results', `${name}.json`), 'utf8'));
+
+beforeEach(() => {
+  for (const f of fs.readdirSync(path.dirname(resultFile('x')))) fs.rmSync(path.join(path.dirname(resultFile('x')), f));
+});
+
+const wrk = (rps: number, p50Ms: number, p99Ms: number) => ({ rps, p50Ms, p99Ms });
+
+test('health: each ratio is the median of per-round ratios with the rounds listed; a figure whose rounds disagree by more than 2x gets no single number', () => {
+  const floor = [wrk(1000, 2, 10), wrk(1000, 2, 10), wrk(1000, 2, 10)];
+  const db = [wrk(2000, 1, 5), wrk(2100, 1, 25), wrk(1900, 1, 8)];
+  const per = (k: 'rps' | 'p50Ms' | 'p99Ms') => roundRatios(db.map((r, i) => [r[k], floor[i]![k]]));
+  put('health-db', {
+    at: '2026-11-30T00:00:00Z',
+    loadAverageAtStart: [0.5, 0.4, 0.3],
+    connections: 20,
+    seconds: 10,
+    healthCacheMs: 'default',
+    runs: { floor, 'health/db': db },
+    summary: { floor: wrk(1000, 2, 10), 'health/db': wrk(2000, 1, 8) },
+    ratios: { rps: per('rps'), p50: per('p50Ms'), p99: per('p99Ms') },
+    rpsRatio: per('rps').median,
+    p99Ratio: per('p99Ms').median,
+  });
+  const report = render();
+  expect(report).toContain('load average 0.5 0.4 0.3 at its start');
+  expect(report).toContain(
+    '| ratio (median of per-round ratios) | **2.00x** | **0.50x** | rounds disagree by more than 2x |',
+  );
+  expect(report).toContain('requests/s 2.00x, 2.10x, 1.90x');
+  expect(report).toContain('p99 0.50x, 2.50x, 0.80x');
+  expect(report).toContain('The rounds disagree by more than 2x on p99: no single ratio is given there');
+});
+
+test('operator end to end: the ratios against migrate.sh and the hooks are medians of per-round ratios, and disagreeing rounds are said to', () => {
+  const r = committed('operator-e2e') as {
+    perRound: { operatorSeconds: number; hooksSeconds: number; migrateShSeconds: number }[];
+  };
+  const ratios = {
+    vsHooks: roundRatios(r.perRound.map((p) => [p.operatorSeconds, p.hooksSeconds])),
+    vsMigrateSh: roundRatios([
+      [1.37, 1],
+      [0.71, 1],
+      [1.71, 1],
+    ]),
+  };
+  put('operator-e2e', { ...r, ratios });
+  const report = render();
+  expect(report).toContain("## Operator end to end: four services vs the umbrella chart's hooks");
+  expect(report).toContain('**no single figure: the rounds disagree by more than 2x** (per round 1.37x, 0.71x, 1.71x)');
+  expect(report).toContain(`**${ratios.vsHooks.median.toFixed(3)}x** (median of the per-round ratios `);
+  const load = (r as unknown as { machine: { loadAverageAtStart: number[] } }).machine.loadAverageAtStart;
+  expect(report).toContain(`load average ${load.join(' ')} at its start`);
+});
+
+test('result files from before per-round ratios are named old (run npm run bench again), never misread or crashed on', () => {
+  const oldHealth = committed('health-db');
+  delete oldHealth.ratios;
+  delete oldHealth.loadAverageAtStart;
+  const oldE2e = committed('operator-e2e');
+  delete oldE2e.ratios;
+  put('health-db', oldHealth);
+  put('operator-e2e', oldE2e);
+  put('migrations', {
+    machine: { cores: 2, memoryGB: 24, node: 'v20' },
+    rounds: 5,
+    migrateAllFourSeconds: { runner: 0.5, psqlOneTransactionPerFile: 0.44, ratio: 1.14 },
+    seedSeconds: { firstRun: 1.5, secondRunNoWrites: 0.8 },
+  });
+  const oldOperator = committed('operator');
+  delete oldOperator.loadAverageAtStart;
+  put('operator', oldOperator);
+  const report = render();
+  for (const title of [
+    '## Migrations and seed',
+    '## /health/db vs a bare Node http + pg `SELECT 1` server',
+    "## Operator end to end: four services vs the umbrella chart's hooks and `scripts/migrate.sh`",
+  ]) {
+    expect(report).toContain(`${title}\n\nOld result format: run \`npm run bench\` again.`);
+  }
+  expect(report).toContain('load average at its start not recorded, an old result format');
+  expect(report).not.toContain('1.14x');
+});
