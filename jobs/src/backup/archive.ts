@@ -71,15 +71,25 @@ export async function packDirectory(dir: string, file: string): Promise<{ sha256
   }
 }
 
-/** Unpacks an archive packDirectory wrote into `dir` (which must exist and be empty). */
-export async function unpackArchive(file: string, dir: string): Promise<void> {
-  const unzstd = startTool('zstd', ['-d', '-q', '-c', '--', file], {});
+/**
+ * Unpacks an archive packDirectory wrote into `dir` (which must exist and be empty) and returns the
+ * sha256 of the file as read, so the caller checks it against the manifest without a second read.
+ */
+export async function unpackArchive(file: string, dir: string): Promise<{ sha256: string }> {
+  const unzstd = startTool('zstd', ['-d', '-q', '-c'], {});
   const untar = startTool('tar', ['-C', dir, '-xf', '-', '--no-same-owner', '--no-same-permissions'], {});
-  unzstd.child.stdin.end();
   untar.child.stdout.resume();
   unzstd.child.stdout.pipe(untar.child.stdin);
+  const hash = createHash('sha256');
+  const input = fs.createReadStream(file);
+  input.on('data', (chunk) => hash.update(chunk));
   try {
-    await Promise.all([finished(unzstd, `reading ${file} (zstd -d)`), finished(untar, `unpacking ${file} (tar -x)`)]);
+    await Promise.all([
+      pipeline(input, unzstd.child.stdin),
+      finished(unzstd, `reading ${file} (zstd -d)`),
+      finished(untar, `unpacking ${file} (tar -x)`),
+    ]);
+    return { sha256: hash.digest('hex') };
   } catch (error) {
     unzstd.child.kill('SIGKILL');
     untar.child.kill('SIGKILL');
