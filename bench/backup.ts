@@ -13,7 +13,17 @@ import * as path from 'node:path';
 import { generate } from '@webrana/datagen';
 import { libpqEnv } from '@webrana/db';
 import { createTestDatabase, migratedTestDatabase, withClient, type TestDatabase } from '@webrana/testing';
-import { REPO_ROOT, log, machine, median, parseOptions, requireBuilt, runMain, writeResult } from './common';
+import {
+  REPO_ROOT,
+  log,
+  machine,
+  median,
+  parseOptions,
+  requireBuilt,
+  runMain,
+  runProcess,
+  writeResult,
+} from './common';
 
 const USAGE = `usage: node bench/dist/bench/backup.js [--orders=360000] [--rounds=3] [--smoke]
 
@@ -73,18 +83,6 @@ async function timedAsync(fn: () => Promise<void>): Promise<number> {
   return Number(process.hrtime.bigint() - t) / 1e9;
 }
 
-function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')}: exit ${code}: ${stderr}`)),
-    );
-  });
-}
-
 /** pg_dump -Fc -Z0 | compressor, hashed (sha256) while it is written: no second read. */
 function dumpThrough(compressor: string[], file: string, env: NodeJS.ProcessEnv): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -135,7 +133,7 @@ export async function benchBackup(orders: number, rounds: number): Promise<Backu
     const out = (name: string) => path.join(work, name);
     const runJob = async (file: string) => {
       fs.rmSync(jobDir, { recursive: true, force: true });
-      await run(
+      await runProcess(
         process.execPath,
         [cli, 'backup', '--service=order-service', `--dir=${jobDir}`, `--database-url=${url}`],
         process.env,
@@ -147,7 +145,7 @@ export async function benchBackup(orders: number, rounds: number): Promise<Backu
     const pgDump =
       (...args: string[]) =>
       (file: string) =>
-        run('pg_dump', [...args, '-f', file], env);
+        runProcess('pg_dump', [...args, '-f', file], env);
     const options: { name: string; dump: (file: string) => Promise<void> }[] = [
       { name: 'backup job (webrana-jobs backup)', dump: runJob },
       { name: "pg_dump -Fc -Z2 (the earlier job's dump)", dump: pgDump('-Fc', '-Z2') },
@@ -157,7 +155,7 @@ export async function benchBackup(orders: number, rounds: number): Promise<Backu
         name: 'pg_dump -Fd -j2 -Z1, then tar into one file',
         dump: async (file) => {
           await pgDump('-Fd', '-j2', '-Z1')(`${file}.d`);
-          await run('tar', ['-cf', file, '-C', `${file}.d`, '.'], env);
+          await runProcess('tar', ['-cf', file, '-C', `${file}.d`, '.'], env);
           fs.rmSync(`${file}.d`, { recursive: true, force: true });
         },
       },
@@ -170,7 +168,7 @@ export async function benchBackup(orders: number, rounds: number): Promise<Backu
     const plainFile = out('plain.dump');
     const plain = async () => {
       fs.rmSync(plainFile, { force: true });
-      return timedAsync(() => run('pg_dump', ['-Fc', '-f', plainFile], env));
+      return timedAsync(() => runProcess('pg_dump', ['-Fc', '-f', plainFile], env));
     };
     await plain(); // warm the cache once
     const plainBytes = sizeOf(plainFile);
@@ -218,12 +216,12 @@ export async function benchBackup(orders: number, rounds: number): Promise<Backu
       }
     };
     const pgRestore = (target: TestDatabase) =>
-      run('pg_restore', ['--no-owner', '--jobs=1', '-d', target.name, plainFile], {
+      runProcess('pg_restore', ['--no-owner', '--jobs=1', '-d', target.name, plainFile], {
         ...process.env,
         ...libpqEnv(target.url),
       });
     const restoreJob = (jobs: number) => (target: TestDatabase) =>
-      run(
+      runProcess(
         process.execPath,
         [
           cli,

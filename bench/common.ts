@@ -1,5 +1,6 @@
 // What every benchmark shares: its command line, where results go (smoke runs never touch the real
 // ones), PostgreSQL for it, medians and the machine it ran on.
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -162,4 +163,19 @@ export function requireBuilt(...files: string[]): void {
   for (const f of files) {
     if (!fs.existsSync(path.join(REPO_ROOT, f))) throw new Error(`${f} is missing: run npx tsc -b first`);
   }
+}
+
+/** Runs a child process without blocking the event loop; rejects with its stderr unless it exits 0. */
+export function runProcess(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0
+        ? resolve()
+        : reject(new Error(`${path.basename(command)} ${args.join(' ')}: exit ${code}: ${stderr}`)),
+    );
+  });
 }

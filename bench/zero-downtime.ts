@@ -11,7 +11,6 @@
 // Per case: the longest write stall and the p99 write latency during the migration, as ratios to the
 // load's p99 just before it and to the psql run; medians of per-round ratios, every round listed.
 // Target (issue 21): with the runner no write waits longer than the lock timeout + 100 ms.
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -21,7 +20,17 @@ import { libpqEnv } from '@webrana/db';
 import { migrationsDir } from '@webrana/registry';
 import { migratedTestDatabase, withClient, type TestDatabase } from '@webrana/testing';
 import { Client } from 'pg';
-import { REPO_ROOT, log, machine, median, parseOptions, requireBuilt, runMain, writeResult } from './common';
+import {
+  REPO_ROOT,
+  log,
+  machine,
+  median,
+  parseOptions,
+  requireBuilt,
+  runMain,
+  runProcess,
+  writeResult,
+} from './common';
 
 const USAGE = `usage: node bench/dist/bench/zero-downtime.js [options] [--smoke]
 
@@ -229,21 +238,6 @@ class WriteLoad {
   }
 }
 
-/** A child process, awaited without blocking the event loop (the load keeps its schedule). */
-function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0
-        ? resolve()
-        : reject(new Error(`${path.basename(command)} ${args.join(' ')}: exit ${code}: ${stderr}`)),
-    );
-  });
-}
-
 interface Migration {
   slug: string;
   sql: string;
@@ -392,7 +386,7 @@ export async function benchZeroDowntime(options: ZeroDowntimeOptions): Promise<Z
       DATABASE_URL: undefined,
     };
     const deploy = () =>
-      run(
+      runProcess(
         process.execPath,
         [cli, 'migrate', 'deploy', '--service=order-service', `--migrations-dir=${dir}`],
         runnerEnv,
@@ -423,7 +417,7 @@ export async function benchZeroDowntime(options: ZeroDowntimeOptions): Promise<Z
       if (how === 'psql') {
         const file = path.join(work, `${c.id}.sql`);
         fs.writeFileSync(file, c.psql);
-        await run('psql', ['-q', '-v', 'ON_ERROR_STOP=1', '-f', file], psqlEnv);
+        await runProcess('psql', ['-q', '-v', 'ON_ERROR_STOP=1', '-f', file], psqlEnv);
       } else {
         for (const [i, group] of c.runner.entries()) {
           group.forEach(addMigration);

@@ -31,8 +31,9 @@ test('the zero-downtime benchmark at smoke scale applies each case with psql and
     }
   }
   const queue = result.cases.find((c) => c.id === 'lock-queue')!.rounds[0]!;
-  // psql's ALTER queues behind the 1.5 s reader and every write queues behind it.
-  expect(queue.psql.maxStallMs).toBeGreaterThan(SMOKE.holdSeconds * 1000 * 0.8);
+  // psql's ALTER queues behind the 1.5 s reader and every write queues behind it: longer than the runner
+  // ever lets a write wait (how much longer depends on how soon psql starts on a loaded machine).
+  expect(queue.psql.maxStallMs).toBeGreaterThan(SMOKE.lockTimeoutMs + 100);
   // The runner gives up after its 500 ms lock timeout each time; writes waited at most about that long.
   expect(queue.runner.maxStallMs).toBeLessThan(queue.psql.maxStallMs);
   expect(queue.runner.maxStallMs).toBeGreaterThan(SMOKE.lockTimeoutMs * 0.5);
