@@ -33,7 +33,19 @@ export const listedMembers = (listing: string): string[] =>
  * bytes also go through `zstd -d | tar -t`, so the archive decompresses (zstd's frame checksums) and
  * lists exactly the directory's files, or this throws.
  */
-export async function packDirectory(dir: string, file: string): Promise<{ sha256: string; bytes: number }> {
+export function packDirectory(dir: string, file: string): Promise<{ sha256: string; bytes: number }> {
+  return packDirectoryTo(dir, fs.createWriteStream(file, { flags: 'r+' }), file);
+}
+
+/**
+ * packDirectory into any writable (an object store upload streams from here); `what` names it in errors.
+ * The sink has every byte when this resolves.
+ */
+export async function packDirectoryTo(
+  dir: string,
+  sink: NodeJS.WritableStream,
+  what: string,
+): Promise<{ sha256: string; bytes: number }> {
   const tar = startTool('tar', ['-C', dir, '-cf', '-', '.'], {});
   const zstd = startTool('zstd', COMPRESS, {});
   const unzstd = startTool('zstd', ['-d', '-q', '-c'], {});
@@ -51,16 +63,16 @@ export async function packDirectory(dir: string, file: string): Promise<{ sha256
     zstd.child.stdout.pipe(unzstd.child.stdin);
     unzstd.child.stdout.pipe(list.child.stdin);
     await Promise.all([
-      pipeline(zstd.child.stdout, fs.createWriteStream(file, { flags: 'r+' })),
+      pipeline(zstd.child.stdout, sink),
       finished(tar, `tar of ${dir}`),
       finished(zstd, 'zstd'),
-      finished(unzstd, `checking ${file} (zstd -d)`),
+      finished(unzstd, `checking ${what} (zstd -d)`),
     ]);
-    const listed = listedMembers(await finished(list, `checking ${file} (tar -t)`));
+    const listed = listedMembers(await finished(list, `checking ${what} (tar -t)`));
     const expected = fs.readdirSync(dir).sort();
     if (listed.join('\n') !== expected.join('\n')) {
       throw new ArchiveError(
-        `${file} does not hold the dump's files: it lists ${listed.length}, the dump has ${expected.length}`,
+        `${what} does not hold the dump's files: it lists ${listed.length}, the dump has ${expected.length}`,
       );
     }
     return { sha256: hash.digest('hex'), bytes };
@@ -75,19 +87,27 @@ export async function packDirectory(dir: string, file: string): Promise<{ sha256
  * Unpacks an archive packDirectory wrote into `dir` (which must exist and be empty) and returns the
  * sha256 of the file as read, so the caller checks it against the manifest without a second read.
  */
-export async function unpackArchive(file: string, dir: string): Promise<{ sha256: string }> {
+export function unpackArchive(file: string, dir: string): Promise<{ sha256: string }> {
+  return unpackStream(fs.createReadStream(file), dir, file);
+}
+
+/** unpackArchive from any readable (an object store download); `what` names it in errors. */
+export async function unpackStream(
+  input: NodeJS.ReadableStream,
+  dir: string,
+  what: string,
+): Promise<{ sha256: string }> {
   const unzstd = startTool('zstd', ['-d', '-q', '-c'], {});
   const untar = startTool('tar', ['-C', dir, '-xf', '-', '--no-same-owner', '--no-same-permissions'], {});
   untar.child.stdout.resume();
   unzstd.child.stdout.pipe(untar.child.stdin);
   const hash = createHash('sha256');
-  const input = fs.createReadStream(file);
-  input.on('data', (chunk) => hash.update(chunk));
+  input.on('data', (chunk: Buffer) => hash.update(chunk));
   try {
     await Promise.all([
       pipeline(input, unzstd.child.stdin),
-      finished(unzstd, `reading ${file} (zstd -d)`),
-      finished(untar, `unpacking ${file} (tar -x)`),
+      finished(unzstd, `reading ${what} (zstd -d)`),
+      finished(untar, `unpacking ${what} (tar -x)`),
     ]);
     return { sha256: hash.digest('hex') };
   } catch (error) {

@@ -6,8 +6,10 @@ import { fromSource, type DatabaseSettings } from '@webrana/db';
 import type { Logger } from '@webrana/logger';
 import { Client } from 'pg';
 import { packDirectory } from './archive';
+import { abortStaleUploads, applyBucketRetention, packToBucket, uploadDumpFile } from './bucket';
 import {
   candidateDumpNames,
+  completedDumps,
   manifestName,
   parseDumpFileName,
   parseTempFileName,
@@ -16,15 +18,18 @@ import {
   type DumpFormat,
   type DumpKind,
 } from './names';
-import { planRetention, policyProblem, splitFuture, type KeepPolicy } from './retention';
+import { policyProblem, retentionDeletions, type KeepPolicy } from './retention';
+import { ObjectStore, s3Url, serviceKeyPrefix, type S3Location, type S3Settings } from './s3';
 import { runTool, toolPath } from './tools';
 
 export interface BackupTarget {
   service: string;
   databaseUrl: string;
   urlVariable: string;
-  /** Destination root; dumps go to <dir>/<service>/. */
-  dir: string;
+  /** Volume destination root; dumps go to <dir>/<service>/. */
+  dir?: string;
+  /** Bucket destination; dumps go to s3://<bucket>/<prefix>/<service>/. With `dir` too: a copy of the volume's dump. */
+  s3?: { location: S3Location; settings: S3Settings };
 }
 
 export interface Manifest {
@@ -50,6 +55,8 @@ export interface BackupSummary {
   seconds: number;
   kept: number;
   deleted: string[];
+  /** The bucket's side, when it is a destination: where the dump went and what its retention did. */
+  bucket?: { object: string; kept: number; deleted: string[] };
 }
 
 /**
@@ -145,6 +152,9 @@ export async function verifyDump(
   }
 }
 
+/** An incomplete multipart upload of ours older than this is a dead run's (a 500 MB dump uploads in seconds). */
+export const STALE_UPLOAD_MS = 60 * 60_000;
+
 /** A temporary name for `final` that no other run (this host or another pod) can pick. */
 export const tempPathFor = (dir: string, final: string): string =>
   path.join(dir, tempFileName(final, os.hostname(), process.pid, randomBytes(4).toString('hex')));
@@ -207,11 +217,13 @@ function publishDump(dir: string, temp: string, candidates: string[], manifestFo
 /**
  * One backup run: dump to a temporary name, verify, fsync, write the manifest, rename into place,
  * then apply retention to that kind of dump. Nothing is deleted unless the new dump is in place.
+ * With a bucket: the volume's dump is copied there (object, then manifest object), or without a volume
+ * the dump streams there from the packer; then the bucket's own retention and stale uploads.
  */
 export async function backup(
   target: BackupTarget,
   kind: DumpKind,
-  opts: { keep: KeepPolicy; dryRun: boolean; now?: Date; jobs?: number },
+  opts: { keep: KeepPolicy; dryRun: boolean; now?: Date; jobs?: number; staleUploadMs?: number },
   env: NodeJS.ProcessEnv,
   log: Logger,
 ): Promise<BackupSummary> {
@@ -219,18 +231,16 @@ export async function backup(
   const now = opts.now ?? new Date();
   const problem = policyProblem(opts.keep);
   if (problem) throw new BackupError(problem); // before dumping: an empty policy is a mistake, not "keep one"
-  ensurePrivateDir(target.dir);
-  const dir = path.join(target.dir, target.service);
-  ensurePrivateDir(dir);
-  // Parsed once: pg's settings and pg_dump's environment come from the same reading of the URL.
-  const db = fromSource({ url: target.databaseUrl, variable: target.urlVariable });
-  const info = await describeDatabase(db.settings);
-  const candidates = candidateDumpNames(target.service, now, kind, NAME_ATTEMPTS);
-  const temp = tempPathFor(dir, candidates[0]!);
-  let name: string;
-  let bytes: number;
+  if (!target.dir && !target.s3) throw new BackupError('no destination: give a directory, a bucket, or both');
+  const store = target.s3 ? new ObjectStore(target.s3.location, target.s3.settings) : null;
   try {
-    createPrivateFile(temp); // pg_dump (or the packer) writes into it and keeps the mode
+    // Before dumping: a store that cannot be reached or refuses us fails the run now, not after pg_dump.
+    const inBucket = store
+      ? (await store.list(serviceKeyPrefix(store.location, target.service))).map((o) => o.name)
+      : [];
+    // Parsed once: pg's settings and pg_dump's environment come from the same reading of the URL.
+    const db = fromSource({ url: target.databaseUrl, variable: target.urlVariable });
+    const info = await describeDatabase(db.settings);
     const pgDump = async (args: string[]) => {
       const dumped = await runTool(
         toolPath('pg_dump', env),
@@ -239,46 +249,165 @@ export async function backup(
       );
       if (dumped.code !== 0) throw new BackupError(`pg_dump failed for ${target.service}: ${dumped.stderr.trim()}`);
     };
+    const manifestText = (file: string, sha256: string, bytes: number) => {
+      const manifest: Manifest = {
+        service: target.service,
+        database: db.settings.database,
+        kind,
+        format: parseDumpFileName(file)!.format,
+        file,
+        ...info,
+        bytes,
+        sha256,
+        durationMs: Date.now() - started,
+        createdAt: now.toISOString(),
+      };
+      return `${JSON.stringify(manifest, null, 2)}\n`;
+    };
+    const candidates = candidateDumpNames(target.service, now, kind, NAME_ATTEMPTS);
+    const written = target.dir
+      ? await backupToVolume(target.dir, target.service, kind, candidates, opts.jobs, pgDump, manifestText, env, log)
+      : null;
+    let name = written?.name;
+    let bytes = written?.bytes ?? 0;
+    if (store) {
+      const folder = serviceKeyPrefix(store.location, target.service);
+      if (written) {
+        await uploadDumpFile(store, folder + written.name, written.file, written, written.manifest, log);
+      } else {
+        const taken = new Set(inBucket);
+        name = candidates.find((c) => !taken.has(c) && !taken.has(manifestName(c)));
+        if (!name)
+          throw new BackupError(
+            `no free dump name in ${s3Url(store.location, folder)} from ${candidates[0]} to ${candidates.at(-1)}`,
+          );
+        bytes = await backupToBucket(store, folder + name, kind, opts.jobs, pgDump, manifestText, env, log);
+      }
+      log.info({ service: target.service, object: s3Url(store.location, folder + name) }, 'dump and manifest uploaded');
+    }
+
+    let kept = 0;
+    let deleted: string[] = [];
+    if (target.dir) {
+      const dir = path.join(target.dir, target.service);
+      ({ kept, deleted } = applyRetention(dir, target.service, kind, opts, name!, log));
+      removeStaleTemporaries(dir, now, opts.dryRun, log);
+    }
+    let bucket: BackupSummary['bucket'];
+    if (store) {
+      const folder = serviceKeyPrefix(store.location, target.service);
+      const applied = await applyBucketRetention(store, target.service, kind, opts, name!, log);
+      if (applied.future.length > 0)
+        warnFuture(
+          log,
+          applied.future.map((n) => ({ name: n })),
+          s3Url(store.location, folder),
+        );
+      await abortStaleUploads(
+        store,
+        target.service,
+        opts.staleUploadMs ?? STALE_UPLOAD_MS,
+        new Date(),
+        opts.dryRun,
+        log,
+      );
+      bucket = { object: s3Url(store.location, folder + name), kept: applied.kept, deleted: applied.deleted };
+      if (!target.dir) ({ kept, deleted } = applied);
+    }
+    const summary: BackupSummary = {
+      service: target.service,
+      file: name!,
+      bytes,
+      seconds: (Date.now() - started) / 1000,
+      kept,
+      deleted,
+      ...(bucket ? { bucket } : {}),
+    };
+    log.info({ ...summary, dryRun: opts.dryRun }, 'backup finished');
+    return summary;
+  } finally {
+    store?.destroy();
+  }
+}
+
+type PgDump = (args: string[]) => Promise<void>;
+type ManifestText = (file: string, sha256: string, bytes: number) => string;
+
+/** The volume's part of a run (dump to a temporary name, verify, publish with its manifest). */
+async function backupToVolume(
+  root: string,
+  service: string,
+  kind: DumpKind,
+  candidates: string[],
+  jobs: number | undefined,
+  pgDump: PgDump,
+  manifestText: ManifestText,
+  env: NodeJS.ProcessEnv,
+  log: Logger,
+): Promise<{ name: string; file: string; bytes: number; sha256: string; manifest: string }> {
+  ensurePrivateDir(root);
+  const dir = path.join(root, service);
+  ensurePrivateDir(dir);
+  const temp = tempPathFor(dir, candidates[0]!);
+  try {
+    createPrivateFile(temp); // pg_dump (or the packer) writes into it and keeps the mode
     let sha256: string;
     if (kind === 'full') {
-      ({ sha256 } = await dumpDirectoryInto(temp, dir, candidates[0]!, opts.jobs ?? DEFAULT_DUMP_JOBS, pgDump, env));
+      ({ sha256 } = await dumpDirectoryInto(temp, dir, candidates[0]!, jobs ?? DEFAULT_DUMP_JOBS, pgDump, env));
     } else {
       await pgDump([`--file=${temp}`]);
       // Verifying and hashing read the same file: do both at once.
       [, sha256] = await Promise.all([verifyDump(temp, kind, env), sha256File(temp)]);
     }
     fsyncPath(temp);
-    bytes = fs.statSync(temp).size;
-    const manifest = (file: string): Manifest => ({
-      service: target.service,
-      database: db.settings.database,
-      kind,
-      format: parseDumpFileName(file)!.format,
-      file,
-      ...info,
-      bytes,
-      sha256,
-      durationMs: Date.now() - started,
-      createdAt: now.toISOString(),
-    });
-    name = publishDump(dir, temp, candidates, (file) => `${JSON.stringify(manifest(file), null, 2)}\n`);
-    log.info({ service: target.service, file: name, bytes, sha256 }, 'dump written and verified');
+    const bytes = fs.statSync(temp).size;
+    let manifest = '';
+    const name = publishDump(dir, temp, candidates, (file) => (manifest = manifestText(file, sha256, bytes)));
+    log.info({ service, file: name, bytes, sha256 }, 'dump written and verified');
+    return { name, file: path.join(dir, name), bytes, sha256, manifest };
   } finally {
     fs.rmSync(temp, { force: true }); // only ours: the name carries host, pid and random bytes
   }
+}
 
-  const { kept, deleted } = applyRetention(dir, target.service, kind, opts, name, log);
-  removeStaleTemporaries(dir, now, opts.dryRun, log);
-  const summary: BackupSummary = {
-    service: target.service,
-    file: name,
-    bytes,
-    seconds: (Date.now() - started) / 1000,
-    kept,
-    deleted,
-  };
-  log.info({ ...summary, dryRun: opts.dryRun }, 'backup finished');
-  return summary;
+/**
+ * The bucket-only part of a run: pg_dump into a private folder under TMPDIR (the directory format
+ * needs one; removed at the end), then a full dump is packed straight into the upload; SQL dumps are
+ * verified there first, then uploaded. The manifest object is written last. Returns the bytes stored.
+ */
+async function backupToBucket(
+  store: ObjectStore,
+  key: string,
+  kind: DumpKind,
+  jobs: number | undefined,
+  pgDump: PgDump,
+  manifestText: ManifestText,
+  env: NodeJS.ProcessEnv,
+  log: Logger,
+): Promise<number> {
+  const name = path.basename(key);
+  const spool = fs.mkdtempSync(path.join(os.tmpdir(), 'webrana-backup-')); // 0700
+  try {
+    let sha256: string;
+    let bytes: number;
+    if (kind === 'full') {
+      const raw = path.join(spool, 'dump');
+      await pgDump([`--jobs=${jobs ?? DEFAULT_DUMP_JOBS}`, `--file=${raw}`]);
+      await verifyDump(raw, 'full', env, name);
+      ({ sha256, bytes } = await packToBucket(store, key, raw, log));
+      await store.putText(manifestName(key), manifestText(name, sha256, bytes));
+    } else {
+      const file = path.join(spool, name);
+      await pgDump([`--file=${file}`]);
+      [, sha256] = await Promise.all([verifyDump(file, kind, env, name), sha256File(file)]);
+      bytes = fs.statSync(file).size;
+      await uploadDumpFile(store, key, file, { sha256, bytes }, manifestText(name, sha256, bytes), log);
+    }
+    log.info({ object: s3Url(store.location, key), bytes, sha256 }, 'dump streamed to the bucket and verified');
+    return bytes;
+  } finally {
+    fs.rmSync(spool, { recursive: true, force: true });
+  }
 }
 
 /**
@@ -307,19 +436,14 @@ async function dumpDirectoryInto(
 
 /** Completed dumps (final name and manifest) of one kind in a service's directory. */
 export function listDumps(dir: string, service: string, kind: DumpKind): { name: string; time: Date }[] {
-  const names = new Set(fs.readdirSync(dir));
-  return [...names]
-    .sort()
-    .map((name) => ({ name, parsed: parseDumpFileName(name) }))
-    .filter(({ name, parsed }) => parsed?.service === service && parsed.kind === kind && names.has(manifestName(name)))
-    .map(({ name, parsed }) => ({ name, time: parsed!.time }));
+  return completedDumps(fs.readdirSync(dir), service, kind);
 }
 
 /**
  * Deletes what the policy drops among this kind's completed dumps. Dumps dated in the future are
  * reported and left alone (neither counted nor deleted), and the dump this run wrote is never deleted.
  */
-function applyRetention(
+export function applyRetention(
   dir: string,
   service: string,
   kind: DumpKind,
@@ -327,13 +451,13 @@ function applyRetention(
   justWritten: string,
   log: Logger,
 ): { kept: number; deleted: string[] } {
-  const { current, future } = splitFuture(listDumps(dir, service, kind), new Date());
-  if (future.length > 0) warnFuture(log, future, dir);
-  const plan = planRetention(
-    current.map((d) => ({ item: d.name, time: d.time })),
+  const { current, future, deleted } = retentionDeletions(
+    listDumps(dir, service, kind),
     opts.keep,
+    justWritten,
+    new Date(),
   );
-  const deleted = plan.delete.filter((name) => name !== justWritten);
+  if (future.length > 0) warnFuture(log, future, dir);
   for (const name of deleted) {
     if (opts.dryRun) {
       log.info({ file: name }, 'would delete (dry run)');

@@ -76,3 +76,20 @@ export function parseTempFileName(name: string): { final: string; host: string |
 export function candidateDumpNames(service: string, time: Date, kind: DumpKind, count: number): string[] {
   return Array.from({ length: count }, (_, i) => dumpFileName(service, new Date(time.getTime() + i * 1000), kind));
 }
+
+/**
+ * The completed dumps of one service and kind among a folder's names (a volume directory or a bucket
+ * prefix): our name and its manifest beside it; anything else is not ours, or not finished. Pure.
+ */
+export function completedDumps(
+  names: Iterable<string>,
+  service: string,
+  kind: DumpKind,
+): { name: string; time: Date }[] {
+  const all = new Set(names);
+  return [...all]
+    .sort()
+    .map((name) => ({ name, parsed: parseDumpFileName(name) }))
+    .filter(({ name, parsed }) => parsed?.service === service && parsed.kind === kind && all.has(manifestName(name)))
+    .map(({ name, parsed }) => ({ name, time: parsed!.time }));
+}

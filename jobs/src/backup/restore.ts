@@ -6,7 +6,9 @@ import * as readline from 'node:readline';
 import { fromSource, type DatabaseSettings } from '@webrana/db';
 import type { Logger } from '@webrana/logger';
 import { Client } from 'pg';
-import { unpackArchive } from './archive';
+import { pipeline } from 'node:stream/promises';
+import { unpackArchive, unpackStream } from './archive';
+import { hashedStream } from './bucket';
 import { BackupError, listDumps, migrationHead, sha256File, verifyDump, type Manifest } from './backup';
 import { migrationsDir, SERVICES } from '@webrana/registry';
 import { readLocalMigrations } from '@webrana/migrate';
@@ -15,6 +17,7 @@ import { describeHolders, jobsProblem, type LockHolder } from './limits';
 import { manifestName, parseDumpFileName, type DumpKind } from './names';
 import { splitFuture } from './retention';
 import { runTool, toolPath } from './tools';
+import { ObjectStore, s3Url } from './s3';
 
 export interface RestoreOptions {
   /** pg_restore --jobs; above 1 the restore is not one transaction. */
@@ -243,6 +246,59 @@ export async function restore(
     return await restoreFrom(unpacked, target, dump, opts, env, log);
   } finally {
     fs.rmSync(unpacked, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Restores an object of the bucket (`key`, with its manifest object beside it). The object is read once,
+ * streaming: a .tar.zst is unpacked under TMPDIR as it downloads, anything else is spooled to a private
+ * file there; either way it is hashed on the way and refused, before the database is touched, unless its
+ * sha256 and size are the manifest's.
+ */
+export async function restoreFromBucket(
+  target: RestoreTarget,
+  store: ObjectStore,
+  key: string,
+  opts: RestoreOptions,
+  env: NodeJS.ProcessEnv,
+  log: Logger,
+): Promise<{ service: string; file: string; bytes: number; seconds: number }> {
+  const started = Date.now();
+  const base = path.basename(key);
+  const text = await store.getText(manifestName(key));
+  if (text === null) {
+    throw new BackupError(
+      `${s3Url(store.location, key)} has no manifest (${manifestName(base)}); it is not a completed backup of this project`,
+    );
+  }
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(text) as Manifest;
+  } catch (error) {
+    throw new BackupError(`manifest of ${s3Url(store.location, key)} is unreadable: ${(error as Error).message}`);
+  }
+  const kind = parseDumpFileName(base)?.kind ?? manifest.kind;
+  const format = parseDumpFileName(base)?.format ?? manifest.format ?? (kind === 'full' ? 'custom' : 'sql');
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'webrana-restore-')); // 0700
+  try {
+    const download = hashedStream(await store.get(key));
+    const source = format === 'tar.zst' ? work : path.join(work, base);
+    try {
+      if (format === 'tar.zst') await unpackStream(download.stream, work, base);
+      else await pipeline(download.stream, fs.createWriteStream(source, { mode: 0o600 }));
+    } catch (error) {
+      throw new BackupError(
+        `${base} is corrupted or cut short (it does not ${format === 'tar.zst' ? 'unpack' : 'download whole'}: ` +
+          `${(error as Error).message}); nothing was restored`,
+      );
+    }
+    const { sha256, bytes } = download.result();
+    checkSha256(base, sha256, manifest);
+    if (bytes !== manifest.bytes)
+      throw new BackupError(`${base} is ${bytes} bytes, the manifest says ${manifest.bytes}; nothing was restored`);
+    return await restoreFrom(source, target, { base, kind, manifest, started }, opts, env, log);
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
   }
 }
 

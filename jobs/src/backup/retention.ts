@@ -93,3 +93,21 @@ export function splitFuture<T extends { time: Date }>(
     future: dumps.filter((d) => d.time.getTime() > limit),
   };
 }
+
+/**
+ * What retention deletes among completed dumps (volume or bucket alike): the policy's drops among those
+ * not dated in the future, never the dump the run just wrote. Future ones are returned for a warning. Pure.
+ */
+export function retentionDeletions<T extends { name: string; time: Date }>(
+  dumps: readonly T[],
+  keep: KeepPolicy,
+  justWritten: string,
+  now: Date,
+): { current: T[]; future: T[]; deleted: string[] } {
+  const { current, future } = splitFuture(dumps, now);
+  const plan = planRetention(
+    current.map((d) => ({ item: d.name, time: d.time })),
+    keep,
+  );
+  return { current, future, deleted: plan.delete.filter((name) => name !== justWritten) };
+}

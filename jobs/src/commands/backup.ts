@@ -4,13 +4,16 @@ import type { UrlSource } from '@webrana/db';
 import { SERVICES, type ServiceSpec } from '@webrana/registry';
 import { backup, DEFAULT_DUMP_JOBS, warnFuture, type BackupSummary } from '../backup/backup';
 import { parseDumpFileName, type DumpKind } from '../backup/names';
-import { latestDump, restore } from '../backup/restore';
+import { latestDump, restore, restoreFromBucket } from '../backup/restore';
+import { latestBucketDump } from '../backup/bucket';
+import { ObjectStore, parseS3Url, s3Settings, S3Error, s3Url, type S3Location, type S3Settings } from '../backup/s3';
+import { STALE_UPLOAD_MS } from '../backup/backup';
 import { DEFAULT_KEEP, planRetention, policyProblem, type KeepPolicy } from '../backup/retention';
 import { LOCK_TIMEOUT_DEFAULT_MS, lockTimeoutProblem } from '../backup/limits';
 import { databaseUrlFor, parseDuration, requireService, UsageError } from './common';
 import type { CommandIO } from './migrate';
 
-export const BACKUP_USAGE = `usage: webrana-jobs backup --dir=PATH [--service=NAME] [options]
+export const BACKUP_USAGE = `usage: webrana-jobs backup (--dir=PATH | --s3-url=s3://BUCKET/PREFIX | both) [--service=NAME] [options]
 
 Dumps each service's database (or the one --service names) to <dir>/<service>/<service>-<UTC time>.tar.zst:
 pg_dump's directory format (--jobs in parallel, uncompressed) in a temporary folder beside it (about 4x
@@ -24,6 +27,22 @@ then applies retention to that kind of dump. A failed dump deletes nothing and l
                          four, one after the other; a failing one never skips the others: each failure
                          is reported and the exit status is 1 at the end)
   --dir=PATH             destination root (in Kubernetes, the mounted backup volume)
+  --s3-url=URL           s3://BUCKET/PREFIX (default: $BACKUP_S3_URL): dumps go to PREFIX/<service>/ in the
+                         bucket, with the same names, manifests and retention as on a volume. Without
+                         --dir, pg_dump writes its folder under $TMPDIR and the archive streams from the
+                         packer into a multipart upload (no local copy of it); with --dir, the volume's
+                         verified dump is uploaded, hashed again while read. The manifest object is
+                         written last: an object without one never counts and is never deleted by
+                         retention. Objects under the prefix that are not our dump names are never touched.
+                         Incomplete multipart uploads of our names older than --s3-stale-upload are
+                         aborted (a run killed mid-upload leaves one).
+                         Store settings, from the standard variables: AWS_ENDPOINT_URL (or
+                         AWS_ENDPOINT_URL_S3; unset: AWS S3), AWS_REGION (or AWS_DEFAULT_REGION; default
+                         us-east-1), AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN; unset:
+                         the SDK's default chain, e.g. web identity), AWS_S3_FORCE_PATH_STYLE=true for
+                         path-style URLs (most self-hosted stores), BACKUP_S3_SSE=AES256|aws:kms and
+                         BACKUP_S3_SSE_KMS_KEY_ID for server-side encryption. Credentials are never logged.
+  --s3-stale-upload=DUR  age of an incomplete upload that counts as abandoned (default 60m)
   --jobs=N               parallel pg_dump jobs for full dumps (default 2; each is a connection, plus one)
   --database-url=URL     default: the service's variable (AUTH_DATABASE_URL, ...), then DATABASE_URL
                          (only with --service; a run over all four reads only their own variables)
@@ -49,7 +68,7 @@ are reported and left alone (neither counted nor deleted). The last log line is 
 service, file, bytes, seconds, kept, deleted.
 `;
 
-export const RESTORE_USAGE = `usage: webrana-jobs restore --service=NAME (--file=PATH | --latest --dir=PATH) [options]
+export const RESTORE_USAGE = `usage: webrana-jobs restore --service=NAME (--file=PATH|s3://... | --latest (--dir=PATH | --s3-url=URL)) [options]
 
 Checks the dump against its manifest (sha256), unpacks a .tar.zst under $TMPDIR (about 4x the file,
 removed afterwards) and reads it before touching the database, then restores: full dumps (.tar.zst, and
@@ -61,7 +80,13 @@ most --lock-timeout; a restore that cannot get one fails naming the session that
 
   --service=NAME         the service whose database receives the dump
   --file=PATH            the dump to restore
+  --file=s3://BUCKET/KEY an object in a bucket, with its manifest object KEY.json beside it
   --latest --dir=PATH    the newest completed full dump under PATH/<service>/
+  --latest --s3-url=URL  the newest completed full dump under s3://BUCKET/PREFIX/<service>/ (default:
+                         $BACKUP_S3_URL). An object is read once, streaming: a .tar.zst is unpacked under
+                         $TMPDIR as it downloads, other dumps are spooled there; it is hashed on the way
+                         and refused unless sha256 and size are its manifest's, before the database is
+                         touched. Store settings: the AWS variables listed in "backup --help"
   --database-url=URL     default: the service's variable, then DATABASE_URL
                          (a URL given here is visible to other users in the process list; prefer the variables)
   --jobs=N               parallel pg_restore jobs (default 1: a single transaction); refused when the
@@ -157,6 +182,8 @@ export async function backupCommand(args: string[], io: CommandIO): Promise<numb
     options: {
       service: { type: 'string' },
       dir: { type: 'string' },
+      's3-url': { type: 'string' },
+      's3-stale-upload': { type: 'string' },
       'database-url': { type: 'string' },
       'schema-only': { type: 'boolean', default: false },
       'data-only': { type: 'boolean', default: false },
@@ -169,7 +196,15 @@ export async function backupCommand(args: string[], io: CommandIO): Promise<numb
   });
   if (values.help) return (io.out(BACKUP_USAGE), 0);
   if (values['termination-log'] === '') throw new UsageError('--termination-log needs a PATH');
-  if (!values.dir) throw new UsageError('--dir=PATH is required (where dumps are written)');
+  const s3 = bucketDestination(values['s3-url'], io.env);
+  if (!values.dir && !s3)
+    throw new UsageError(
+      'give --dir=PATH, --s3-url=s3://BUCKET/PREFIX (or BACKUP_S3_URL), or both: where dumps are written',
+    );
+  const staleUploadMs =
+    values['s3-stale-upload'] === undefined
+      ? STALE_UPLOAD_MS
+      : parseDuration(values['s3-stale-upload'], 's3-stale-upload');
   if (values['schema-only'] && values['data-only'])
     throw new UsageError('--schema-only and --data-only exclude each other');
   const keep = keepPolicy(values);
@@ -179,9 +214,9 @@ export async function backupCommand(args: string[], io: CommandIO): Promise<numb
   const backupOne = async (service: ServiceSpec, source: UrlSource) => {
     const startedAt = new Date();
     const summary = await backup(
-      { service: service.name, databaseUrl: source.url, urlVariable: source.variable, dir: values.dir! },
+      { service: service.name, databaseUrl: source.url, urlVariable: source.variable, dir: values.dir, s3 },
       kind,
-      { keep, dryRun: values['dry-run'], jobs },
+      { keep, dryRun: values['dry-run'], jobs, staleUploadMs },
       io.env,
       io.log,
     );
@@ -210,6 +245,21 @@ export async function backupCommand(args: string[], io: CommandIO): Promise<numb
   // when the file is empty, so the file is written for a fully successful run alone.
   if (code === 0) writeTerminationLog(false);
   return code;
+}
+
+/** The bucket from --s3-url or BACKUP_S3_URL with the store's settings from the AWS variables; undefined without one. */
+function bucketDestination(
+  url: string | undefined,
+  env: NodeJS.ProcessEnv,
+): { location: S3Location; settings: S3Settings } | undefined {
+  const given = url ?? (env.BACKUP_S3_URL || undefined);
+  if (given === undefined) return undefined;
+  try {
+    return { location: parseS3Url(given), settings: s3Settings(env) };
+  } catch (error) {
+    if (error instanceof S3Error) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 /** What a one-service run would have exited with, for the report of a failed service. */
@@ -258,6 +308,7 @@ export async function restoreCommand(args: string[], io: CommandIO): Promise<num
       file: { type: 'string' },
       latest: { type: 'boolean', default: false },
       dir: { type: 'string' },
+      's3-url': { type: 'string' },
       'database-url': { type: 'string' },
       jobs: { type: 'string' },
       'lock-timeout': { type: 'string' },
@@ -267,8 +318,13 @@ export async function restoreCommand(args: string[], io: CommandIO): Promise<num
   });
   if (values.help) return (io.out(RESTORE_USAGE), 0);
   const service = requireService(values.service);
-  if (Boolean(values.file) === values.latest) throw new UsageError('give either --file=PATH or --latest --dir=PATH');
-  if (values.latest && !values.dir) throw new UsageError('--latest needs --dir=PATH');
+  if (Boolean(values.file) === values.latest)
+    throw new UsageError('give either --file=PATH (or s3://BUCKET/KEY) or --latest with --dir=PATH or --s3-url=URL');
+  const fromBucket = values.file?.startsWith('s3://') || (values.latest && !values.dir);
+  if (values.latest && values.dir && values['s3-url'])
+    throw new UsageError('--latest takes --dir=PATH or --s3-url=URL, not both');
+  const bucket = fromBucket ? bucketDestination(values.file ?? values['s3-url'], io.env) : undefined;
+  if (values.latest && !values.dir && !bucket) throw new UsageError('--latest needs --dir=PATH or --s3-url=URL');
   const jobs = positiveJobs(values.jobs, 1, ' (1 = one transaction)');
   const lockTimeoutMs =
     values['lock-timeout'] === undefined
@@ -277,6 +333,27 @@ export async function restoreCommand(args: string[], io: CommandIO): Promise<num
   const timeoutProblem = lockTimeoutProblem(lockTimeoutMs);
   if (timeoutProblem) throw new UsageError(timeoutProblem);
   const { url, variable } = databaseUrlFor(service, values['database-url'], io.env);
+  const restoreTarget = { service: service.name, databaseUrl: url, urlVariable: variable };
+  if (bucket) {
+    const store = new ObjectStore(bucket.location, bucket.settings);
+    try {
+      let key = bucket.location.prefix;
+      if (values.latest) {
+        const latest = await latestBucketDump(store, service.name);
+        if (latest.future.length > 0)
+          warnFuture(
+            io.log,
+            latest.future.map((name) => ({ name })),
+            s3Url(bucket.location),
+          );
+        key = latest.key;
+      }
+      await restoreFromBucket(restoreTarget, store, key, { jobs, force: values.force, lockTimeoutMs }, io.env, io.log);
+    } finally {
+      store.destroy();
+    }
+    return 0;
+  }
   let file = values.file;
   if (!file) {
     const latest = latestDump(values.dir!, service.name);
@@ -288,13 +365,7 @@ export async function restoreCommand(args: string[], io: CommandIO): Promise<num
       );
     file = latest.file;
   }
-  await restore(
-    { service: service.name, databaseUrl: url, urlVariable: variable },
-    file,
-    { jobs, force: values.force, lockTimeoutMs },
-    io.env,
-    io.log,
-  );
+  await restore(restoreTarget, file, { jobs, force: values.force, lockTimeoutMs }, io.env, io.log);
   return 0;
 }
 
