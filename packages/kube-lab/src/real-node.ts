@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startEmbeddedPostgres, type RunningPostgres } from '@webrana/local-postgres';
@@ -155,6 +156,31 @@ export async function enforceRestricted(lab: KubeLab, ns: string): Promise<void>
   ]);
 }
 
+/**
+ * Holds an exclusive lock on the real node for as long as the returned child (`flock ... cat`) lives:
+ * one machine has one node address and one cni0, so test files using the real node (in any jest
+ * process) take turns instead of restarting each other's cluster. Release by killing the child.
+ */
+export async function lockRealNode(timeoutMs = 60 * 60_000): Promise<ChildProcess> {
+  const lockFile = `${process.env.KUBE_LAB_REAL_STATE ?? '/tmp/webrana-kube-lab-real'}.lock`;
+  const child = spawn(
+    'flock',
+    ['-w', String(Math.ceil(timeoutMs / 1000)), lockFile, 'bash', '-c', 'echo locked; exec cat >/dev/null'],
+    // The lock lives until stdin closes: when this process ends, however it ends, the lock goes with it.
+    { stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.once('data', () => resolve());
+    child.once('exit', (code) =>
+      reject(new Error(`could not lock ${lockFile} (flock exit ${code}): ${stderr.trim()}`)),
+    );
+    child.once('error', reject);
+  });
+  return child;
+}
+
 /** Reads a value that exists only after beforeAll ran. */
 function ready<T>(what: string, value: T | undefined): T {
   if (value === undefined) throw new Error(`real node ${what}: read before its beforeAll ran`);
@@ -164,8 +190,8 @@ function ready<T>(what: string, value: T | undefined): T {
 /**
  * Jest: before the file's tests, start the real node, import the project's images, start a PostgreSQL
  * the pods reach (Service `postgres` in the namespace) and create a restricted namespace
- * `<prefix>-<random>`; after them, stop all of it. One test file at a time may use the real node
- * (it is one machine-wide network setup); the jest timeout of the hooks covers a cold image build.
+ * `<prefix>-<random>`; after them, stop all of it. Test files take turns (lockRealNode: it is one
+ * machine-wide network setup); the jest timeout of the hooks covers a cold image build.
  */
 export function useRealNode(prefix: string): RealNodeNamespace & { stopNow(): Promise<RunResult> } {
   let node: RealNode | undefined;
@@ -173,7 +199,9 @@ export function useRealNode(prefix: string): RealNodeNamespace & { stopNow(): Pr
   let pg: RunningPostgres | undefined;
   let postgres: NodePostgres | undefined;
   let imagesSeconds: number | undefined;
+  let lock: ChildProcess | undefined;
   beforeAll(async () => {
+    lock = await lockRealNode();
     node = await startRealNode();
     imagesSeconds = (await loadImages()).seconds;
     pg = await startEmbeddedPostgres({
@@ -196,9 +224,13 @@ export function useRealNode(prefix: string): RealNodeNamespace & { stopNow(): Pr
     };
   }, 45 * 60_000);
   afterAll(async () => {
-    await deleteNamespace(node, ns).catch(() => undefined);
-    await pg?.stop();
-    await stopRealNode();
+    try {
+      await deleteNamespace(node, ns).catch(() => undefined);
+      await pg?.stop();
+      await stopRealNode();
+    } finally {
+      lock?.kill('SIGKILL');
+    }
   }, 240_000);
   return {
     get ns() {
