@@ -170,3 +170,67 @@ describe('backupCronJob', () => {
     expect(cronJobNeedsUpdate(edited, cj)).toBe(true);
   });
 });
+
+describe('backupCronJob with spec.backup.s3', () => {
+  const s3 = {
+    bucket: 'webrana-backups',
+    prefix: 'prod',
+    endpoint: 'https://s3.example.net',
+    region: 'ap-southeast-3',
+    forcePathStyle: true,
+    credentialsSecretRef: { name: 'backup-s3' },
+  };
+  const envOf = (cj: CronJob) =>
+    containerOf(cj.spec.jobTemplate.spec.template).env as { name: string; value?: string; valueFrom?: unknown }[];
+
+  test('volume and bucket: --dir stays, the bucket comes as BACKUP_S3_URL and the AWS variables, credentials only by Secret reference', () => {
+    const both = spec((x) => (x.backup!.s3 = s3));
+    const cj = backupCronJob(owner, both, auth(both)) as CronJob;
+    expect(containerOf(cj.spec.jobTemplate.spec.template).args).toContain('--dir=/backups');
+    const env = envOf(cj);
+    expect(env).toEqual(
+      expect.arrayContaining([
+        { name: 'BACKUP_S3_URL', value: 's3://webrana-backups/prod' },
+        { name: 'AWS_ENDPOINT_URL', value: 'https://s3.example.net' },
+        { name: 'AWS_REGION', value: 'ap-southeast-3' },
+        { name: 'AWS_S3_FORCE_PATH_STYLE', value: 'true' },
+        {
+          name: 'AWS_ACCESS_KEY_ID',
+          valueFrom: { secretKeyRef: { name: 'backup-s3', key: 'AWS_ACCESS_KEY_ID', optional: true } },
+        },
+        {
+          name: 'AWS_SECRET_ACCESS_KEY',
+          valueFrom: { secretKeyRef: { name: 'backup-s3', key: 'AWS_SECRET_ACCESS_KEY', optional: true } },
+        },
+      ]),
+    );
+    expect(env.filter((e) => e.name.startsWith('AWS_ACCESS') || e.name.startsWith('AWS_SECRET'))).toHaveLength(2);
+    expect(env.every((e) => e.value === undefined || !e.name.includes('SECRET'))).toBe(true);
+  });
+
+  test('bucket only: no volume, no mount, no --dir', () => {
+    const only = spec((x) => {
+      delete (x.backup as { volumeClaimName?: string }).volumeClaimName;
+      x.backup!.s3 = { bucket: 'webrana-backups' };
+    });
+    const cj = backupCronJob(owner, only, auth(only)) as CronJob;
+    const tpl = cj.spec.jobTemplate.spec.template;
+    expect(containerOf(tpl).args).not.toContainEqual(expect.stringMatching(/^--dir/));
+    expect(tpl.spec.volumes).not.toContainEqual(expect.objectContaining({ name: 'backups' }));
+    expect(containerOf(tpl).volumeMounts).not.toContainEqual(expect.objectContaining({ name: 'backups' }));
+    expect(envOf(cj)).toContainEqual({ name: 'BACKUP_S3_URL', value: 's3://webrana-backups/' });
+    expect(envOf(cj).map((e) => e.name)).not.toContain('AWS_ACCESS_KEY_ID'); // the SDK's own chain then
+  });
+
+  test('neither a volume nor a bucket, or a bad bucket name, is an invalid spec naming the field', () => {
+    const neither = structuredClone(FOUR_SERVICES);
+    delete (neither.backup as { volumeClaimName?: string }).volumeClaimName;
+    expect(normalizeSpec(neither)).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('spec.backup needs volumeClaimName, s3, or both'),
+    });
+    const bad = structuredClone(FOUR_SERVICES);
+    bad.backup!.s3 = { bucket: 'Not_A_Bucket' };
+    expect(normalizeSpec(bad)).toMatchObject({ ok: false, message: expect.stringContaining('spec.backup.s3.bucket') });
+  });
+});

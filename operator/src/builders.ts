@@ -1,4 +1,4 @@
-import { API_VERSION, KIND } from './api/types';
+import { API_VERSION, KIND, type BackupS3 } from './api/types';
 import type { NormalizedMigration, NormalizedSpec, ServicePlanEntry } from './api/validate';
 import type { CronJob, Job, OwnerReference, PodTemplate } from './k8s';
 import {
@@ -84,6 +84,7 @@ function podTemplate(
         name: 'DATABASE_URL',
         valueFrom: { secretKeyRef: { name: svc.secret.name, key: svc.secret.key, optional: true } },
       },
+      ...(backup?.s3 ? bucketEnv(backup.s3) : []),
     ],
     // The backup pod's message is the file its CLI writes (the summary), else on failure the log tail.
     ...(backup ? { terminationMessagePath: TERMINATION_MESSAGE_PATH } : {}),
@@ -101,7 +102,7 @@ function podTemplate(
     },
     volumeMounts: [
       { name: 'tmp', mountPath: '/tmp' },
-      ...(backup ? [{ name: 'backups', mountPath: BACKUP_MOUNT }] : []),
+      ...(backup?.volumeClaimName ? [{ name: 'backups', mountPath: BACKUP_MOUNT }] : []),
     ],
   };
   return {
@@ -126,7 +127,9 @@ function podTemplate(
       containers: [container],
       volumes: [
         { name: 'tmp', emptyDir: { sizeLimit: TMP_SIZE_LIMIT } },
-        ...(backup ? [{ name: 'backups', persistentVolumeClaim: { claimName: backup.volumeClaimName } }] : []),
+        ...(backup?.volumeClaimName
+          ? [{ name: 'backups', persistentVolumeClaim: { claimName: backup.volumeClaimName } }]
+          : []),
       ],
     },
   };
@@ -169,12 +172,31 @@ export function migrationJob(owner: Owner, spec: NormalizedSpec, svc: ServicePla
   };
 }
 
+/**
+ * The variables webrana-jobs reads for a bucket (BACKUP_S3_URL and the standard AWS ones); credentials
+ * only as Secret references, never values in the Job. Optional refs: a missing Secret fails the run
+ * naming the variable instead of a pod stuck in CreateContainerConfigError.
+ */
+export function bucketEnv(s3: BackupS3): { name: string; value?: string; valueFrom?: unknown }[] {
+  const secret = (key: string) => ({
+    name: key,
+    valueFrom: { secretKeyRef: { name: s3.credentialsSecretRef!.name, key, optional: true } },
+  });
+  return [
+    { name: 'BACKUP_S3_URL', value: `s3://${s3.bucket}/${(s3.prefix ?? '').replace(/^\/+/, '')}` },
+    ...(s3.endpoint ? [{ name: 'AWS_ENDPOINT_URL', value: s3.endpoint }] : []),
+    ...(s3.region ? [{ name: 'AWS_REGION', value: s3.region }] : []),
+    ...(s3.forcePathStyle ? [{ name: 'AWS_S3_FORCE_PATH_STYLE', value: 'true' }] : []),
+    ...(s3.credentialsSecretRef ? [secret('AWS_ACCESS_KEY_ID'), secret('AWS_SECRET_ACCESS_KEY')] : []),
+  ];
+}
+
 function backupArgs(spec: NormalizedSpec, svc: ServicePlanEntry): string[] {
   const r = spec.backup?.retention ?? { daily: 0, weekly: 0, monthly: 0 };
   return [
     'backup',
     `--service=${svc.name}`,
-    `--dir=${BACKUP_MOUNT}`,
+    ...(spec.backup?.volumeClaimName ? [`--dir=${BACKUP_MOUNT}`] : []),
     `--keep-daily=${r.daily}`,
     `--keep-weekly=${r.weekly}`,
     `--keep-monthly=${r.monthly}`,

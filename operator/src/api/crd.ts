@@ -254,8 +254,15 @@ const specSchema: Schema = {
     migration: migrationSchema(true),
     backup: {
       type: 'object',
-      description: 'pg_dump CronJobs, one per service. Without it, no CronJobs.',
-      required: ['schedule', 'volumeClaimName'],
+      description:
+        'pg_dump CronJobs, one per service. Without it, no CronJobs. Dumps go to the volume, the bucket (s3), or both.',
+      required: ['schedule'],
+      'x-kubernetes-validations': [
+        {
+          rule: 'has(self.volumeClaimName) || has(self.s3)',
+          message: 'spec.backup needs volumeClaimName, s3, or both (where the dumps go)',
+        },
+      ],
       properties: {
         schedule: str(
           'Cron schedule: five fields (minute hour day-of-month month day-of-week) or @daily and the like.',
@@ -292,6 +299,26 @@ const specSchema: Schema = {
           pattern: DNS_SUBDOMAIN,
           maxLength: 253,
         }),
+        s3: {
+          type: 'object',
+          description:
+            'An S3-compatible bucket the dumps go to (webrana-jobs backup --s3-url), with the same names, manifests and retention as on the volume.',
+          required: ['bucket'],
+          properties: {
+            bucket: str('Bucket name.', { pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$', maxLength: 63 }),
+            prefix: str('Key prefix; dumps go to <prefix>/<service>/.', { maxLength: 512 }),
+            endpoint: str('AWS_ENDPOINT_URL of the store (unset: AWS S3).', { pattern: '^https?://', maxLength: 512 }),
+            region: str('AWS_REGION (default us-east-1).', { maxLength: 64 }),
+            forcePathStyle: { type: 'boolean', description: 'Path-style URLs (most self-hosted stores need them).' },
+            credentialsSecretRef: {
+              type: 'object',
+              description:
+                'A Secret in the namespace with keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (unset: the SDK default chain, e.g. web identity).',
+              required: ['name'],
+              properties: { name: str('Secret name.', { pattern: DNS_SUBDOMAIN, maxLength: 253 }) },
+            },
+          },
+        },
         suspend: { type: 'boolean', description: 'Pause the schedule.', default: DEFAULTS.backup.suspend },
         successfulJobsHistoryLimit: int(
           'Finished backup Jobs kept per service.',

@@ -101,11 +101,28 @@ export interface Retention {
   monthly?: number;
 }
 
+/** An S3-compatible bucket the backup Jobs write to (webrana-jobs backup --s3-url). */
+export interface BackupS3 {
+  bucket: string;
+  /** Dumps go to <prefix>/<service>/ in the bucket. */
+  prefix?: string;
+  /** AWS_ENDPOINT_URL; unset: AWS S3. */
+  endpoint?: string;
+  /** AWS_REGION; unset: us-east-1. */
+  region?: string;
+  /** Path-style URLs (most self-hosted stores). */
+  forcePathStyle?: boolean;
+  /** A Secret with keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; unset: the SDK's chain (e.g. web identity). */
+  credentialsSecretRef?: { name: string };
+}
+
 export interface BackupSettings {
   schedule: string;
   timeZone?: string;
   retention?: Retention;
-  volumeClaimName: string;
+  /** The volume the dumps are written to; optional when s3 is given (then both, or the bucket alone). */
+  volumeClaimName?: string;
+  s3?: BackupS3;
   suspend?: boolean;
   successfulJobsHistoryLimit?: number;
   failedJobsHistoryLimit?: number;

@@ -3,6 +3,7 @@ import { cronProblem } from './cron';
 import { MAX_SERVICE_NAME } from './crd';
 import {
   DEFAULTS,
+  type BackupS3,
   type MigrationSettings,
   type ResourceRequirements,
   type SecretKeyRef,
@@ -47,7 +48,8 @@ interface NormalizedBackup {
   readonly schedule: string;
   readonly timeZone?: string;
   readonly retention: { readonly daily: number; readonly weekly: number; readonly monthly: number };
-  readonly volumeClaimName: string;
+  readonly volumeClaimName?: string;
+  readonly s3?: BackupS3;
   readonly suspend: boolean;
   readonly successfulJobsHistoryLimit: number;
   readonly failedJobsHistoryLimit: number;
@@ -254,7 +256,10 @@ export function normalizeSpec(
     const b = spec.backup;
     const problem = typeof b.schedule === 'string' ? cronProblem(b.schedule) : 'spec.backup.schedule is missing';
     if (problem) return invalid('InvalidField', `spec.backup: ${problem}`);
-    if (!b.volumeClaimName) return invalid('InvalidField', 'spec.backup.volumeClaimName is missing');
+    if (!b.volumeClaimName && !b.s3)
+      return invalid('InvalidField', 'spec.backup needs volumeClaimName, s3, or both (where the dumps go)');
+    if (b.s3 && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(b.s3.bucket ?? ''))
+      return invalid('InvalidField', `spec.backup.s3.bucket is not a bucket name (got ${JSON.stringify(b.s3.bucket)})`);
     const r = { ...DEFAULTS.backup.retention, ...(b.retention ?? {}) };
     for (const [k, v] of Object.entries(r)) {
       if (!isInt(v, 0))
@@ -265,7 +270,8 @@ export function normalizeSpec(
       schedule: b.schedule,
       ...(b.timeZone ? { timeZone: b.timeZone } : {}),
       retention: r,
-      volumeClaimName: b.volumeClaimName,
+      ...(b.volumeClaimName ? { volumeClaimName: b.volumeClaimName } : {}),
+      ...(b.s3 ? { s3: b.s3 } : {}),
       suspend: b.suspend ?? d.suspend,
       successfulJobsHistoryLimit: b.successfulJobsHistoryLimit ?? d.successfulJobsHistoryLimit,
       failedJobsHistoryLimit: b.failedJobsHistoryLimit ?? d.failedJobsHistoryLimit,
