@@ -6,7 +6,7 @@ import { fromSource, type DatabaseSettings } from '@webrana/db';
 import type { Logger } from '@webrana/logger';
 import { Client } from 'pg';
 import { packDirectory } from './archive';
-import { abortStaleUploads, applyBucketRetention, packToBucket, uploadDumpFile } from './bucket';
+import { abortStaleUploads, applyBucketRetention, packToBucket, uploadDumpFile, writeManifest } from './bucket';
 import {
   candidateDumpNames,
   completedDumps,
@@ -395,7 +395,7 @@ async function backupToBucket(
       await pgDump([`--jobs=${jobs ?? DEFAULT_DUMP_JOBS}`, `--file=${raw}`]);
       await verifyDump(raw, 'full', env, name);
       ({ sha256, bytes } = await packToBucket(store, key, raw, log));
-      await store.putText(manifestName(key), manifestText(name, sha256, bytes));
+      await writeManifest(store, key, manifestText(name, sha256, bytes), log);
     } else {
       const file = path.join(spool, name);
       await pgDump([`--file=${file}`]);

@@ -88,7 +88,17 @@ export async function uploadDumpFile(
       `the copy of ${file} sent to ${s3Url(store.location, key)} changed while uploading (sha256 ${sha256}, expected ${expected.sha256})`,
     );
   }
-  await store.putText(manifestName(key), manifestText);
+  await writeManifest(store, key, manifestText, log);
+}
+
+/** The manifest object, last; when it cannot be written the dump object goes too (best effort: it never counts either way). */
+export async function writeManifest(store: ObjectStore, key: string, manifestText: string, log: Logger): Promise<void> {
+  try {
+    await store.putText(manifestName(key), manifestText);
+  } catch (error) {
+    await discard(store, key, log);
+    throw error;
+  }
 }
 
 /** Completed dumps of one kind under a service's folder in the bucket (every page of the listing). */
