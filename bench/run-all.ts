@@ -13,6 +13,7 @@ const BENCHES = [
   { name: 'migrations', args: ['--rounds=5'] },
   { name: 'health-db', args: [] },
   { name: 'backup', args: ['--rounds=3'] },
+  { name: 'backup-s3', args: ['--rounds=3'] },
   { name: 'zero-downtime', args: ['--rounds=3'] },
   { name: 'operator', args: [] },
   { name: 'operator-e2e', args: ['--rounds=5'] },
