@@ -1,6 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { getService, SERVICE_NAMES, type ServiceName } from '@webrana/registry';
 import { withClient } from '@webrana/testing';
 import { template, umbrellaChartDir, type K8sObject } from '../../../charts/test/helm';
@@ -363,6 +365,84 @@ describe('the umbrella chart on the real node', () => {
       const { status, body } = JSON.parse(out) as { status: number; body: Record<string, unknown> };
       expect({ service, status }).toEqual({ service, status: 200 });
       expect(body).toMatchObject({ status: 'healthy', database: 'connected' });
+    }
+  }, 600_000);
+
+  test('a failing migration fails helm upgrade with the SQL error in its output, and the running pods keep serving', async () => {
+    // The jobs image plus one more auth-service migration that PostgreSQL rejects, built with buildah from
+    // the image under test and imported into the node like the others.
+    const tag = 'failing-migration';
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'webrana-failing-migration-'));
+    fs.writeFileSync(path.join(dir, 'migration.sql'), 'ALTER TABLE "no_such_table" ADD COLUMN "x" integer;\n');
+    const sh = async (args: string[]) => {
+      const r = await run(args[0]!, args.slice(1), { timeoutMs: 300_000 });
+      if (r.code !== 0) throw new Error(`${args.join(' ')} failed: ${r.stderr}`);
+      return r.stdout.trim();
+    };
+    const archive = path.join(dir, 'jobs.tar');
+    const working = await sh(['buildah', 'from', '--pull-never', 'localhost/webrana/jobs:latest']);
+    try {
+      await sh([
+        'buildah',
+        'copy',
+        '--chown',
+        '10001:10001',
+        working,
+        path.join(dir, 'migration.sql'),
+        '/app/services/auth-service/prisma/migrations/29991231000000_fails_on_purpose/migration.sql',
+      ]);
+      await sh(['buildah', 'commit', '--quiet', working, `localhost/webrana/jobs:${tag}`]);
+    } finally {
+      await run('buildah', ['rm', working]);
+    }
+    await sh([
+      'skopeo',
+      'copy',
+      '--quiet',
+      `containers-storage:localhost/webrana/jobs:${tag}`,
+      `oci-archive:${archive}:docker.io/webrana/jobs:${tag}`,
+    ]);
+    await sh(['ctr', '--address', lab.containerdSocket, '-n', 'k8s.io', 'images', 'import', archive]);
+    await run('buildah', ['rmi', `localhost/webrana/jobs:${tag}`]);
+    fs.rmSync(dir, { recursive: true, force: true });
+
+    const before = await getJson(lab, ['replicasets', '-n', lab.ns, '-l', 'app.kubernetes.io/instance=w']);
+    const upgrade = await helm(
+      lab,
+      [
+        'upgrade',
+        'w',
+        umbrellaChartDir(),
+        '-n',
+        lab.ns,
+        '--reuse-values',
+        '--set-json',
+        `auth-service.jobsImage=${JSON.stringify({ tag })}`,
+        '--wait',
+        '--timeout',
+        '3m',
+      ],
+      { timeoutMs: 300_000, allowFailure: true },
+    );
+    expect(upgrade.code).not.toBe(0);
+    expect(upgrade.stderr).toMatch(/relation "no_such_table" does not exist/);
+    // Nothing rolled: the same ReplicaSets, and every service still answers /health/db 200.
+    const after = await getJson(lab, ['replicasets', '-n', lab.ns, '-l', 'app.kubernetes.io/instance=w']);
+    expect((after?.items ?? []).map((r) => r.metadata.uid).sort()).toEqual(
+      (before?.items ?? []).map((r) => r.metadata.uid).sort(),
+    );
+    const services = await getJson(lab, ['services', '-n', lab.ns, '-l', 'app.kubernetes.io/instance=w']);
+    const pods = await getJson(lab, ['pods', '-n', lab.ns, '-l', 'app.kubernetes.io/instance=w']);
+    const from = pods?.items?.find((p) => p.status?.phase === 'Running' && !p.metadata.name.includes('test'));
+    if (!from) throw new Error('no running pod of the release');
+    expect(services?.items).toHaveLength(4);
+    for (const svc of services?.items ?? []) {
+      const ip = (svc.spec as { clusterIP: string }).clusterIP;
+      const out = await nodeInPod(
+        from.metadata.name,
+        `fetch('http://${ip}/health/db',{headers:{accept:'application/json'}}).then(r=>console.log(r.status))`,
+      );
+      expect({ service: svc.metadata.name, status: out.trim() }).toEqual({ service: svc.metadata.name, status: '200' });
     }
   }, 600_000);
 });
