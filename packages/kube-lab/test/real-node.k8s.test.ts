@@ -110,6 +110,49 @@ async function servicePod(service: ServiceName): Promise<string> {
 
 const report = (line: string) => process.stderr.write(`real-node: ${line}\n`);
 
+/**
+ * A jobs image with one more auth-service migration: built with buildah from `from` (the jobs image under
+ * test, in containers-storage), kept there as localhost/webrana/jobs:<tag> and imported into the node as
+ * docker.io/webrana/jobs:<tag>.
+ */
+async function jobsImageWithMigration(from: string, tag: string, name: string, sql: string): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'webrana-jobs-migration-'));
+  const sh = async (args: string[]) => {
+    const r = await run(args[0]!, args.slice(1), { timeoutMs: 300_000 });
+    if (r.code !== 0) throw new Error(`${args.join(' ')} failed: ${r.stderr}`);
+    return r.stdout.trim();
+  };
+  try {
+    fs.writeFileSync(path.join(dir, 'migration.sql'), sql);
+    const working = await sh(['buildah', 'from', '--pull-never', from]);
+    try {
+      await sh([
+        'buildah',
+        'copy',
+        '--chown',
+        '10001:10001',
+        working,
+        path.join(dir, 'migration.sql'),
+        `/app/services/auth-service/prisma/migrations/${name}/migration.sql`,
+      ]);
+      await sh(['buildah', 'commit', '--quiet', working, `localhost/webrana/jobs:${tag}`]);
+    } finally {
+      await run('buildah', ['rm', working]);
+    }
+    const archive = path.join(dir, 'jobs.tar');
+    await sh([
+      'skopeo',
+      'copy',
+      '--quiet',
+      `containers-storage:localhost/webrana/jobs:${tag}`,
+      `oci-archive:${archive}:docker.io/webrana/jobs:${tag}`,
+    ]);
+    await sh(['ctr', '--address', lab.containerdSocket, '-n', 'k8s.io', 'images', 'import', archive]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('a real Kubernetes node (kubelet, containerd, runc, CNI bridge, kube-proxy)', () => {
   test('kubectl get nodes -o wide shows one Ready node on the node address with a containerd:// runtime', async () => {
     report(`cluster started in ${lab.startSeconds.toFixed(1)} s, images imported in ${lab.imagesSeconds.toFixed(1)} s`);
@@ -309,9 +352,13 @@ describe('Pod Security admission (namespace labelled pod-security.kubernetes.io/
 });
 
 describe('the umbrella chart on the real node', () => {
+  const suffix = randomBytes(3).toString('hex');
+  const helmDbs = Object.fromEntries(SERVICE_NAMES.map((s) => [s, `${DB[s]}_helm_${suffix}`] as const)) as Record<
+    ServiceName,
+    string
+  >;
   test('helm upgrade --install --wait with the real images: hooks migrate, and all four services answer /health/db 200 through their ClusterIP Services from inside the cluster', async () => {
-    const suffix = randomBytes(3).toString('hex');
-    const dbs = Object.fromEntries(SERVICE_NAMES.map((s) => [s, `${DB[s]}_helm_${suffix}`] as const));
+    const dbs = helmDbs;
     await withClient(lab.postgres.url, async (c) => {
       for (const service of SERVICE_NAMES) await c.query(`CREATE DATABASE "${dbs[service]}"`);
     });
@@ -368,44 +415,58 @@ describe('the umbrella chart on the real node', () => {
     }
   }, 600_000);
 
-  test('a failing migration fails helm upgrade with the SQL error in its output, and the running pods keep serving', async () => {
-    // The jobs image plus one more auth-service migration that PostgreSQL rejects, built with buildah from
-    // the image under test and imported into the node like the others.
-    const tag = 'failing-migration';
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'webrana-failing-migration-'));
-    fs.writeFileSync(path.join(dir, 'migration.sql'), 'ALTER TABLE "no_such_table" ADD COLUMN "x" integer;\n');
-    const sh = async (args: string[]) => {
-      const r = await run(args[0]!, args.slice(1), { timeoutMs: 300_000 });
-      if (r.code !== 0) throw new Error(`${args.join(' ')} failed: ${r.stderr}`);
-      return r.stdout.trim();
-    };
-    const archive = path.join(dir, 'jobs.tar');
-    const working = await sh(['buildah', 'from', '--pull-never', 'localhost/webrana/jobs:latest']);
-    try {
-      await sh([
-        'buildah',
-        'copy',
-        '--chown',
-        '10001:10001',
-        working,
-        path.join(dir, 'migration.sql'),
-        '/app/services/auth-service/prisma/migrations/29991231000000_fails_on_purpose/migration.sql',
-      ]);
-      await sh(['buildah', 'commit', '--quiet', working, `localhost/webrana/jobs:${tag}`]);
-    } finally {
-      await run('buildah', ['rm', working]);
-    }
-    await sh([
-      'skopeo',
-      'copy',
-      '--quiet',
-      `containers-storage:localhost/webrana/jobs:${tag}`,
-      `oci-archive:${archive}:docker.io/webrana/jobs:${tag}`,
-    ]);
-    await sh(['ctr', '--address', lab.containerdSocket, '-n', 'k8s.io', 'images', 'import', archive]);
-    await run('buildah', ['rmi', `localhost/webrana/jobs:${tag}`]);
-    fs.rmSync(dir, { recursive: true, force: true });
+  test('a second helm upgrade with a new migration applies it before the new ReplicaSet is created', async () => {
+    const name = '29991230000000_real_node_upgrade';
+    await jobsImageWithMigration('localhost/webrana/jobs:latest', 'next-migration', name, 'SELECT 1;\n');
+    const before = await getJson(lab, ['replicasets', '-n', lab.ns, '-l', 'app.kubernetes.io/instance=w']);
+    const known = new Set((before?.items ?? []).map((r) => r.metadata.uid));
+    const upgrade = await helm(
+      lab,
+      [
+        'upgrade',
+        'w',
+        umbrellaChartDir(),
+        '-n',
+        lab.ns,
+        '--reuse-values',
+        '--set-json',
+        `auth-service.jobsImage=${JSON.stringify({ tag: 'next-migration' })}`,
+        '--set-json',
+        `auth-service.podAnnotations=${JSON.stringify({ 'webrana.test/upgrade': '2' })}`,
+        '--wait',
+        '--timeout',
+        '4m',
+      ],
+      { timeoutMs: 300_000, allowFailure: true },
+    );
+    if (upgrade.code !== 0) throw new Error(`helm upgrade failed:\n${upgrade.stderr}`);
+    const url = new URL(lab.postgres.url);
+    url.pathname = `/${helmDbs['auth-service']}`;
+    const row = await withClient(url.toString(), (c) =>
+      c.query<{ finished_at: Date | null }>('SELECT finished_at FROM _prisma_migrations WHERE migration_name = $1', [
+        name,
+      ]),
+    );
+    const finishedAt = row.rows[0]?.finished_at;
+    if (!finishedAt) throw new Error(`migration ${name} was not applied`);
+    const after = await getJson(lab, ['replicasets', '-n', lab.ns, '-l', 'app.kubernetes.io/instance=w']);
+    const created = (after?.items ?? []).filter((r) => !known.has(r.metadata.uid));
+    expect(created.map((r) => r.metadata.name)).toEqual([expect.stringMatching(/auth-service/)]);
+    const rsCreated = Date.parse((created[0]!.metadata as unknown as { creationTimestamp: string }).creationTimestamp);
+    // creationTimestamp has whole seconds: the migration finished no later than that second's end.
+    expect(Math.floor(finishedAt.getTime() / 1000) * 1000).toBeLessThanOrEqual(rsCreated);
+  }, 600_000);
 
+  test('a failing migration fails helm upgrade with the SQL error in its output, and the running pods keep serving', async () => {
+    // The jobs image of the previous upgrade plus one more auth-service migration that PostgreSQL rejects.
+    const tag = 'failing-migration';
+    await jobsImageWithMigration(
+      'localhost/webrana/jobs:next-migration',
+      tag,
+      '29991231000000_fails_on_purpose',
+      'ALTER TABLE "no_such_table" ADD COLUMN "x" integer;\n',
+    );
+    await run('buildah', ['rmi', `localhost/webrana/jobs:${tag}`, 'localhost/webrana/jobs:next-migration']);
     const before = await getJson(lab, ['replicasets', '-n', lab.ns, '-l', 'app.kubernetes.io/instance=w']);
     const upgrade = await helm(
       lab,
