@@ -47,6 +47,8 @@ export interface RestoreRound {
   pgRestoreJobs1: number;
   jobJobs2: number;
   jobJobs1: number;
+  /** pg_restore --jobs=2 of the job's dump already unpacked: what any restore job here can at best do. */
+  directoryJobs2: number;
   ratio: number;
 }
 
@@ -67,6 +69,8 @@ export interface BackupResult {
     ratio: number;
     /** The same with the job's --jobs=1 (one transaction), for comparison. */
     jobs1Ratio: number;
+    /** pg_restore --jobs=2 of the unpacked directory alone / the baseline: the floor for the job. */
+    directoryRatio: number;
   };
   targets: {
     backupTime: number;
@@ -206,7 +210,15 @@ export async function benchBackup(orders: number, rounds: number): Promise<Backu
     const job = optionResults[0]!;
 
     // Restore into empty databases, per round: single-job pg_restore of the plain dump (the baseline),
-    // then the restore job on the job's dump with 2 jobs and with 1 (one transaction).
+    // the restore job on the job's dump with 2 jobs and with 1 (one transaction), and pg_restore with 2
+    // jobs of that dump already unpacked (the floor: no checks, no unpacking).
+    const unpacked = out('job-unpacked');
+    fs.mkdirSync(unpacked);
+    await runProcess(
+      'bash',
+      ['-c', 'set -o pipefail; zstd -d -q -c -- "$1" | tar -C "$2" -xf -', 'unpack', jobFile, unpacked],
+      env,
+    );
     const intoEmptyDatabase = async (restoreInto: (target: TestDatabase) => Promise<void>) => {
       const target = await createTestDatabase('bench_restore');
       try {
@@ -233,21 +245,29 @@ export async function benchBackup(orders: number, rounds: number): Promise<Backu
         ],
         process.env,
       );
+    const pgRestoreDirectory = (target: TestDatabase) =>
+      runProcess('pg_restore', ['--no-owner', '--jobs=2', '-d', target.name, unpacked], {
+        ...process.env,
+        ...libpqEnv(target.url),
+      });
     const restoreRounds: RestoreRound[] = [];
     for (let round = 0; round < rounds; round += 1) {
       const pgRestoreJobs1 = await intoEmptyDatabase(pgRestore);
       const jobJobs2 = await intoEmptyDatabase(restoreJob(2));
       const jobJobs1 = await intoEmptyDatabase(restoreJob(1));
-      restoreRounds.push({ pgRestoreJobs1, jobJobs2, jobJobs1, ratio: jobJobs2 / pgRestoreJobs1 });
+      const directoryJobs2 = await intoEmptyDatabase(pgRestoreDirectory);
+      restoreRounds.push({ pgRestoreJobs1, jobJobs2, jobJobs1, directoryJobs2, ratio: jobJobs2 / pgRestoreJobs1 });
       say(
         `restore round ${round + 1}: pg_restore --jobs=1 of plain -Fc ${pgRestoreJobs1.toFixed(2)} s; ` +
-          `webrana-jobs restore --jobs=2 ${jobJobs2.toFixed(2)} s, --jobs=1 ${jobJobs1.toFixed(2)} s`,
+          `webrana-jobs restore --jobs=2 ${jobJobs2.toFixed(2)} s, --jobs=1 ${jobJobs1.toFixed(2)} s; ` +
+          `pg_restore --jobs=2 of the unpacked directory ${directoryJobs2.toFixed(2)} s`,
       );
     }
     const restore = {
       rounds: restoreRounds,
       ratio: median(restoreRounds.map((r) => r.ratio)),
       jobs1Ratio: median(restoreRounds.map((r) => r.jobJobs1 / r.pgRestoreJobs1)),
+      directoryRatio: median(restoreRounds.map((r) => r.directoryJobs2 / r.pgRestoreJobs1)),
     };
 
     const targets = { backupTime: 0.45, backupSize: 1.1, restore: 0.6 };

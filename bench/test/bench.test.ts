@@ -36,6 +36,7 @@ test('the backup benchmark on 200 generated orders dumps with pg_dump and the ba
   expect(restored!.pgRestoreJobs1).toBeGreaterThan(0);
   expect(restored!.jobJobs2).toBeGreaterThan(0);
   expect(restored!.jobJobs1).toBeGreaterThan(0);
+  expect(restored!.directoryJobs2).toBeGreaterThan(0);
   expect(written('backup')).toEqual(result);
   expect(render()).toContain('## Backup and restore');
 }, 120_000);
