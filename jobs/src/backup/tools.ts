@@ -1,4 +1,5 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 
 export interface ToolResult {
   code: number | null;
@@ -16,20 +17,30 @@ const INSTALL_HINT: Record<string, string> = {
 };
 
 export interface RunningTool {
-  child: ChildProcessWithoutNullStreams;
+  /** stdin is null when it was another tool's stdout (opts.stdin). */
+  child: ChildProcessByStdio<Writable | null, Readable, Readable>;
   /** Settles when the process has exited and its output is read; stdout only when asked (it may be large). */
   done: Promise<ToolResult>;
 }
 
-/** Starts an external tool with its output piped; a missing tool rejects `done` with how to install it. */
+/**
+ * Starts an external tool with its output piped; a missing tool rejects `done` with how to install it.
+ * `opts.stdin`: another tool's stdout, joined at the OS level (a pipe between the two processes, so
+ * the bytes never pass through this one).
+ */
 export function startTool(
   command: string,
   args: readonly string[],
   env: Record<string, string>,
-  opts: { keepStdout?: boolean } = {},
+  opts: { keepStdout?: boolean; stdin?: Readable } = {},
 ): RunningTool {
-  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-  child.stdin.on('error', () => undefined); // a reader that exits early: its exit status tells why
+  const child = spawn(command, args, {
+    env: { ...process.env, ...env },
+    stdio: [opts.stdin ?? 'pipe', 'pipe', 'pipe'],
+  }) as RunningTool['child'];
+  // The child has its own copy of the pipe now; ours would keep the writer's 'close' waiting.
+  opts.stdin?.destroy();
+  child.stdin?.on('error', () => undefined); // a reader that exits early: its exit status tells why
   const done = new Promise<ToolResult>((resolve, reject) => {
     let stdout = '';
     let stderr = '';
@@ -54,7 +65,7 @@ export function runTool(
   opts: { keepStdout?: boolean } = {},
 ): Promise<ToolResult> {
   const tool = startTool(command, args, env, opts);
-  tool.child.stdin.end();
+  tool.child.stdin?.end();
   if (!opts.keepStdout) tool.child.stdout.resume();
   return tool.done;
 }
