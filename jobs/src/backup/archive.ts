@@ -6,9 +6,9 @@ import { startTool, type RunningTool } from './tools';
 
 /**
  * Full dumps are pg_dump's directory format (written by parallel jobs, uncompressed) packed into one
- * file: a tar stream compressed by zstd at level 1 on every core. Measured on the generated 600 MB
- * order database (issue 22, bench/results.md): well under half of `pg_dump -Fc`'s time at about 0.9x
- * its size; pg_dump 15 itself compresses with gzip in one process per job.
+ * file: a tar stream compressed by zstd at level 1 on every core. Measured on the generated 625 MB
+ * order database (issue 22, bench/results.md): the whole backup job 0.58x of `pg_dump -Fc`'s time at
+ * 0.88x its size on an idle 2-core machine; pg_dump 15 itself compresses with gzip in one process per job.
  */
 // Threads named, not -T0: zstd 1.5 counts physical cores there and ran one thread on this 2-vCPU VM
 // (1.41-1.50 s for the 366 MB dump vs 1.05-1.13 s with -T2).
