@@ -24,7 +24,12 @@ async function cli(argv: string[], env: NodeJS.ProcessEnv = {}, program?: string
 
 describe('one usage error for every command', () => {
   test.each([
-    ['backup', ['backup'], '--dir=PATH is required', 'usage: webrana-jobs backup'],
+    [
+      'backup',
+      ['backup'],
+      'give --dir=PATH, --s3-url=s3://BUCKET/PREFIX (or BACKUP_S3_URL), or both',
+      'usage: webrana-jobs backup',
+    ],
     ['seed', ['seed', '--bogus'], "Unknown option '--bogus'", 'usage: webrana-jobs seed'],
     ['studio', ['studio'], '--service=NAME is required', 'usage: webrana-jobs studio'],
     [
