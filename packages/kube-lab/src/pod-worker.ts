@@ -514,6 +514,13 @@ export class PodWorker {
     // signals again, so a deletion with a shorter grace period hurries an earlier stop.
     if (reason === 'gone') this.stopping = 'gone';
     else this.stopping ??= reason;
+    if (this.stopping === 'deadline') {
+      // Decided now, not when the last container is gone: the status written as a container exits
+      // must already say why, or a watcher can read phase Failed with no reason.
+      this.rec.forcedPhase = 'Failed';
+      this.rec.reason = 'DeadlineExceeded';
+      this.rec.message = 'Pod was active on the node longer than the specified deadline';
+    }
     this.abort.abort();
     for (const [name, { child, exited }] of this.processes) {
       const pid = child.pid as number;
@@ -530,11 +537,7 @@ export class PodWorker {
 
   /** The final status, once no container runs any more. */
   private async finish(): Promise<void> {
-    if (this.stopping === 'deadline') {
-      this.rec.forcedPhase = 'Failed';
-      this.rec.reason = 'DeadlineExceeded';
-      this.rec.message = 'Pod was active on the node longer than the specified deadline';
-    } else if (this.stopping === 'deleted' && !this.rec.forcedPhase) {
+    if (this.stopping === 'deleted' && !this.rec.forcedPhase) {
       const phase = podPhase(this.record());
       if (phase !== 'Succeeded' && phase !== 'Failed') {
         // Deleted while running: terminal before it goes, as the kubelet does since 1.27.
