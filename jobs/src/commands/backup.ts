@@ -1,10 +1,11 @@
 import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { UrlSource } from '@webrana/db';
+import { fromSource, type UrlSource } from '@webrana/db';
 import { SERVICES, type ServiceSpec } from '@webrana/registry';
-import { backup, DEFAULT_DUMP_JOBS, warnFuture, type BackupSummary } from '../backup/backup';
+import { backup, BackupError, DEFAULT_DUMP_JOBS, warnFuture, type BackupSummary } from '../backup/backup';
 import { parseDumpFileName, type DumpKind } from '../backup/names';
-import { latestDump, restore, restoreFromBucket } from '../backup/restore';
+import { latestDump, restore, restoreFromBucket, type RestoreTarget } from '../backup/restore';
+import { databaseNameProblem, intoDatabase } from '../backup/target';
 import { latestBucketDump } from '../backup/bucket';
 import { ObjectStore, parseS3Url, s3Settings, S3Error, s3Url, type S3Location, type S3Settings } from '../backup/s3';
 import { STALE_UPLOAD_MS } from '../backup/backup';
@@ -94,6 +95,12 @@ most --lock-timeout; a restore that cannot get one fails naming the session that
   --lock-timeout=DUR     longest wait for each lock, 100ms to 60m (default 30s)
   --force                restore even a dump older than the database's schema, or one that looks
                          like another service's
+  --into-database=NAME   restore into database NAME on the same server, with the same credentials,
+                         instead of the URL's own database; created when missing (the role needs
+                         CREATEDB). The service's database is not touched
+  --termination-log=PATH after a successful restore, write one JSON line there: service, file (name
+                         only), database (name only), bytes, durationSeconds, startedAt, finishedAt;
+                         never a URL or secret (the WebranaRestore's Job reports it in its status)
   -h, --help             this text
 `;
 
@@ -313,10 +320,15 @@ export async function restoreCommand(args: string[], io: CommandIO): Promise<num
       jobs: { type: 'string' },
       'lock-timeout': { type: 'string' },
       force: { type: 'boolean', default: false },
+      'into-database': { type: 'string' },
+      'termination-log': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) return (io.out(RESTORE_USAGE), 0);
+  if (values['termination-log'] === '') throw new UsageError('--termination-log needs a PATH');
+  const intoProblem = values['into-database'] === undefined ? null : databaseNameProblem(values['into-database']);
+  if (intoProblem) throw new UsageError(intoProblem);
   const service = requireService(values.service);
   if (Boolean(values.file) === values.latest)
     throw new UsageError('give either --file=PATH (or s3://BUCKET/KEY) or --latest with --dir=PATH or --s3-url=URL');
@@ -333,13 +345,19 @@ export async function restoreCommand(args: string[], io: CommandIO): Promise<num
   const timeoutProblem = lockTimeoutProblem(lockTimeoutMs);
   if (timeoutProblem) throw new UsageError(timeoutProblem);
   const { url, variable } = databaseUrlFor(service, values['database-url'], io.env);
-  const restoreTarget = { service: service.name, databaseUrl: url, urlVariable: variable };
+  const given: RestoreTarget = { service: service.name, databaseUrl: url, urlVariable: variable };
+  // A new database is created once the dump is found (not for a run that fails to find one).
+  const into = values['into-database'];
+  const targetDatabase = () => (into ? intoDatabase(given, into, io.log) : Promise.resolve(given));
+  const startedAt = new Date();
+  const report = (restoreTarget: typeof given, summary: { file: string; bytes: number }) =>
+    writeRestoreTerminationLog(values['termination-log'], restoreTarget, summary, startedAt, io);
   if (bucket) {
     const store = new ObjectStore(bucket.location, bucket.settings);
     try {
       let key = bucket.location.prefix;
       if (values.latest) {
-        const latest = await latestBucketDump(store, service.name);
+        const latest = await latestBucketDump(store, service.name, { skipFailedDrills: true });
         if (latest.future.length > 0)
           warnFuture(
             io.log,
@@ -348,7 +366,18 @@ export async function restoreCommand(args: string[], io: CommandIO): Promise<num
           );
         key = latest.key;
       }
-      await restoreFromBucket(restoreTarget, store, key, { jobs, force: values.force, lockTimeoutMs }, io.env, io.log);
+      const restoreTarget = await targetDatabase();
+      report(
+        restoreTarget,
+        await restoreFromBucket(
+          restoreTarget,
+          store,
+          key,
+          { jobs, force: values.force, lockTimeoutMs },
+          io.env,
+          io.log,
+        ),
+      );
     } finally {
       store.destroy();
     }
@@ -356,7 +385,7 @@ export async function restoreCommand(args: string[], io: CommandIO): Promise<num
   }
   let file = values.file;
   if (!file) {
-    const latest = latestDump(values.dir!, service.name);
+    const latest = latestDump(values.dir!, service.name, { skipFailedDrills: true });
     if (latest.future.length > 0)
       warnFuture(
         io.log,
@@ -365,8 +394,50 @@ export async function restoreCommand(args: string[], io: CommandIO): Promise<num
       );
     file = latest.file;
   }
-  await restore(restoreTarget, file, { jobs, force: values.force, lockTimeoutMs }, io.env, io.log);
+  if (!fs.existsSync(file)) throw new BackupError(`dump file not found: ${file}`);
+  const restoreTarget = await targetDatabase();
+  report(
+    restoreTarget,
+    await restore(restoreTarget, file, { jobs, force: values.force, lockTimeoutMs }, io.env, io.log),
+  );
   return 0;
+}
+
+/** A finished restore as its termination message carries it: names and numbers only, never a URL. */
+export interface RestoreTerminationSummary {
+  service: string;
+  file: string;
+  database: string;
+  bytes: number;
+  durationSeconds: number;
+  startedAt: string;
+  finishedAt: string;
+}
+
+function writeRestoreTerminationLog(
+  file: string | undefined,
+  target: RestoreTarget,
+  summary: { file: string; bytes: number },
+  startedAt: Date,
+  io: CommandIO,
+): void {
+  if (!file) return;
+  const finishedAt = new Date();
+  const line: RestoreTerminationSummary = {
+    service: target.service,
+    file: summary.file.split('/').pop() ?? summary.file,
+    database: fromSource({ url: target.databaseUrl, variable: target.urlVariable }).settings.database,
+    bytes: summary.bytes,
+    durationSeconds: Math.round(finishedAt.getTime() - startedAt.getTime()) / 1000,
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+  };
+  try {
+    fs.writeFileSync(file, `${JSON.stringify(line)}\n`);
+  } catch (error) {
+    // The database is restored; only the report is lost.
+    io.log.warn({ file, err: { message: (error as Error).message } }, 'could not write the termination message');
+  }
 }
 
 /** A line of `retention plan` input: an ISO-8601 UTC time or a dump file name. */
