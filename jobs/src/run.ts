@@ -9,6 +9,7 @@ import {
   retentionCommand,
   RETENTION_USAGE,
 } from './commands/backup';
+import { verifyCommand, VERIFY_USAGE } from './commands/backup-verify';
 import { seedCommand, SEED_USAGE } from './commands/seed';
 import { studioCommand, STUDIO_USAGE } from './commands/studio';
 import { generateDataCommand, GENERATE_DATA_USAGE } from './commands/generate-data';
@@ -19,6 +20,7 @@ groups:
   migrate        deploy | status | plan | resolve | reset | check   (webrana-jobs migrate --help)
   seed           idempotent seed of one service, or of all   (webrana-jobs seed --help)
   backup         verified pg_dump with retention, of one service or of all   (webrana-jobs backup --help)
+                 verify: a restore drill of a dump   (webrana-jobs backup verify --help)
   restore        checked restore of a dump                   (webrana-jobs restore --help)
   retention      plan: which dumps a keep policy keeps      (webrana-jobs retention --help)
   studio         Prisma Studio on one service's database     (webrana-jobs studio --help)
@@ -73,7 +75,7 @@ export async function runCli(argv: string[], options: CliOptions): Promise<numbe
       case 'seed':
         return await seedCommand(rest, io);
       case 'backup':
-        return await backupCommand(rest, io);
+        return rest[0] === 'verify' ? await verifyCommand(rest.slice(1), io) : await backupCommand(rest, io);
       case 'restore':
         return await restoreCommand(rest, io);
       case 'retention':
@@ -94,7 +96,8 @@ export async function runCli(argv: string[], options: CliOptions): Promise<numbe
   } catch (error) {
     const message = (error as Error).message;
     if (isUsageError(error)) {
-      options.stderr(usageMessage(program, message, USAGES[group ?? ''] ?? USAGE));
+      const usage = group === 'backup' && rest[0] === 'verify' ? VERIFY_USAGE : USAGES[group ?? ''];
+      options.stderr(usageMessage(program, message, usage ?? USAGE));
       return 2;
     }
     // studio and generate-data talk to a person only: no JSON log line on their stdout.

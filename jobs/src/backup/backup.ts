@@ -20,6 +20,7 @@ import {
 } from './names';
 import { policyProblem, retentionDeletions, type KeepPolicy } from './retention';
 import { ObjectStore, s3Url, serviceKeyPrefix, type S3Location, type S3Settings } from './s3';
+import { dumpRowCounts, type RowCounts } from './rows';
 import { runTool, toolPath } from './tools';
 
 export interface BackupTarget {
@@ -46,6 +47,15 @@ export interface Manifest {
   sha256: string;
   durationMs: number;
   createdAt: string;
+  /**
+   * Rows per table (schema.table) in the dump's own COPY data (rows.ts); full dumps since restore
+   * drills, absent in older manifests.
+   */
+  rowCounts?: RowCounts;
+  /** When a restore drill last passed on this dump (drill.ts). */
+  verifiedAt?: string;
+  /** A restore drill failed on this dump: restore --latest never picks it. */
+  drillFailure?: { at: string; problems: string[] };
 }
 
 export interface BackupSummary {
@@ -127,20 +137,20 @@ function fsyncPath(target: string): void {
 }
 
 /**
- * Checks that a dump is whole: a full dump (custom-format file or directory) must list in pg_restore;
- * SQL must end with pg_dump's closing line.
+ * Checks that a dump is whole: a full dump (custom-format file or directory) must list in pg_restore
+ * (its listing is returned); SQL must end with pg_dump's closing line (returns '').
  */
 export async function verifyDump(
   file: string,
   kind: DumpKind,
   env: NodeJS.ProcessEnv,
   name = path.basename(file),
-): Promise<void> {
+): Promise<string> {
   if (kind === 'full') {
-    const listed = await runTool(toolPath('pg_restore', env), ['--list', file], {});
+    const listed = await runTool(toolPath('pg_restore', env), ['--list', file], {}, { keepStdout: true });
     if (listed.code !== 0)
       throw new BackupError(`dump ${name} does not verify (pg_restore --list): ${listed.stderr.trim()}`);
-    return;
+    return listed.stdout;
   }
   const size = fs.statSync(file).size;
   const fd = fs.openSync(file, 'r');
@@ -150,6 +160,7 @@ export async function verifyDump(
   if (!tail.toString('utf8').includes('PostgreSQL database dump complete')) {
     throw new BackupError(`dump ${name} is incomplete (no "PostgreSQL database dump complete" line)`);
   }
+  return '';
 }
 
 /** An incomplete multipart upload of ours older than this is a dead run's (a 500 MB dump uploads in seconds). */
@@ -176,7 +187,7 @@ export function ensurePrivateDir(dir: string): void {
 }
 
 /** Writes a private file atomically: temporary name (0600), fsync, rename. */
-function writeFileAtomic(file: string, content: string): void {
+export function writeFileAtomic(file: string, content: string): void {
   const temp = tempPathFor(path.dirname(file), path.basename(file));
   try {
     createPrivateFile(temp);
@@ -249,7 +260,7 @@ export async function backup(
       );
       if (dumped.code !== 0) throw new BackupError(`pg_dump failed for ${target.service}: ${dumped.stderr.trim()}`);
     };
-    const manifestText = (file: string, sha256: string, bytes: number) => {
+    const manifestText = (file: string, sha256: string, bytes: number, rowCounts?: RowCounts) => {
       const manifest: Manifest = {
         service: target.service,
         database: db.settings.database,
@@ -261,6 +272,7 @@ export async function backup(
         sha256,
         durationMs: Date.now() - started,
         createdAt: now.toISOString(),
+        ...(rowCounts ? { rowCounts } : {}),
       };
       return `${JSON.stringify(manifest, null, 2)}\n`;
     };
@@ -331,7 +343,7 @@ export async function backup(
 }
 
 type PgDump = (args: string[]) => Promise<void>;
-type ManifestText = (file: string, sha256: string, bytes: number) => string;
+type ManifestText = (file: string, sha256: string, bytes: number, rowCounts?: RowCounts) => string;
 
 /** The volume's part of a run (dump to a temporary name, verify, publish with its manifest). */
 async function backupToVolume(
@@ -352,8 +364,16 @@ async function backupToVolume(
   try {
     createPrivateFile(temp); // pg_dump (or the packer) writes into it and keeps the mode
     let sha256: string;
+    let rowCounts: RowCounts | undefined;
     if (kind === 'full') {
-      ({ sha256 } = await dumpDirectoryInto(temp, dir, candidates[0]!, jobs ?? DEFAULT_DUMP_JOBS, pgDump, env));
+      ({ sha256, rowCounts } = await dumpDirectoryInto(
+        temp,
+        dir,
+        candidates[0]!,
+        jobs ?? DEFAULT_DUMP_JOBS,
+        pgDump,
+        env,
+      ));
     } else {
       await pgDump([`--file=${temp}`]);
       // Verifying and hashing read the same file: do both at once.
@@ -362,7 +382,12 @@ async function backupToVolume(
     fsyncPath(temp);
     const bytes = fs.statSync(temp).size;
     let manifest = '';
-    const name = publishDump(dir, temp, candidates, (file) => (manifest = manifestText(file, sha256, bytes)));
+    const name = publishDump(
+      dir,
+      temp,
+      candidates,
+      (file) => (manifest = manifestText(file, sha256, bytes, rowCounts)),
+    );
     log.info({ service, file: name, bytes, sha256 }, 'dump written and verified');
     return { name, file: path.join(dir, name), bytes, sha256, manifest };
   } finally {
@@ -393,9 +418,9 @@ async function backupToBucket(
     if (kind === 'full') {
       const raw = path.join(spool, 'dump');
       await pgDump([`--jobs=${jobs ?? DEFAULT_DUMP_JOBS}`, `--file=${raw}`]);
-      await verifyDump(raw, 'full', env, name);
+      const rowCounts = await dumpRowCounts(raw, await verifyDump(raw, 'full', env, name));
       ({ sha256, bytes } = await packToBucket(store, key, raw, log));
-      await writeManifest(store, key, manifestText(name, sha256, bytes), log);
+      await writeManifest(store, key, manifestText(name, sha256, bytes, rowCounts), log);
     } else {
       const file = path.join(spool, name);
       await pgDump([`--file=${file}`]);
@@ -412,8 +437,8 @@ async function backupToBucket(
 
 /**
  * A full dump: pg_dump's directory format into a private temporary directory beside the dump (about
- * 4x the final file, removed before returning), its table of contents read back by pg_restore --list,
- * then packed into `file` and checked while written (packDirectory).
+ * 4x the final file, removed before returning), its table of contents read back by pg_restore --list
+ * and its rows counted per table, then packed into `file` and checked while written (packDirectory).
  */
 async function dumpDirectoryInto(
   file: string,
@@ -422,13 +447,13 @@ async function dumpDirectoryInto(
   jobs: number,
   pgDump: (args: string[]) => Promise<void>,
   env: NodeJS.ProcessEnv,
-): Promise<{ sha256: string; bytes: number }> {
+): Promise<{ sha256: string; bytes: number; rowCounts: RowCounts }> {
   const raw = tempPathFor(dir, `${finalName}.d`);
   fs.mkdirSync(raw, { mode: DIR_MODE });
   try {
     await pgDump([`--jobs=${jobs}`, `--file=${raw}`]);
-    await verifyDump(raw, 'full', env, finalName);
-    return await packDirectory(raw, file);
+    const rowCounts = await dumpRowCounts(raw, await verifyDump(raw, 'full', env, finalName));
+    return { ...(await packDirectory(raw, file)), rowCounts };
   } finally {
     fs.rmSync(raw, { recursive: true, force: true });
   }

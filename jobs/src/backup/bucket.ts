@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { PassThrough, pipeline, Transform, type Readable } from 'node:stream';
 import type { Logger } from '@webrana/logger';
 import { packDirectoryTo } from './archive';
 import { completedDumps, manifestName, parseDumpFileName, type DumpKind } from './names';
 import { retentionDeletions, splitFuture, type KeepPolicy } from './retention';
+import type { Manifest } from './backup';
 import { ObjectStore, S3Error, s3Url, serviceKeyPrefix } from './s3';
 
 /**
@@ -101,6 +103,30 @@ export async function writeManifest(store: ObjectStore, key: string, manifestTex
   }
 }
 
+/** What --latest passed over, for its error when nothing is left. Pure. */
+export function ignoredNote(future: number, failedDrills: readonly string[]): string {
+  const parts = [
+    ...(future > 0 ? [`${future} dated in the future`] : []),
+    ...(failedDrills.length > 0 ? [`${failedDrills.length} that failed a restore drill`] : []),
+  ];
+  return parts.length > 0 ? ` (ignored ${parts.join(' and ')})` : '';
+}
+
+/** The manifest object beside a dump object. */
+export async function readBucketManifest(store: ObjectStore, key: string): Promise<Manifest> {
+  const text = await store.getText(manifestName(key));
+  if (text === null) {
+    throw new S3Error(
+      `${s3Url(store.location, key)} has no manifest (${manifestName(path.basename(key))}); it is not a completed backup of this project`,
+    );
+  }
+  try {
+    return JSON.parse(text) as Manifest;
+  } catch (error) {
+    throw new S3Error(`manifest of ${s3Url(store.location, key)} is unreadable: ${(error as Error).message}`);
+  }
+}
+
 /** Completed dumps of one kind under a service's folder in the bucket (every page of the listing). */
 export async function listBucketDumps(
   store: ObjectStore,
@@ -111,21 +137,29 @@ export async function listBucketDumps(
   return completedDumps(names, service, kind);
 }
 
-/** The newest completed full dump of a service in the bucket, as restore --latest picks it on a volume. */
+/**
+ * The newest completed full dump of a service in the bucket, as latestDump picks it on a volume (with
+ * `skipFailedDrills`, manifests are read newest first until one carries no failed drill).
+ */
 export async function latestBucketDump(
   store: ObjectStore,
   service: string,
-  now = new Date(),
-): Promise<{ key: string; future: string[] }> {
-  const { current, future } = splitFuture(await listBucketDumps(store, service, 'full'), now);
-  if (current.length === 0) {
-    const ignored = future.length > 0 ? ` (ignored ${future.length} dated in the future)` : '';
-    throw new S3Error(
-      `no completed ${service} dump in ${s3Url(store.location, serviceKeyPrefix(store.location, service))}${ignored}`,
-    );
-  }
+  opts: { now?: Date; skipFailedDrills: boolean },
+): Promise<{ key: string; future: string[]; failedDrills: string[] }> {
+  const { current, future } = splitFuture(await listBucketDumps(store, service, 'full'), opts.now ?? new Date());
   current.sort((a, b) => b.time.getTime() - a.time.getTime());
-  return { key: serviceKeyPrefix(store.location, service) + current[0]!.name, future: future.map((d) => d.name) };
+  const folder = serviceKeyPrefix(store.location, service);
+  const failedDrills: string[] = [];
+  for (const { name } of current) {
+    if (opts.skipFailedDrills && (await readBucketManifest(store, folder + name)).drillFailure) {
+      failedDrills.push(name);
+      continue;
+    }
+    return { key: folder + name, future: future.map((d) => d.name), failedDrills };
+  }
+  throw new S3Error(
+    `no completed ${service} dump in ${s3Url(store.location, folder)}${ignoredNote(future.length, failedDrills)}`,
+  );
 }
 
 /**

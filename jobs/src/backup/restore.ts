@@ -8,7 +8,7 @@ import type { Logger } from '@webrana/logger';
 import { Client } from 'pg';
 import { pipeline } from 'node:stream/promises';
 import { unpackArchive, unpackStream } from './archive';
-import { hashedStream } from './bucket';
+import { hashedStream, ignoredNote, readBucketManifest } from './bucket';
 import { BackupError, listDumps, migrationHead, sha256File, verifyDump, type Manifest } from './backup';
 import { migrationsDir, SERVICES } from '@webrana/registry';
 import { readLocalMigrations } from '@webrana/migrate';
@@ -17,7 +17,7 @@ import { describeHolders, jobsProblem, type LockHolder } from './limits';
 import { manifestName, parseDumpFileName, type DumpKind } from './names';
 import { splitFuture } from './retention';
 import { runTool, toolPath } from './tools';
-import { ObjectStore, s3Url } from './s3';
+import type { ObjectStore } from './s3';
 
 export interface RestoreOptions {
   /** pg_restore --jobs; above 1 the restore is not one transaction. */
@@ -36,22 +36,35 @@ export interface RestoreTarget {
 
 /**
  * The newest completed full dump of a service under <dir>/<service>/, never one dated in the future
- * (those are returned apart, for a warning).
+ * (those are returned apart, for a warning). With `skipFailedDrills` (restore --latest), never one a
+ * restore drill marked as failed either (returned apart too); a drill itself takes the newest.
  */
-export function latestDump(dir: string, service: string, now = new Date()): { file: string; future: string[] } {
+export function latestDump(
+  dir: string,
+  service: string,
+  opts: { now?: Date; skipFailedDrills: boolean },
+): { file: string; future: string[]; failedDrills: string[] } {
   const serviceDir = path.join(dir, service);
   const all = fs.existsSync(serviceDir) ? listDumps(serviceDir, service, 'full') : [];
-  const { current, future } = splitFuture(all, now);
-  if (current.length === 0) {
-    const ignored = future.length > 0 ? ` (ignored ${future.length} dated in the future)` : '';
-    throw new BackupError(`no completed ${service} dump in ${serviceDir}${ignored}`);
-  }
+  const { current, future } = splitFuture(all, opts.now ?? new Date());
   current.sort((a, b) => b.time.getTime() - a.time.getTime());
-  return { file: path.join(serviceDir, current[0]!.name), future: future.map((d) => d.name) };
+  const failedDrills: string[] = [];
+  for (const { name } of current) {
+    const file = path.join(serviceDir, name);
+    if (opts.skipFailedDrills && readManifest(file).drillFailure) {
+      failedDrills.push(name);
+      continue;
+    }
+    return { file, future: future.map((d) => d.name), failedDrills };
+  }
+  throw new BackupError(`no completed ${service} dump in ${serviceDir}${ignoredNote(future.length, failedDrills)}`);
 }
 
-function readManifest(file: string): Manifest {
-  const manifestFile = path.join(path.dirname(file), manifestName(path.basename(file)));
+/** The manifest file beside a dump on a volume. */
+export const manifestPath = (file: string): string => path.join(path.dirname(file), manifestName(path.basename(file)));
+
+export function readManifest(file: string): Manifest {
+  const manifestFile = manifestPath(file);
   if (!fs.existsSync(manifestFile)) {
     throw new BackupError(
       `${path.basename(file)} has no manifest (${manifestFile}); it is not a completed backup of this project`,
@@ -265,18 +278,7 @@ export async function restoreFromBucket(
 ): Promise<{ service: string; file: string; bytes: number; seconds: number }> {
   const started = Date.now();
   const base = path.basename(key);
-  const text = await store.getText(manifestName(key));
-  if (text === null) {
-    throw new BackupError(
-      `${s3Url(store.location, key)} has no manifest (${manifestName(base)}); it is not a completed backup of this project`,
-    );
-  }
-  let manifest: Manifest;
-  try {
-    manifest = JSON.parse(text) as Manifest;
-  } catch (error) {
-    throw new BackupError(`manifest of ${s3Url(store.location, key)} is unreadable: ${(error as Error).message}`);
-  }
+  const manifest = await readBucketManifest(store, key);
   const kind = parseDumpFileName(base)?.kind ?? manifest.kind;
   const format = parseDumpFileName(base)?.format ?? manifest.format ?? (kind === 'full' ? 'custom' : 'sql');
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'webrana-restore-')); // 0700

@@ -67,6 +67,9 @@ then applies retention to that kind of dump. A failed dump deletes nothing and l
 Retention never deletes the dump the run just wrote. Dumps dated more than 5 minutes in the future
 are reported and left alone (neither counted nor deleted). The last log line is a JSON summary:
 service, file, bytes, seconds, kept, deleted.
+
+Full dumps' manifests also hold each table's row count (counted in the dump's own COPY data) for
+restore drills: "webrana-jobs backup verify --help".
 `;
 
 export const RESTORE_USAGE = `usage: webrana-jobs restore --service=NAME (--file=PATH|s3://... | --latest (--dir=PATH | --s3-url=URL)) [options]
@@ -255,7 +258,7 @@ export async function backupCommand(args: string[], io: CommandIO): Promise<numb
 }
 
 /** The bucket from --s3-url or BACKUP_S3_URL with the store's settings from the AWS variables; undefined without one. */
-function bucketDestination(
+export function bucketDestination(
   url: string | undefined,
   env: NodeJS.ProcessEnv,
 ): { location: S3Location; settings: S3Settings } | undefined {
@@ -299,7 +302,7 @@ async function backupAll(
 }
 
 /** --jobs: a positive whole number (whether the server can take that many is checked on connecting). */
-function positiveJobs(value: string | undefined, fallback: number, hint: string): number {
+export function positiveJobs(value: string | undefined, fallback: number, hint: string): number {
   if (value === undefined) return fallback;
   if (!/^\d+$/.test(value) || Number(value) < 1)
     throw new UsageError(`--jobs takes a positive whole number${hint}; got "${value}"`);
