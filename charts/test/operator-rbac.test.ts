@@ -30,6 +30,8 @@ const OPERATOR_GRANTS = [
   '/events: create',
   '/pods: list',
   '/pods: watch',
+  'apps/deployments/scale: patch',
+  'apps/deployments: get',
   'batch/cronjobs: create',
   'batch/cronjobs: delete',
   'batch/cronjobs: list',
@@ -43,6 +45,11 @@ const OPERATOR_GRANTS = [
   'webrana.cloud/webranadatabases/status: patch',
   'webrana.cloud/webranadatabases: list',
   'webrana.cloud/webranadatabases: watch',
+  'webrana.cloud/webranarestores/finalizers: update',
+  'webrana.cloud/webranarestores/status: patch',
+  'webrana.cloud/webranarestores: list',
+  'webrana.cloud/webranarestores: patch',
+  'webrana.cloud/webranarestores: watch',
 ];
 
 describe('webrana-operator RBAC is least privilege', () => {

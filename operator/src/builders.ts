@@ -7,6 +7,8 @@ import {
   backupCronJobName,
   backupNowJobName,
   childLabels,
+  PHASE_LABEL,
+  postDeployJobName,
   migrationJobName,
   shortHash,
   type Component,
@@ -135,7 +137,7 @@ function podTemplate(
   };
 }
 
-function migrationArgs(svc: ServicePlanEntry): string[] {
+function migrationArgs(svc: ServicePlanEntry, phase: 'pre-deploy' | 'post-deploy' = 'pre-deploy'): string[] {
   const t = svc.migration;
   return [
     'migrate',
@@ -146,7 +148,7 @@ function migrationArgs(svc: ServicePlanEntry): string[] {
     `--lock-wait=${t.lockWait}`,
     `--statement-timeout=${t.statementTimeout}`,
     // Only pre-deploy migrations: post-deploy ones (expand/contract) wait for the rollout, as in the chart's hook.
-    '--phase=pre-deploy',
+    `--phase=${phase}`,
   ];
 }
 
@@ -171,6 +173,26 @@ export function migrationJob(owner: Owner, spec: NormalizedSpec, svc: ServicePla
     },
   };
 }
+/**
+ * The post-deploy migration Job (post-deploy.ts decides when): the migration Job's pod with
+ * --phase=post-deploy, its own name per generation, and a phase label on the Job and its pod.
+ */
+export function postDeployMigrationJob(
+  owner: Owner,
+  spec: NormalizedSpec,
+  svc: ServicePlanEntry,
+  generation: number,
+): Job {
+  const job = migrationJob(owner, spec, svc, generation);
+  const labels = { ...job.metadata.labels, [PHASE_LABEL]: 'post-deploy' };
+  const template = podTemplate(owner, spec, svc, 'migration', migrationArgs(svc, 'post-deploy'), generation);
+  return {
+    ...job,
+    metadata: { ...job.metadata, name: postDeployJobName(owner.name, svc.name, generation), labels },
+    spec: { ...job.spec, template: { ...template, metadata: { labels: { ...template.metadata?.labels, ...labels } } } },
+  };
+}
+
 
 /**
  * The variables webrana-jobs reads for a bucket (BACKUP_S3_URL and the standard AWS ones); credentials

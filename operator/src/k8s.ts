@@ -99,4 +99,25 @@ export interface Pod {
     phase?: string;
     containerStatuses?: { name: string; state?: { terminated?: ContainerStateTerminated } }[];
   };
+
+export interface DeploymentCondition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+}
+
+/** What the operator reads of an apps/v1 Deployment: its rollout state. */
+export interface Deployment {
+  metadata: Meta;
+  spec?: { replicas?: number; paused?: boolean };
+  status?: {
+    observedGeneration?: number;
+    replicas?: number;
+    updatedReplicas?: number;
+    readyReplicas?: number;
+    availableReplicas?: number;
+    conditions?: DeploymentCondition[];
+  };
+}
 }

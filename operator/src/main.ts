@@ -1,16 +1,20 @@
 // webrana-operator: the process. Only this file touches process (argv, env, signals, exit code).
 import { createLogger } from '@webrana/logger';
 import { webranaDatabaseCrd } from './api/crd';
+import { webranaRestoreCrd } from './restore/crd';
 import { ENV_HELP, loadConfig } from './runtime/config';
 import { loadKubeAccess } from './runtime/kubeconfig';
 import { createOperator } from './runtime/operator';
 
 const USAGE = `usage: webrana-operator [run]    run the operator (the container's command)
        webrana-operator crd      print the WebranaDatabase CustomResourceDefinition (YAML)
+       webrana-operator crd restore   print the WebranaRestore CustomResourceDefinition (YAML)
        webrana-operator --help
 
 Watches WebranaDatabase resources (webrana.cloud/v1alpha1), runs each service's migration Job in
 dependency order, keeps one pg_dump CronJob per service, and reports in the resource's status.
+Watches WebranaRestore resources too: one restore Job each, holding that service's migrations and
+backups (and, when asked, its Deployment at 0 replicas) while it runs.
 Logs are JSON lines on stdout.
 
 ${ENV_HELP}
@@ -20,13 +24,15 @@ ${ENV_HELP}
  * The CRD file as charts/webrana-operator/crds/ holds it, written by client-node's YAML dump (read
  * back through loadYaml first, so its serializer knows the object as a CustomResourceDefinition).
  */
-async function renderCrdYaml(): Promise<string> {
+async function renderCrdYaml(which: 'database' | 'restore'): Promise<string> {
   // Loaded here only: client-node brings its whole generated API, which the running operator does without.
   const { dumpYaml, loadYaml } = await import('@kubernetes/client-node');
   return (
-    '# Generated from operator/src/api/crd.ts (node operator/bin/webrana-operator.js crd > this file,\n' +
+    (which === 'restore'
+      ? '# Generated from operator/src/restore/crd.ts (node operator/bin/webrana-operator.js crd restore > this file,\n'
+      : '# Generated from operator/src/api/crd.ts (node operator/bin/webrana-operator.js crd > this file,\n') +
     '# then npx prettier --write). Do not edit by hand: a unit test fails when file and source differ.\n' +
-    dumpYaml(loadYaml(JSON.stringify(webranaDatabaseCrd())))
+    dumpYaml(loadYaml(JSON.stringify(which === 'restore' ? webranaRestoreCrd() : webranaDatabaseCrd())))
   );
 }
 
@@ -36,8 +42,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  if (command === 'crd') {
-    process.stdout.write(await renderCrdYaml());
+  if (command === 'crd' && rest.length <= 1 && ['database', 'restore', undefined].includes(rest[0])) {
+    process.stdout.write(await renderCrdYaml(rest[0] === 'restore' ? 'restore' : 'database'));
     return 0;
   }
   if (command !== 'run' || rest.length > 0) {

@@ -1,13 +1,27 @@
 import type { Logger } from '@webrana/logger';
-import type { BackupStatus, ServiceStatus, WebranaDatabase, WebranaDatabaseStatus } from './api/types';
+import type {
+  BackupStatus,
+  PostDeployStatus,
+  ServiceStatus,
+  WebranaDatabase,
+  WebranaDatabaseStatus,
+} from './api/types';
 import { normalizeSpec } from './api/validate';
-import { backupCronJob, backupNowJob, cronJobNeedsUpdate, migrationJob, type Owner } from './builders';
+import {
+  backupCronJob,
+  backupNowJob,
+  cronJobNeedsUpdate,
+  migrationJob,
+  postDeployMigrationJob,
+  type Owner,
+} from './builders';
 import { lastBackupSuccess } from './backup-runs';
 import { eventObject, statusEvents, type OperatorEvent } from './events';
 import { jobFailureMessage, jobOutcome } from './jobs';
-import type { CronJob, Job, Pod } from './k8s';
+import type { CronJob, Deployment, Job, Pod } from './k8s';
 import { BACKUP_NOW_ANNOTATION, LABELS, SPEC_HASH_ANNOTATION, backupCronJobName } from './names';
-import { planMigrations } from './plan';
+import { planMigrations, type MigrationPlan } from './plan';
+import { planPostDeploy, postDeployCondition, postDeployEvents } from './post-deploy';
 import { backupStatus, computeStatus, newestJob, rfc3339, statusEqual } from './status';
 
 /**
@@ -35,6 +49,13 @@ export interface ClusterView {
   migrationPods?(namespace: string, database: string): readonly Pod[];
   /** The backup Jobs' pods labelled with this database (their termination messages carry the backup summary). */
   backupPods?(namespace: string, database: string): readonly Pod[];
+  /**
+   * Services of this database held by a WebranaRestore that has not finished: service -> restore name.
+   * Their migration Jobs are not created, their backup CronJobs are suspended and backup-now waits.
+   */
+  /** A Deployment by name (spec.services[].deployment); without it, every rollout counts as not done. */
+  deployment?(namespace: string, name: string): Deployment | undefined;
+  heldServices?(namespace: string, database: string): ReadonlyMap<string, string>;
 }
 
 /** Writes, and the few reads that are not cached. */
@@ -88,6 +109,11 @@ interface ReconcilerOptions {
    */
   readonly maxActiveMigrations?: number;
   /** How often a resource waiting for a free slot is looked at again. */
+  /**
+   * How often a resource whose post-deploy migrations wait for a rollout is looked at again (the
+   * Deployment informer wakes it on every change; this is the safety net).
+   */
+  readonly rolloutRetryMs?: number;
   readonly slotRetryMs?: number;
 }
 
@@ -152,7 +178,10 @@ export class Reconciler {
     const failureMessages = new Map<string, string>();
     for (const job of migrationJobs) {
       if (jobOutcome(job) !== 'Failed') continue;
-      const known = recorded.find((s) => s.job === job.metadata.name && s.phase === 'Failed')?.message;
+      const name = job.metadata.name;
+      const known =
+        recorded.find((s) => s.job === name && s.phase === 'Failed')?.message ??
+        recorded.find((s) => s.postDeploy?.job === name && s.postDeploy.phase === 'Failed')?.postDeploy?.message;
       failureMessages.set(job.metadata.name, known ?? (await this.failureMessage(job)));
     }
 
@@ -169,7 +198,13 @@ export class Reconciler {
     const started: { service: string; job: string }[] = [];
     const throttled = new Set<string>();
     const limit = this.opts.maxActiveMigrations ?? 0;
+    const held = this.view.heldServices?.(namespace, name) ?? new Map<string, string>();
+    const heldBack = new Set<string>();
     for (const svc of plan.create) {
+      if (held.has(svc.name)) {
+        heldBack.add(svc.name);
+        continue;
+      }
       const job = migrationJob(owner, spec.spec, svc, generation);
       const jobKey = `${namespace}/${job.metadata.name}`;
       // Check and reserve the slot before the first await, so concurrent reconciles never overshoot.
@@ -198,14 +233,21 @@ export class Reconciler {
       actions.push(`deleted Job ${jobName}`);
       this.log.info({ database: key, job: jobName }, 'migration Job of an older generation deleted');
     }
+    const post = await this.reconcilePostDeploy(owner, spec.spec, generation, plan, migrationJobs, recorded, {
+      failureMessages,
+      actions,
+      throttled,
+    });
+
 
     const backupNow = db.metadata.annotations?.[BACKUP_NOW_ANNOTATION];
     const pendingNow = backupNow && backupNow !== previous?.backupNow ? backupNow : undefined;
-    const backups = await this.reconcileBackups(owner, spec.spec, jobs, previous, actions, pendingNow);
+    const backups = await this.reconcileBackups(owner, spec.spec, jobs, previous, actions, pendingNow, held);
 
     const status = computeStatus({ generation, previous, spec, plan, backups, now: rfc3339(now) });
     // Recorded once its Jobs exist: a later reconcile (or a restarted operator) never runs that value again.
-    const handledNow = pendingNow ?? previous?.backupNow;
+    // A value arriving while a restore holds a service stays pending until the restore ends.
+    const handledNow = (held.size > 0 ? undefined : pendingNow) ?? previous?.backupNow;
     if (handledNow) status.backupNow = handledNow;
     // A Job created just now is running as far as anyone can tell.
     const justCreated = new Set(started.map((s) => s.service));
@@ -218,18 +260,128 @@ export class Reconciler {
       } else if (throttled.has(s.name)) {
         s.phase = 'Waiting';
         s.message = `waiting for a free migration slot (at most ${limit} migration Jobs run at once)`;
+      } else if (heldBack.has(s.name)) {
+        s.phase = 'Waiting';
+        s.message = `held by WebranaRestore ${held.get(s.name)}: its migration waits until the restore ends`;
       }
     }
+    this.applyPostDeploy(status, post.statuses, generation, previous, rfc3339(now));
+    await this.reportHeld(owner, previous, status, held);
     if (throttled.size > 0) this.slotWaiters.add(key);
     else this.slotWaiters.delete(key);
-    const written = await this.writeStatus(key, owner, resourceVersion, previous, status, started, actions);
+    const written = await this.writeStatus(key, owner, resourceVersion, previous, status, started, actions, post.started);
+    const waitsForRollout = [...post.statuses.values()].some((p) => p.phase === 'Waiting');
     return {
       actions,
       ...written,
       // A finished migration Job wakes the waiters (runtime/operator.ts); this is the safety net.
-      ...(throttled.size > 0 ? { requeueAfterMs: this.opts.slotRetryMs ?? 10_000 } : {}),
+      ...(throttled.size > 0
+        ? { requeueAfterMs: this.opts.slotRetryMs ?? 10_000 }
+        : waitsForRollout
+          ? { requeueAfterMs: this.opts.rolloutRetryMs ?? 30_000 }
+          : {}),
     };
   }
+  /**
+   * The post-deploy step of each service that names its Deployment (post-deploy.ts decides): creates
+   * the post-deploy migration Jobs that are due, within the same slot limit as the migration Jobs.
+   */
+  private async reconcilePostDeploy(
+    owner: Owner,
+    spec: Parameters<typeof migrationJob>[1],
+    generation: number,
+    plan: MigrationPlan,
+    jobs: readonly Job[],
+    recorded: readonly ServiceStatus[],
+    ctx: { failureMessages: ReadonlyMap<string, string>; actions: string[]; throttled: Set<string> },
+  ): Promise<{ statuses: Map<string, PostDeployStatus>; started: string[] }> {
+    const { namespace, name } = owner;
+    const statuses = new Map<string, PostDeployStatus>();
+    const started: string[] = [];
+    const limit = this.opts.maxActiveMigrations ?? 0;
+    const pods = this.view.migrationPods?.(namespace, name) ?? [];
+    for (const svc of spec.services) {
+      const preDeploy = plan.services.find((s) => s.name === svc.name);
+      if (!preDeploy || !svc.deployment) continue;
+      const job = postDeployMigrationJob(owner, spec, svc, generation);
+      const failureMessage = ctx.failureMessages.get(job.metadata.name);
+      const decision = planPostDeploy({
+        database: name,
+        generation,
+        service: svc,
+        preDeploy,
+        jobs,
+        pods,
+        recorded: recorded.find((s) => s.name === svc.name)?.postDeploy,
+        deployment: this.view.deployment?.(namespace, svc.deployment),
+        ...(failureMessage ? { failureMessage } : {}),
+      });
+      if (!decision.status) continue;
+      statuses.set(svc.name, decision.status);
+      if (!decision.create) continue;
+      if (limit > 0 && this.activeMigrations() >= limit) {
+        statuses.set(svc.name, {
+          ...decision.status,
+          phase: 'Waiting',
+          message: `waiting for a free migration slot (at most ${limit} migration Jobs run at once)`,
+        });
+        ctx.throttled.add(`${svc.name}/post-deploy`);
+        continue;
+      }
+      const jobKey = `${namespace}/${job.metadata.name}`;
+      this.createdJobs.set(jobKey, { job, at: this.now().getTime() });
+      const result = await this.writer.createJob(job).catch((err: unknown) => {
+        this.createdJobs.delete(jobKey);
+        throw err;
+      });
+      if (result === 'created') {
+        started.push(job.metadata.name);
+        ctx.actions.push(`created Job ${job.metadata.name}`);
+        this.log.info(
+          { database: `${namespace}/${name}`, service: svc.name, job: job.metadata.name, deployment: svc.deployment },
+          'deployment rolled out: post-deploy migration Job created',
+        );
+      } else {
+        this.log.warn({ job: job.metadata.name }, 'post-deploy migration Job already exists; not creating another');
+      }
+      statuses.set(svc.name, {
+        deployment: svc.deployment,
+        job: job.metadata.name,
+        phase: 'Running',
+        startedAt: rfc3339(this.now()),
+        message: `post-deploy migration Job ${job.metadata.name} is running`,
+      });
+    }
+    return { statuses, started };
+  }
+
+  /** Puts each service's post-deploy step, and the PostDeployMigrated condition, into the status. */
+  private applyPostDeploy(
+    status: WebranaDatabaseStatus,
+    steps: ReadonlyMap<string, PostDeployStatus>,
+    generation: number,
+    previous: WebranaDatabaseStatus | undefined,
+    now: string,
+  ): void {
+    for (const s of status.services ?? []) {
+      const step = steps.get(s.name);
+      if (step) s.postDeploy = step;
+    }
+    const condition = postDeployCondition(status.services ?? [], generation, previous, now);
+    if (!condition) return;
+    status.conditions = [...(status.conditions ?? []), condition];
+    const degraded = status.conditions.find((c) => c.type === 'Degraded');
+    if (condition.reason === 'PostDeployFailed' && degraded?.status === 'False') {
+      const prev = previous?.conditions?.find((c) => c.type === 'Degraded');
+      Object.assign(degraded, {
+        status: 'True',
+        reason: 'PostDeployFailed',
+        message: condition.message,
+        lastTransitionTime: prev?.status === 'True' ? prev.lastTransitionTime : now,
+      });
+    }
+  }
+
 
   /**
    * The resources to wake when a migration Job finishes: the `n` that have waited longest (they move
@@ -290,6 +442,7 @@ export class Reconciler {
     previous: WebranaDatabaseStatus | undefined,
     actions: string[],
     backupNow: string | undefined,
+    held: ReadonlyMap<string, string> = new Map(),
   ): Promise<Map<string, BackupStatus>> {
     const { namespace, name } = owner;
     const pods = this.view.backupPods?.(namespace, name) ?? [];
@@ -297,7 +450,10 @@ export class Reconciler {
     const backups = new Map<string, BackupStatus>();
     const wanted = new Set<string>();
     for (const svc of spec.services) {
-      const desired = backupCronJob(owner, spec, svc);
+      // Held by a restore: the CronJob stays, suspended, so no scheduled backup starts meanwhile.
+      const heldSpec =
+        held.has(svc.name) && spec.backup ? { ...spec, backup: { ...spec.backup, suspend: true } } : spec;
+      const desired = backupCronJob(owner, heldSpec, svc);
       if (!desired) continue;
       const cjName = desired.metadata.name;
       wanted.add(cjName);
@@ -319,7 +475,7 @@ export class Reconciler {
       }
 
       const svcJobs = jobs.filter((j) => isBackup(j) && j.metadata.labels?.[LABELS.service] === svc.name);
-      if (backupNow) {
+      if (backupNow && !held.has(svc.name)) {
         const nowJob = await this.startBackupNow(owner, spec, svc, backupNow, svcJobs, actions);
         if (nowJob) svcJobs.push(nowJob);
       }
@@ -390,6 +546,48 @@ export class Reconciler {
   }
 
   /**
+   * A held service says so: the RestoreInProgress condition (True while any restore holds a service)
+   * and one Event per restore and service.
+   */
+  private async reportHeld(
+    owner: Owner,
+    previous: WebranaDatabaseStatus | undefined,
+    status: WebranaDatabaseStatus,
+    held: ReadonlyMap<string, string>,
+  ): Promise<void> {
+    const prev = previous?.conditions?.find((c) => c.type === 'RestoreInProgress');
+    if (held.size === 0 && !prev) return;
+    const message =
+      held.size === 0
+        ? 'no WebranaRestore holds a service'
+        : [...held]
+            .map(([svc, r]) => `${svc}: WebranaRestore ${r} runs; its migrations and backups are held`)
+            .join('; ');
+    const state = held.size > 0 ? 'True' : 'False';
+    status.conditions = [
+      ...(status.conditions ?? []).filter((c) => c.type !== 'RestoreInProgress'),
+      {
+        type: 'RestoreInProgress',
+        status: state,
+        observedGeneration: status.observedGeneration ?? 0,
+        lastTransitionTime: prev?.status === state ? prev.lastTransitionTime : rfc3339(this.now()),
+        reason: held.size > 0 ? 'RestoreRunning' : 'NoRestore',
+        message,
+      },
+    ];
+    for (const [svc, restore] of held) {
+      // Once per restore and service (the Event's name is derived from the key besides).
+      if (prev?.status === 'True' && prev.message.includes(`${svc}: WebranaRestore ${restore} `)) continue;
+      await this.emit(owner, {
+        type: 'Normal',
+        reason: 'HeldByRestore',
+        message: `${svc}: migrations and backups held while WebranaRestore ${restore} runs`,
+        key: `HeldByRestore/${restore}/${svc}`,
+      });
+    }
+  }
+
+  /**
    * The one status write of a reconcile, over the resourceVersion the reconcile read. On a conflict
    * nothing else happens (no Events: they describe a transition the stored status does not show).
    */
@@ -400,9 +598,10 @@ export class Reconciler {
     previous: WebranaDatabaseStatus | undefined,
     status: WebranaDatabaseStatus,
     started: readonly { service: string; job: string }[],
+    postDeployStarted: readonly string[] = [],
     actions: string[],
   ): Promise<{ statusWritten: boolean; conflict?: true }> {
-    const events = statusEvents(previous, status, started);
+    const events = [...statusEvents(previous, status, started), ...postDeployEvents(previous, status, postDeployStarted)];
     const changed = !statusEqual(previous, status);
     if (changed) {
       const result = await this.writer.updateStatus(owner.namespace, owner.name, resourceVersion, status);

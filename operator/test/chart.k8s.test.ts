@@ -117,6 +117,10 @@ test("the operator's ServiceAccount may do exactly what the operator does, in it
     ['delete', 'cronjobs.batch'],
     ['list', 'pods'],
     ['create', 'events'],
+    ['list', 'webranarestores.webrana.cloud'],
+    ['patch', 'webranarestores.webrana.cloud/status'],
+    ['get', 'deployments.apps'],
+    ['patch', 'deployments.apps/scale'],
     ['create', 'leases.coordination.k8s.io'],
     ['update', `leases.coordination.k8s.io/${SERVICE_ACCOUNT}`],
   ];
@@ -136,6 +140,14 @@ test("the operator's ServiceAccount may do exactly what the operator does, in it
     ['delete', 'leases.coordination.k8s.io'],
     ['patch', 'events'],
     ['create', 'rolebindings.rbac.authorization.k8s.io'],
+    // Deployments: the scale only, never the Deployment itself (image, env, pod template).
+    ['patch', 'deployments.apps'],
+    ['update', 'deployments.apps'],
+    ['delete', 'deployments.apps'],
+    ['list', 'deployments.apps'],
+    ['update', 'deployments.apps/scale'],
+    ['create', 'webranarestores.webrana.cloud'],
+    ['delete', 'webranarestores.webrana.cloud'],
   ];
   for (const [verb, resource] of allowed)
     expect([verb, resource, await can(verb!, resource!)]).toEqual([verb, resource, true]);

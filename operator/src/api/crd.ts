@@ -247,6 +247,10 @@ const specSchema: Schema = {
             'x-kubernetes-list-type': 'set',
             items: { type: 'string', maxLength: MAX_SERVICE_NAME },
           },
+          deployment: str(
+            'The Deployment (same namespace) running this service. When set, its post-deploy migrations (-- webrana:phase post-deploy) run once this Deployment reports the new generation rolled out; unset, the operator never runs them.',
+            { pattern: DNS_SUBDOMAIN, maxLength: 253 },
+          ),
           migration: migrationSchema(false),
         },
       },
@@ -349,7 +353,7 @@ const conditionSchema: Schema = {
   type: 'object',
   required: ['type', 'status', 'lastTransitionTime', 'reason', 'message'],
   properties: {
-    type: str('Ready, Progressing, Degraded or InvalidSpec.'),
+    type: str('Ready, Progressing, Degraded, InvalidSpec or PostDeployMigrated.'),
     status: str('True, False or Unknown.', { enum: ['True', 'False', 'Unknown'] }),
     observedGeneration: { type: 'integer', format: 'int64', minimum: 0 },
     lastTransitionTime: time('When status last changed.'),
@@ -378,6 +382,19 @@ const statusSchema: Schema = {
           job: str('Migration Job of the observed generation.'),
           startedAt: time('When the migration Job started.'),
           finishedAt: time('When it finished.'),
+          postDeploy: {
+            type: 'object',
+            description: 'The post-deploy migrations (only for a service that names its deployment).',
+            required: ['phase', 'deployment', 'job', 'message'],
+            properties: {
+              phase: str('Pending, Waiting (for the rollout), Running, Succeeded, Failed or Blocked (the rollout failed).'),
+              deployment: str('The Deployment whose rollout they wait for.'),
+              job: str('The post-deploy migration Job of the observed generation.'),
+              startedAt: time('When the Job started.'),
+              finishedAt: time('When it finished.'),
+              message: str('What it waits for, or the outcome.'),
+            },
+          },
           message: str('Why it waits, or the error of the failed Job.'),
           backup: {
             type: 'object',

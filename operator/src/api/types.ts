@@ -54,6 +54,12 @@ export interface ServiceEntry {
   databaseUrlSecretRef: SecretKeyRef;
   dependsOn?: string[];
   /** This service's migration settings: each field given here replaces spec.migration's. */
+  /**
+   * The Deployment (same namespace) that runs this service. When named, the operator runs the
+   * post-deploy migrations (`-- webrana:phase post-deploy`) once it reports the new generation rolled
+   * out; without it, the operator never runs them (see docs/expand-contract.md).
+   */
+  deployment?: string;
   migration?: MigrationSettings;
 }
 
@@ -167,6 +173,17 @@ export interface BackupStatus {
   lastFinishedAt?: string;
   lastMessage?: string;
   /** The newest successful backup: kept here when its Job is gone, so metrics survive restarts. */
+}
+
+/** The post-deploy migration step of a service (only for services that name a Deployment). */
+export interface PostDeployStatus {
+  /** Pending: pre-deploy not done yet; Waiting: for the rollout; Blocked: the rollout failed. */
+  phase: 'Pending' | 'Waiting' | 'Running' | 'Succeeded' | 'Failed' | 'Blocked';
+  deployment: string;
+  job: string;
+  startedAt?: string;
+  finishedAt?: string;
+  message: string;
   lastSuccess?: BackupSuccess;
 }
 
@@ -177,6 +194,7 @@ export interface ServiceStatus {
   startedAt?: string;
   finishedAt?: string;
   message?: string;
+  postDeploy?: PostDeployStatus;
   backup?: BackupStatus;
 }
 

@@ -4,6 +4,8 @@ import { jobOutcome, migrationRun, podJobUid } from '../jobs';
 import type { CronJob, Job, Pod } from '../k8s';
 import { JOB_POD_SELECTOR, LABELS, MANAGED_SELECTOR } from '../names';
 import type { ClusterView } from '../reconcile';
+import { RESTORE_LABEL, type WebranaRestore } from '../restore/api';
+import { activeRestores, restoreKey } from '../restore/reconcile';
 import type { KubeClient } from './client';
 import { ListWatchCache } from './listwatch';
 import { paths } from './writer';
@@ -167,6 +169,8 @@ export interface Informers {
   readonly jobs: InformerHandle<Job>;
   readonly cronJobs: InformerHandle<CronJob>;
   readonly pods: InformerHandle<Pod>;
+  /** WebranaRestores: each change wakes the restore and the WebranaDatabase it holds. */
+  readonly restores: InformerHandle<WebranaRestore>;
 }
 
 /** The four informers, each change mapped to the key of the WebranaDatabase it concerns. */
@@ -181,6 +185,8 @@ export function createInformers(
   const byLabel = (obj: { metadata?: { namespace?: string; labels?: Record<string, string> } }) => {
     const db = obj.metadata?.labels?.[LABELS.database];
     if (db && obj.metadata?.namespace) enqueue(`${obj.metadata.namespace}/${db}`);
+    const restore = obj.metadata?.labels?.[RESTORE_LABEL];
+    if (restore && obj.metadata?.namespace) enqueue(restoreKey(obj.metadata.namespace, restore));
   };
   const onJob = (job: Job, verb: 'add' | 'update' | 'delete') => {
     byLabel(job);
@@ -227,6 +233,19 @@ export function createInformers(
       () => onWatch?.('pods'),
       slimPod,
     ),
+    restores: informer<WebranaRestore>(
+      'webranarestores',
+      client,
+      paths.restores(namespace),
+      log,
+      undefined,
+      (r) => {
+        const ns = r.metadata.namespace ?? '';
+        enqueue(restoreKey(ns, r.metadata.name ?? ''));
+        if (r.spec?.database) enqueue(`${ns}/${r.spec.database}`);
+      },
+      () => onWatch?.('webranarestores'),
+    ),
     cronJobs: informer<CronJob>('cronjobs', client, paths.cronJobs(namespace), log, MANAGED_SELECTOR, byLabel, () =>
       onWatch?.('cronjobs'),
     ),
@@ -248,6 +267,12 @@ export function clusterView(informers: Informers): ClusterView {
     cronJobs: (ns, db) => forDb(informers.cronJobs.cache.list(ns) as unknown as CronJob[], db),
     migrationPods: (ns, db) => forDb(podsOf(informers, 'migration', ns), db),
     backupPods: (ns, db) => forDb(podsOf(informers, 'backup', ns), db),
+    heldServices: (ns, db) =>
+      new Map(
+        activeRestores(informers.restores.cache.list(ns) as WebranaRestore[], db).map(
+          (r) => [r.spec.service, r.metadata.name ?? ''] as const,
+        ),
+      ),
     migrationJobStates: () => {
       // A Job whose one pod succeeded frees its slot then, not when the Job controller says Complete.
       const podsByJob = new Map<string, Pod[]>();

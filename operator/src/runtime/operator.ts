@@ -6,7 +6,9 @@ import { WorkQueue } from './queue';
 import { KubeClient } from './client';
 import type { KubeAccess } from './kubeconfig';
 import { clusterView, createInformers, type Informers } from './informers';
-import { clusterWriter } from './writer';
+import { clusterWriter, restoreWriter } from './writer';
+import { RESTORE_KEY_PREFIX, RestoreReconciler } from '../restore/reconcile';
+import type { WebranaRestore } from '../restore/api';
 import { LeaderElector } from './leader';
 import { createMetrics, type OperatorMetrics } from './metrics';
 import { Reconciler } from '../reconcile';
@@ -72,7 +74,24 @@ export function createOperator({ config, kc, log, onFatal }: OperatorDeps): Oper
     instance: config.identity,
     maxActiveMigrations: config.maxActiveMigrations,
   });
-  const controller = new Controller({ queue, reconciler, workers: config.workers, log, metrics });
+  const restores = new RestoreReconciler({
+    view: {
+      getRestore: (ns, name) => informers.restores.cache.get(name, ns) as WebranaRestore | undefined,
+      getDatabase: (ns, name) => informers.databases.cache.get(name, ns) as WebranaDatabase | undefined,
+      jobs: (ns, db) => clusterView(informers).jobs(ns, db),
+    },
+    writer: restoreWriter(client, writer),
+    log,
+    instance: config.identity,
+  });
+  // One queue for both kinds: WebranaDatabases are "namespace/name", WebranaRestores "restore:namespace/name".
+  const dispatch = {
+    reconcile: (key: string) =>
+      key.startsWith(RESTORE_KEY_PREFIX)
+        ? restores.reconcile(key.slice(RESTORE_KEY_PREFIX.length))
+        : reconciler.reconcile(key),
+  };
+  const controller = new Controller({ queue, reconciler: dispatch, workers: config.workers, log, metrics });
   let leading = false;
   let stopping = false;
   let resync: NodeJS.Timeout | undefined;
@@ -100,15 +119,20 @@ export function createOperator({ config, kc, log, onFatal }: OperatorDeps): Oper
     );
     // Start the workers only once the Job and CronJob caches have listed: a reconcile on a cache that
     // has not seen existing Jobs would try to create them again.
-    while (!stopping && !(informers.jobs.synced() && informers.cronJobs.synced())) {
+    // The restores too: a WebranaDatabase reconcile must see a running restore before it starts a migration.
+    while (!stopping && !(informers.jobs.synced() && informers.cronJobs.synced() && informers.restores.synced())) {
       await new Promise((r) => setTimeout(r, 200));
     }
     if (stopping) return;
     controller.start();
     for (const db of informers.databases.cache.list()) enqueue(`${db.metadata?.namespace}/${db.metadata?.name}`);
+    for (const r of informers.restores.cache.list())
+      enqueue(`${RESTORE_KEY_PREFIX}${r.metadata?.namespace}/${r.metadata?.name}`);
     if (config.resyncMs > 0) {
       resync = setInterval(() => {
         for (const db of informers.databases.cache.list()) enqueue(`${db.metadata?.namespace}/${db.metadata?.name}`);
+        for (const r of informers.restores.cache.list())
+          enqueue(`${RESTORE_KEY_PREFIX}${r.metadata?.namespace}/${r.metadata?.name}`);
       }, config.resyncMs);
       resync.unref();
     }

@@ -1,5 +1,8 @@
 import { GROUP, PLURAL, VERSION, type WebranaDatabaseStatus } from '../api/types';
-import type { Pod } from '../k8s';
+import type { Job, Pod } from '../k8s';
+import { RESTORE_PLURAL } from '../restore/api';
+import type { Deployment } from '../restore/machine';
+import type { RestoreWriter } from '../restore/reconcile';
 import { MANAGED_BY } from '../names';
 import type { ClusterWriter } from '../reconcile';
 import { CONTENT, isStatus, type KubeClient } from './client';
@@ -23,6 +26,9 @@ export const paths = {
   pods: (ns: string) => `/api/v1/namespaces/${ns}/pods`,
   allPods: (ns?: string) => nsPath('/api/v1', 'pods', ns),
   events: (ns: string) => `/api/v1/namespaces/${ns}/events`,
+  restores: (ns?: string) => nsPath(`/apis/${GROUP}/${VERSION}`, RESTORE_PLURAL, ns),
+  restore: (ns: string, name: string) => `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${RESTORE_PLURAL}/${name}`,
+  deployment: (ns: string, name: string) => `/apis/apps/v1/namespaces/${ns}/deployments/${name}`,
   lease: (ns: string, name?: string) => `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases${name ? `/${name}` : ''}`,
 };
 
@@ -89,6 +95,51 @@ export function clusterWriter(client: KubeClient): ClusterWriter {
         if (isStatus(err, 409)) return 'exists';
         throw err;
       }
+    },
+  };
+}
+
+/**
+ * The restore reconciler's writes and uncached reads. Deployments: get (labels, replicas, selector)
+ * and the scale subresource only; the Deployment itself is never written.
+ */
+export function restoreWriter(client: KubeClient, cluster: ClusterWriter): RestoreWriter {
+  return {
+    createJob: (job) => cluster.createJob(job),
+    listPods: (ns, selector) => cluster.listPods(ns, selector),
+    createEvent: (event) => cluster.createEvent(event),
+    async listJobs(ns, labelSelector) {
+      const list = await client.request<{ items?: Job[] }>('GET', paths.jobs(ns), { query: { labelSelector } });
+      return list.items ?? [];
+    },
+    async getDeployment(ns, name) {
+      try {
+        return await client.request<Deployment>('GET', paths.deployment(ns, name));
+      } catch (err) {
+        if (isStatus(err, 404)) return undefined;
+        throw err;
+      }
+    },
+    async scaleDeployment(ns, name, replicas) {
+      await client.request('PATCH', `${paths.deployment(ns, name)}/scale`, {
+        body: { spec: { replicas } },
+        contentType: CONTENT.merge,
+        query: { fieldManager: FIELD_MANAGER },
+      });
+    },
+    async annotateRestore(ns, name, key, value) {
+      await client.request('PATCH', paths.restore(ns, name), {
+        body: { metadata: { annotations: { [key]: value } } },
+        contentType: CONTENT.merge,
+        query: { fieldManager: FIELD_MANAGER },
+      });
+    },
+    async patchRestoreStatus(ns, name, status) {
+      await client.request('PATCH', `${paths.restore(ns, name)}/status`, {
+        body: { status },
+        contentType: CONTENT.merge,
+        query: { fieldManager: FIELD_MANAGER },
+      });
     },
   };
 }
