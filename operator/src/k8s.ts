@@ -99,6 +99,7 @@ export interface Pod {
     phase?: string;
     containerStatuses?: { name: string; state?: { terminated?: ContainerStateTerminated } }[];
   };
+}
 
 export interface DeploymentCondition {
   type: string;
@@ -119,5 +120,4 @@ export interface Deployment {
     availableReplicas?: number;
     conditions?: DeploymentCondition[];
   };
-}
 }
