@@ -7,9 +7,9 @@ import {
   backupCronJobName,
   backupNowJobName,
   childLabels,
+  migrationJobName,
   PHASE_LABEL,
   postDeployJobName,
-  migrationJobName,
   shortHash,
   type Component,
 } from './names';
@@ -173,6 +173,7 @@ export function migrationJob(owner: Owner, spec: NormalizedSpec, svc: ServicePla
     },
   };
 }
+
 /**
  * The post-deploy migration Job (post-deploy.ts decides when): the migration Job's pod with
  * --phase=post-deploy, its own name per generation, and a phase label on the Job and its pod.
@@ -192,7 +193,6 @@ export function postDeployMigrationJob(
     spec: { ...job.spec, template: { ...template, metadata: { labels: { ...template.metadata?.labels, ...labels } } } },
   };
 }
-
 
 /**
  * The variables webrana-jobs reads for a bucket (BACKUP_S3_URL and the standard AWS ones); credentials

@@ -54,6 +54,7 @@ export function boundedName(parts: readonly string[], max: number): string {
 export function migrationJobName(database: string, service: string, generation: number): string {
   return boundedName([database, service, 'migrate', `g${generation}`], MAX_JOB_NAME);
 }
+
 /** The post-deploy migration Job of one service for one spec generation (expand/contract's contract step). */
 export function postDeployJobName(database: string, service: string, generation: number): string {
   return boundedName([database, service, 'postdeploy', `g${generation}`], MAX_JOB_NAME);
@@ -61,7 +62,6 @@ export function postDeployJobName(database: string, service: string, generation:
 
 /** Label on a post-deploy migration Job and its pod (its component stays `migration`: one runner per database). */
 export const PHASE_LABEL = 'webrana.cloud/migration-phase';
-
 
 /** The backup-now Job of one service for one annotation value: a hash of the value, so a restart never runs it twice. */
 export function backupNowJobName(database: string, service: string, value: string): string {

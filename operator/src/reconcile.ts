@@ -53,9 +53,9 @@ export interface ClusterView {
    * Services of this database held by a WebranaRestore that has not finished: service -> restore name.
    * Their migration Jobs are not created, their backup CronJobs are suspended and backup-now waits.
    */
+  heldServices?(namespace: string, database: string): ReadonlyMap<string, string>;
   /** A Deployment by name (spec.services[].deployment); without it, every rollout counts as not done. */
   deployment?(namespace: string, name: string): Deployment | undefined;
-  heldServices?(namespace: string, database: string): ReadonlyMap<string, string>;
 }
 
 /** Writes, and the few reads that are not cached. */
@@ -109,12 +109,12 @@ interface ReconcilerOptions {
    */
   readonly maxActiveMigrations?: number;
   /** How often a resource waiting for a free slot is looked at again. */
+  readonly slotRetryMs?: number;
   /**
    * How often a resource whose post-deploy migrations wait for a rollout is looked at again (the
    * Deployment informer wakes it on every change; this is the safety net).
    */
   readonly rolloutRetryMs?: number;
-  readonly slotRetryMs?: number;
 }
 
 function splitKey(key: string): { namespace: string; name: string } {
@@ -233,12 +233,12 @@ export class Reconciler {
       actions.push(`deleted Job ${jobName}`);
       this.log.info({ database: key, job: jobName }, 'migration Job of an older generation deleted');
     }
+
     const post = await this.reconcilePostDeploy(owner, spec.spec, generation, plan, migrationJobs, recorded, {
       failureMessages,
       actions,
       throttled,
     });
-
 
     const backupNow = db.metadata.annotations?.[BACKUP_NOW_ANNOTATION];
     const pendingNow = backupNow && backupNow !== previous?.backupNow ? backupNow : undefined;
@@ -265,8 +265,8 @@ export class Reconciler {
         s.message = `held by WebranaRestore ${held.get(s.name)}: its migration waits until the restore ends`;
       }
     }
-    this.applyPostDeploy(status, post.statuses, generation, previous, rfc3339(now));
     await this.reportHeld(owner, previous, status, held);
+    this.applyPostDeploy(status, post.statuses, generation, previous, rfc3339(now));
     if (throttled.size > 0) this.slotWaiters.add(key);
     else this.slotWaiters.delete(key);
     const written = await this.writeStatus(key, owner, resourceVersion, previous, status, started, actions, post.started);
@@ -282,6 +282,7 @@ export class Reconciler {
           : {}),
     };
   }
+
   /**
    * The post-deploy step of each service that names its Deployment (post-deploy.ts decides): creates
    * the post-deploy migration Jobs that are due, within the same slot limit as the migration Jobs.
@@ -381,7 +382,6 @@ export class Reconciler {
       });
     }
   }
-
 
   /**
    * The resources to wake when a migration Job finishes: the `n` that have waited longest (they move
@@ -598,8 +598,8 @@ export class Reconciler {
     previous: WebranaDatabaseStatus | undefined,
     status: WebranaDatabaseStatus,
     started: readonly { service: string; job: string }[],
-    postDeployStarted: readonly string[] = [],
     actions: string[],
+    postDeployStarted: readonly string[] = [],
   ): Promise<{ statusWritten: boolean; conflict?: true }> {
     const events = [...statusEvents(previous, status, started), ...postDeployEvents(previous, status, postDeployStarted)];
     const changed = !statusEqual(previous, status);

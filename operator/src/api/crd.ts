@@ -247,11 +247,11 @@ const specSchema: Schema = {
             'x-kubernetes-list-type': 'set',
             items: { type: 'string', maxLength: MAX_SERVICE_NAME },
           },
+          migration: migrationSchema(false),
           deployment: str(
             'The Deployment (same namespace) running this service. When set, its post-deploy migrations (-- webrana:phase post-deploy) run once this Deployment reports the new generation rolled out; unset, the operator never runs them.',
             { pattern: DNS_SUBDOMAIN, maxLength: 253 },
           ),
-          migration: migrationSchema(false),
         },
       },
     },
@@ -382,6 +382,7 @@ const statusSchema: Schema = {
           job: str('Migration Job of the observed generation.'),
           startedAt: time('When the migration Job started.'),
           finishedAt: time('When it finished.'),
+          message: str('Why it waits, or the error of the failed Job.'),
           postDeploy: {
             type: 'object',
             description: 'The post-deploy migrations (only for a service that names its deployment).',
@@ -395,7 +396,6 @@ const statusSchema: Schema = {
               message: str('What it waits for, or the outcome.'),
             },
           },
-          message: str('Why it waits, or the error of the failed Job.'),
           backup: {
             type: 'object',
             required: ['cronJob'],

@@ -54,13 +54,13 @@ export interface ServiceEntry {
   databaseUrlSecretRef: SecretKeyRef;
   dependsOn?: string[];
   /** This service's migration settings: each field given here replaces spec.migration's. */
+  migration?: MigrationSettings;
   /**
    * The Deployment (same namespace) that runs this service. When named, the operator runs the
    * post-deploy migrations (`-- webrana:phase post-deploy`) once it reports the new generation rolled
    * out; without it, the operator never runs them (see docs/expand-contract.md).
    */
   deployment?: string;
-  migration?: MigrationSettings;
 }
 
 export interface ResourceRequirements {
@@ -173,6 +173,7 @@ export interface BackupStatus {
   lastFinishedAt?: string;
   lastMessage?: string;
   /** The newest successful backup: kept here when its Job is gone, so metrics survive restarts. */
+  lastSuccess?: BackupSuccess;
 }
 
 /** The post-deploy migration step of a service (only for services that name a Deployment). */
@@ -184,7 +185,6 @@ export interface PostDeployStatus {
   startedAt?: string;
   finishedAt?: string;
   message: string;
-  lastSuccess?: BackupSuccess;
 }
 
 export interface ServiceStatus {
@@ -194,8 +194,8 @@ export interface ServiceStatus {
   startedAt?: string;
   finishedAt?: string;
   message?: string;
-  postDeploy?: PostDeployStatus;
   backup?: BackupStatus;
+  postDeploy?: PostDeployStatus;
 }
 
 export interface Condition {

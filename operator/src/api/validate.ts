@@ -41,9 +41,9 @@ export interface ServicePlanEntry {
   /** The environment variable the jobs CLI reads the URL from (AUTH_DATABASE_URL for auth-service). */
   readonly urlVariable: string;
   /** Its migration Job and pod settings. */
+  readonly migration: NormalizedMigration;
   /** The Deployment whose rollout the post-deploy migrations wait for; none: they are not run. */
   readonly deployment?: string;
-  readonly migration: NormalizedMigration;
 }
 
 interface NormalizedBackup {
@@ -92,8 +92,8 @@ export function urlVariableFor(service: string): string {
     .toUpperCase()}_DATABASE_URL`;
 }
 
-const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 const isInt = (v: unknown, min: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= min;
 
@@ -226,13 +226,13 @@ export function normalizeSpec(
       return invalid('InvalidField', `spec.services: ${s.name} needs databaseUrlSecretRef.name and .key`);
     }
     const own = migrationProblem(`spec.services: ${s.name}.migration`, s.migration);
+    if (own) return invalid('InvalidField', own);
     if (s.deployment !== undefined && (typeof s.deployment !== 'string' || !DNS_SUBDOMAIN.test(s.deployment))) {
       return invalid(
         'InvalidField',
         `spec.services: ${s.name}.deployment must be a Deployment name (lower-case DNS subdomain), got ${JSON.stringify(s.deployment)}`,
       );
     }
-    if (own) return invalid('InvalidField', own);
     const dependsOn = [...new Set(s.dependsOn ?? [])];
     if (dependsOn.includes(s.name)) {
       return invalid('UnknownDependency', `spec.services: service ${s.name} cannot depend on itself`);
@@ -242,8 +242,8 @@ export function normalizeSpec(
       dependsOn,
       secret: { name: ref.name, key: ref.key },
       urlVariable: urlVariableFor(s.name),
-      ...(s.deployment ? { deployment: s.deployment } : {}),
       migration: mergeMigration(s.migration, spec.migration, spec.resources),
+      ...(s.deployment ? { deployment: s.deployment } : {}),
     });
   }
 
