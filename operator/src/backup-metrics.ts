@@ -34,7 +34,7 @@ export const BACKUP_METRIC_HELP: Record<keyof typeof BACKUP_METRICS, string> = {
   expectedSince:
     'Since when a backup of the service is expected: the WebranaDatabase creation time; no sample while spec.backup is absent or suspended.',
   lastVerified:
-    'When the newest backup that passed a restore drill was verified. Declared only: no samples until restore drills exist (issue 19 item 3).',
+    "When the newest restore drill of the service passed (Unix seconds; spec.backup.verify). Before the first pass: the WebranaDatabase's creation time, so a service whose drills never pass is counted from then. No sample without drills or while spec.backup is suspended.",
   migrationFailed: "1 while the service's migration Job of the observed generation is failed, else 0.",
 };
 
@@ -46,7 +46,7 @@ export interface Sample {
   readonly value: number;
 }
 
-export type BackupSamples = Record<Exclude<keyof typeof BACKUP_METRICS, 'failures' | 'lastVerified'>, Sample[]>;
+export type BackupSamples = Record<Exclude<keyof typeof BACKUP_METRICS, 'failures'>, Sample[]>;
 
 const seconds = (t: string | undefined): number => {
   const ms = t ? Date.parse(t) : NaN;
@@ -78,6 +78,7 @@ export function databaseSamples(db: WebranaDatabase, jobs: readonly Job[] = []):
     lastDuration: [],
     lastFailed: [],
     expectedSince: [],
+    lastVerified: [],
     migrationFailed: [],
   };
   const spec = normalizeSpec(db.spec);
@@ -111,6 +112,11 @@ export function databaseSamples(db: WebranaDatabase, jobs: readonly Job[] = []):
     // A failure newer than the newest success; a running backup neither sets nor clears it.
     out.lastFailed.push({ labels, value: lastFailureSeconds(own, b) > last ? 1 : 0 });
     if (!backup.suspend) out.expectedSince.push({ labels, value: seconds(db.metadata.creationTimestamp) });
+    // Advanced only by a passing drill (its Job's report, kept in the status).
+    if (backup.verify && !backup.suspend) {
+      const verifiedAt = b?.verify?.lastPass?.verifiedAt ?? db.metadata.creationTimestamp;
+      out.lastVerified.push({ labels, value: seconds(verifiedAt) });
+    }
   }
   return out;
 }

@@ -11,6 +11,7 @@ import {
   PHASE_LABEL,
   postDeployJobName,
   shortHash,
+  verifyCronJobName,
   type Component,
 } from './names';
 
@@ -66,13 +67,14 @@ function podTemplate(
   args: string[],
   generation?: number,
 ): PodTemplate {
-  const backup = component === 'backup' && spec.backup ? spec.backup : undefined;
+  // Backup and restore drill pods: the same volume, bucket and termination message.
+  const backup = component !== 'migration' && spec.backup ? spec.backup : undefined;
   // The migration pod runs as the chart's hook pod does; the backup pod keeps the fixed hardening.
   const migration: NormalizedMigration | undefined = component === 'migration' ? svc.migration : undefined;
   const ids = migration ?? { runAsUser: RUN_AS, runAsGroup: RUN_AS, fsGroup: RUN_AS };
   const resources = migration ? migration.resources : spec.resources;
   const container: Record<string, unknown> = {
-    name: component === 'migration' ? 'migrate' : 'backup',
+    name: component === 'migration' ? 'migrate' : component,
     image: spec.image,
     imagePullPolicy: spec.imagePullPolicy,
     command: ['webrana-jobs'],
@@ -128,7 +130,11 @@ function podTemplate(
       ...(migration?.tolerations ? { tolerations: migration.tolerations } : {}),
       containers: [container],
       volumes: [
-        { name: 'tmp', emptyDir: { sizeLimit: TMP_SIZE_LIMIT } },
+        // A drill unpacks the dump under /tmp (about 4x its size).
+        {
+          name: 'tmp',
+          emptyDir: { sizeLimit: component === 'verify' ? backup!.verify!.tmpSizeLimit : TMP_SIZE_LIMIT },
+        },
         ...(backup?.volumeClaimName
           ? [{ name: 'backups', persistentVolumeClaim: { claimName: backup.volumeClaimName } }]
           : []),
@@ -258,6 +264,45 @@ export function backupCronJob(owner: Owner, spec: NormalizedSpec, svc: ServicePl
       labels,
       annotations: { [SPEC_HASH_ANNOTATION]: shortHash(JSON.stringify({ labels, spec: cronSpec }), 16) },
       ownerReferences: [ownerReference(owner)],
+    },
+    spec: cronSpec,
+  };
+}
+
+/**
+ * The restore drill CronJob of one service (`webrana-jobs backup verify --latest`): the backup pod
+ * (volume, bucket variables, hardening, termination message) with the drill's arguments, on
+ * spec.backup.verify's schedule, suspended with the backups. From the volume when there is one, else
+ * from the bucket (BACKUP_S3_URL). Undefined without spec.backup.verify.
+ */
+export function verifyCronJob(owner: Owner, spec: NormalizedSpec, svc: ServicePlanEntry): CronJob | undefined {
+  const b = spec.backup;
+  if (!b?.verify) return undefined;
+  const backups = backupCronJob(owner, spec, svc)!;
+  const labels = childLabels(owner.name, svc.name, 'verify');
+  const args = [
+    'backup',
+    'verify',
+    `--service=${svc.name}`,
+    '--latest',
+    ...(b.volumeClaimName ? [`--dir=${BACKUP_MOUNT}`] : []),
+    `--termination-log=${TERMINATION_MESSAGE_PATH}`,
+  ];
+  const cronSpec: CronJob['spec'] = {
+    ...backups.spec,
+    schedule: b.verify.schedule,
+    jobTemplate: {
+      metadata: { labels },
+      spec: { ...backups.spec.jobTemplate.spec, template: podTemplate(owner, spec, svc, 'verify', args) },
+    },
+  };
+  return {
+    ...backups,
+    metadata: {
+      ...backups.metadata,
+      name: verifyCronJobName(owner.name, svc.name),
+      labels,
+      annotations: { [SPEC_HASH_ANNOTATION]: shortHash(JSON.stringify({ labels, spec: cronSpec }), 16) },
     },
     spec: cronSpec,
   };

@@ -16,10 +16,11 @@ export const MANAGED_BY = 'webrana-operator';
 /** The selector the operator's Job and CronJob informers use: only what it manages. */
 export const MANAGED_SELECTOR = `${LABELS.managedBy}=${MANAGED_BY}`;
 /**
- * The pod informer's selector: the pods of the operator's migration and backup Jobs (the backup
- * pods for their termination messages: the backup summary the metrics export), never anyone else's.
+ * The pod informer's selector: the pods of the operator's migration, backup and restore drill Jobs
+ * (the backup and drill pods for their termination messages: the summaries the status and metrics
+ * read), never anyone else's.
  */
-export const JOB_POD_SELECTOR = `${MANAGED_SELECTOR},${LABELS.component} in (migration,backup)`;
+export const JOB_POD_SELECTOR = `${MANAGED_SELECTOR},${LABELS.component} in (migration,backup,verify)`;
 
 /** `kubectl annotate wdb NAME webrana.cloud/backup-now=<value>`: one backup Job per service per value. */
 export const BACKUP_NOW_ANNOTATION = 'webrana.cloud/backup-now';
@@ -27,7 +28,8 @@ export const BACKUP_NOW_ANNOTATION = 'webrana.cloud/backup-now';
 /** Annotation on a CronJob: hash of the spec the operator last wrote, so unchanged ones are never re-sent. */
 export const SPEC_HASH_ANNOTATION = 'webrana.cloud/spec-hash';
 
-export type Component = 'migration' | 'backup';
+/** verify: the restore drill Jobs (`webrana-jobs backup verify`). */
+export type Component = 'migration' | 'backup' | 'verify';
 
 /** Job names become a pod label value (63 characters at most). */
 export const MAX_JOB_NAME = 63;
@@ -70,6 +72,11 @@ export function backupNowJobName(database: string, service: string, value: strin
 
 export function backupCronJobName(database: string, service: string): string {
   return boundedName([database, service, 'backup'], MAX_CRONJOB_NAME);
+}
+
+/** The restore drill CronJob of one service. */
+export function verifyCronJobName(database: string, service: string): string {
+  return boundedName([database, service, 'verify'], MAX_CRONJOB_NAME);
 }
 
 export function childLabels(

@@ -16,6 +16,9 @@ import {
   type Owner,
 } from './builders';
 import { lastBackupSuccess } from './backup-runs';
+import { verifyCronJob } from './builders';
+import { drillStatus } from './drills';
+import type { DrillStatus } from './api/types';
 import { eventObject, statusEvents, type OperatorEvent } from './events';
 import { jobFailureMessage, jobOutcome } from './jobs';
 import type { CronJob, Deployment, Job, Pod } from './k8s';
@@ -49,6 +52,8 @@ export interface ClusterView {
   migrationPods?(namespace: string, database: string): readonly Pod[];
   /** The backup Jobs' pods labelled with this database (their termination messages carry the backup summary). */
   backupPods?(namespace: string, database: string): readonly Pod[];
+  /** The restore drill Jobs' pods labelled with this database (their termination messages carry the outcome). */
+  verifyPods?(namespace: string, database: string): readonly Pod[];
   /**
    * Services of this database held by a WebranaRestore that has not finished: service -> restore name.
    * Their migration Jobs are not created, their backup CronJobs are suspended and backup-now waits.
@@ -269,7 +274,16 @@ export class Reconciler {
     this.applyPostDeploy(status, post.statuses, generation, previous, rfc3339(now));
     if (throttled.size > 0) this.slotWaiters.add(key);
     else this.slotWaiters.delete(key);
-    const written = await this.writeStatus(key, owner, resourceVersion, previous, status, started, actions, post.started);
+    const written = await this.writeStatus(
+      key,
+      owner,
+      resourceVersion,
+      previous,
+      status,
+      started,
+      actions,
+      post.started,
+    );
     const waitsForRollout = [...post.statuses.values()].some((p) => p.phase === 'Waiting');
     return {
       actions,
@@ -491,7 +505,13 @@ export class Reconciler {
         pods.filter((p) => p.metadata.labels?.[LABELS.service] === svc.name),
         prior?.lastSuccess,
       );
-      backups.set(svc.name, backupStatus(backupCronJobName(name, svc.name), current, svcJobs, messages, lastSuccess));
+      const status = backupStatus(backupCronJobName(name, svc.name), current, svcJobs, messages, lastSuccess);
+      const drills = await this.reconcileDrills(owner, spec, svc, jobs, observed, prior?.verify, actions);
+      if (drills) {
+        wanted.add(drills.cronJob);
+        status.verify = drills;
+      }
+      backups.set(svc.name, status);
     }
 
     for (const [cjName, cj] of observed) {
@@ -510,6 +530,54 @@ export class Reconciler {
       });
     }
     return backups;
+  }
+
+  /**
+   * The restore drill CronJob of one service (spec.backup.verify), and its drills' status from the
+   * Jobs and their pods' termination messages; an Event when a drill's outcome is new. Undefined
+   * without drills (the caller then deletes a drill CronJob left from before).
+   */
+  private async reconcileDrills(
+    owner: Owner,
+    spec: Parameters<typeof backupCronJob>[1],
+    svc: Parameters<typeof backupCronJob>[2],
+    jobs: readonly Job[],
+    observed: ReadonlyMap<string, CronJob>,
+    prior: DrillStatus | undefined,
+    actions: string[],
+  ): Promise<DrillStatus | undefined> {
+    const desired = verifyCronJob(owner, spec, svc);
+    if (!desired) return undefined;
+    const { namespace, name } = owner;
+    const cjName = desired.metadata.name;
+    const current = observed.get(cjName);
+    if (!current || cronJobNeedsUpdate(current, desired)) {
+      await this.writer.applyCronJob(desired);
+      const verb = current ? 'updated' : 'created';
+      actions.push(`${verb} CronJob ${cjName}`);
+      this.log.info({ database: `${namespace}/${name}`, cronJob: cjName }, `restore drill CronJob ${verb}`);
+    }
+    const drillJobs = jobs.filter(
+      (j) => j.metadata.labels?.[LABELS.component] === 'verify' && j.metadata.labels?.[LABELS.service] === svc.name,
+    );
+    const pods = (this.view.verifyPods?.(namespace, name) ?? []).filter(
+      (p) => p.metadata.labels?.[LABELS.service] === svc.name,
+    );
+    const status = drillStatus(cjName, drillJobs, pods, prior);
+    const finished = status.lastResult === 'Passed' || status.lastResult === 'Failed';
+    if (finished && (prior?.lastJob !== status.lastJob || prior?.lastResult !== status.lastResult)) {
+      const dump = status.lastFile ?? 'the newest dump';
+      await this.emit(owner, {
+        type: status.lastResult === 'Passed' ? 'Normal' : 'Warning',
+        reason: status.lastResult === 'Passed' ? 'BackupVerified' : 'BackupVerificationFailed',
+        message:
+          status.lastResult === 'Passed'
+            ? `${svc.name}: restore drill ${status.lastJob} passed: ${dump} restored, migration head and row counts match its manifest`
+            : `${svc.name}: restore drill ${status.lastJob} failed on ${dump}: ${status.lastMessage ?? ''}${status.lastDumpFailed ? ' (the dump is marked; restore --latest skips it)' : ''}`,
+        key: `BackupVerify/${status.lastJob}`,
+      });
+    }
+    return status;
   }
 
   /**
@@ -601,7 +669,10 @@ export class Reconciler {
     actions: string[],
     postDeployStarted: readonly string[] = [],
   ): Promise<{ statusWritten: boolean; conflict?: true }> {
-    const events = [...statusEvents(previous, status, started), ...postDeployEvents(previous, status, postDeployStarted)];
+    const events = [
+      ...statusEvents(previous, status, started),
+      ...postDeployEvents(previous, status, postDeployStarted),
+    ];
     const changed = !statusEqual(previous, status);
     if (changed) {
       const result = await this.writer.updateStatus(owner.namespace, owner.name, resourceVersion, status);

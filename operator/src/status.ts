@@ -22,6 +22,7 @@ const CONDITION = {
   Progressing: 'Progressing',
   Degraded: 'Degraded',
   InvalidSpec: 'InvalidSpec',
+  BackupVerified: 'BackupVerified',
 } as const;
 
 interface StatusInput {
@@ -171,6 +172,7 @@ export function computeStatus(input: StatusInput): WebranaDatabaseStatus {
     degraded = condition(CONDITION.Degraded, 'True', 'BackupFailed', backupFailures.join('; '), input);
   } else degraded = condition(CONDITION.Degraded, 'False', 'AsExpected', 'no migration or backup failed', input);
 
+  const verified = backupVerified(input.backups);
   return {
     observedGeneration: generation,
     phase,
@@ -181,7 +183,49 @@ export function computeStatus(input: StatusInput): WebranaDatabaseStatus {
       progressing,
       degraded,
       condition(CONDITION.InvalidSpec, 'False', 'SpecValid', 'the spec is valid', input),
+      ...(verified
+        ? [condition(CONDITION.BackupVerified, verified.status, verified.reason, verified.message, input)]
+        : []),
     ],
+  };
+}
+
+/** The BackupVerified condition over the services that have drills; undefined when none has. Pure. */
+export function backupVerified(
+  backups: ReadonlyMap<string, BackupStatus>,
+): { status: 'True' | 'False' | 'Unknown'; reason: string; message: string } | undefined {
+  const drills = [...backups.entries()].flatMap(([name, b]) => (b.verify ? [[name, b.verify] as const] : []));
+  if (drills.length === 0) return undefined;
+  const failed = drills.filter(([, d]) => d.lastResult === 'Failed');
+  if (failed.length > 0) {
+    return {
+      status: 'False',
+      reason: failed.some(([, d]) => d.lastDumpFailed) ? 'DrillFailed' : 'DrillError',
+      message: failed
+        .map(
+          ([name, d]) =>
+            `${name}: restore drill ${d.lastJob}${d.lastFile ? ` of ${d.lastFile}` : ''} failed: ${d.lastMessage ?? 'no message'}`,
+        )
+        .join('; '),
+    };
+  }
+  const waiting = drills.filter(([, d]) => !d.lastPass).map(([name]) => name);
+  if (waiting.length > 0)
+    return {
+      status: 'Unknown',
+      reason: 'NoDrillYet',
+      message: `no restore drill has passed yet for ${waiting.join(', ')}`,
+    };
+  return {
+    status: 'True',
+    reason: 'DrillsPassed',
+    message: drills
+      .map(([name, d]) => {
+        const p = d.lastPass!;
+        const dump = p.file ? `${p.file}${p.dumpCreatedAt ? ` (taken ${p.dumpCreatedAt})` : ''}` : `job ${p.job}`;
+        return `${name}: ${dump} restored and checked at ${p.verifiedAt}`;
+      })
+      .join('; '),
   };
 }
 

@@ -215,6 +215,18 @@ export class FakeCluster implements ClusterView, ClusterWriter {
       .map((p) => structuredClone(p));
   }
 
+  verifyPods(namespace: string, database: string): readonly Pod[] {
+    return this.podsOf('verify', namespace, database);
+  }
+
+  /** The kubelet's part for a Job's pod that ended with `message` as termination message (a drill's report). */
+  podFinished(jobName: string, phase: 'Succeeded' | 'Failed', message: string): void {
+    const podName = this.runPod(jobName, phase);
+    const pod = this.migrationPodMap.get(`${this.job(jobName).metadata.namespace ?? 'ns'}/${podName}`);
+    const terminated = pod?.status?.containerStatuses?.[0]?.state?.terminated;
+    if (terminated) terminated.message = message;
+  }
+
   /** The kubelet's part for a backup Job's pod: Succeeded with `message` (the backup summary) as termination message. */
   backupPodSucceeded(jobName: string, message: string): void {
     const podName = this.runPod(jobName, 'Succeeded');

@@ -30,6 +30,23 @@ const int = (description: string, min: number, max: number, def?: number): Schem
   ...(def === undefined ? {} : { default: def }),
 });
 const time = (description: string): Schema => ({ type: 'string', format: 'date-time', description });
+
+/** A size as Kubernetes writes it (4Gi, 512Mi, 1000000). */
+export const QUANTITY = /^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/;
+
+/** A cron schedule, checked by a CEL rule rather than `pattern`, so a rejection explains itself instead of quoting the regex. */
+const cronSchedule = (description: string, defaultValue?: string): Schema =>
+  str(description, {
+    minLength: 1,
+    maxLength: 128,
+    ...(defaultValue ? { default: defaultValue } : {}),
+    'x-kubernetes-validations': [
+      {
+        rule: `self.matches(r'${CRON_PATTERN}')`,
+        messageExpression: `'"' + self + '" is not a cron schedule: expected five fields (minute hour day-of-month month day-of-week, e.g. "0 2 * * *") or one of ${CRON_DESCRIPTORS.join(', ')}'`,
+      },
+    ],
+  });
 const quantities: Schema = {
   type: 'object',
   additionalProperties: {
@@ -268,19 +285,8 @@ const specSchema: Schema = {
         },
       ],
       properties: {
-        schedule: str(
+        schedule: cronSchedule(
           'Cron schedule: five fields (minute hour day-of-month month day-of-week) or @daily and the like.',
-          {
-            minLength: 1,
-            maxLength: 128,
-            // A CEL rule rather than `pattern`, so a rejection explains itself instead of quoting the regex.
-            'x-kubernetes-validations': [
-              {
-                rule: `self.matches(r'${CRON_PATTERN}')`,
-                messageExpression: `'"' + self + '" is not a cron schedule: expected five fields (minute hour day-of-month month day-of-week, e.g. "0 2 * * *") or one of ${CRON_DESCRIPTORS.join(', ')}'`,
-              },
-            ],
-          },
         ),
         timeZone: str(
           'Time zone of the schedule (IANA name, e.g. Asia/Jakarta); default: the controller-manager time zone.',
@@ -323,7 +329,26 @@ const specSchema: Schema = {
             },
           },
         },
-        suspend: { type: 'boolean', description: 'Pause the schedule.', default: DEFAULTS.backup.suspend },
+        verify: {
+          type: 'object',
+          description:
+            'Restore drills: a CronJob per service restores the newest dump into a scratch database on the same server (the role needs CREATEDB), checks its migration head and row counts against the manifest and drops it; the outcome is the BackupVerified condition, status.services[].backup.verify and webrana_backup_last_verified_timestamp_seconds. Absent: no drills. suspend stops them too.',
+          properties: {
+            schedule: cronSchedule(
+              'Cron schedule of the drills (the backup timeZone applies).',
+              DEFAULTS.backup.verify.schedule,
+            ),
+            tmpSizeLimit: str("Size limit of the drill pod's /tmp, where the dump is unpacked (about 4x the dump).", {
+              pattern: QUANTITY.source,
+              default: DEFAULTS.backup.verify.tmpSizeLimit,
+            }),
+          },
+        },
+        suspend: {
+          type: 'boolean',
+          description: 'Pause the schedule (backups and restore drills).',
+          default: DEFAULTS.backup.suspend,
+        },
         successfulJobsHistoryLimit: int(
           'Finished backup Jobs kept per service.',
           0,
@@ -353,7 +378,7 @@ const conditionSchema: Schema = {
   type: 'object',
   required: ['type', 'status', 'lastTransitionTime', 'reason', 'message'],
   properties: {
-    type: str('Ready, Progressing, Degraded, InvalidSpec or PostDeployMigrated.'),
+    type: str('Ready, Progressing, Degraded, InvalidSpec, PostDeployMigrated or BackupVerified.'),
     status: str('True, False or Unknown.', { enum: ['True', 'False', 'Unknown'] }),
     observedGeneration: { type: 'integer', format: 'int64', minimum: 0 },
     lastTransitionTime: time('When status last changed.'),
@@ -388,7 +413,9 @@ const statusSchema: Schema = {
             description: 'The post-deploy migrations (only for a service that names its deployment).',
             required: ['phase', 'deployment', 'job', 'message'],
             properties: {
-              phase: str('Pending, Waiting (for the rollout), Running, Succeeded, Failed or Blocked (the rollout failed).'),
+              phase: str(
+                'Pending, Waiting (for the rollout), Running, Succeeded, Failed or Blocked (the rollout failed).',
+              ),
               deployment: str('The Deployment whose rollout they wait for.'),
               job: str('The post-deploy migration Job of the observed generation.'),
               startedAt: time('When the Job started.'),
@@ -407,6 +434,35 @@ const statusSchema: Schema = {
               lastResult: str('Running, Succeeded or Failed.'),
               lastFinishedAt: time('When the newest backup Job finished.'),
               lastMessage: str('The error of the newest backup Job, when it failed.'),
+              verify: {
+                type: 'object',
+                description: 'Restore drills (spec.backup.verify).',
+                required: ['cronJob'],
+                properties: {
+                  cronJob: str('The drill CronJob.'),
+                  lastJob: str('The newest drill Job.'),
+                  lastResult: str('Running, Passed or Failed.'),
+                  lastFinishedAt: time('When the newest drill finished.'),
+                  lastFile: str('The dump the newest drill restored.'),
+                  lastMessage: str('Why the newest drill failed.'),
+                  lastDumpFailed: {
+                    type: 'boolean',
+                    description:
+                      'The newest drill failed on the dump itself: its manifest is marked, restore --latest skips it.',
+                  },
+                  lastPass: {
+                    type: 'object',
+                    description: 'The newest passing drill (kept when its Job is gone).',
+                    required: ['job', 'verifiedAt'],
+                    properties: {
+                      job: str('The drill Job.'),
+                      verifiedAt: time('When it passed.'),
+                      file: str('The dump it restored.'),
+                      dumpCreatedAt: time('When that dump was taken.'),
+                    },
+                  },
+                },
+              },
               lastSuccess: {
                 type: 'object',
                 description:

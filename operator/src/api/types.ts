@@ -40,6 +40,8 @@ export const DEFAULTS = {
     startingDeadlineSeconds: 3600,
     activeDeadlineSeconds: 3600,
     backoffLimit: 0,
+    /** Restore drills: weekly, Sunday 03:00 (after a nightly backup); the unpacked dump needs room in /tmp. */
+    verify: { schedule: '0 3 * * 0', tmpSizeLimit: '4Gi' },
   },
   imagePullPolicy: 'IfNotPresent',
 } as const;
@@ -122,6 +124,14 @@ export interface BackupS3 {
   credentialsSecretRef?: { name: string };
 }
 
+/** Restore drills (`webrana-jobs backup verify --latest`), one CronJob per service; spec.backup.suspend stops them too. */
+export interface BackupVerify {
+  /** Default: weekly (DEFAULTS.backup.verify.schedule); the backup's timeZone applies. */
+  schedule?: string;
+  /** Size limit of the drill pod's /tmp, where the dump is unpacked (about 4x the dump). */
+  tmpSizeLimit?: string;
+}
+
 export interface BackupSettings {
   schedule: string;
   timeZone?: string;
@@ -129,6 +139,8 @@ export interface BackupSettings {
   /** The volume the dumps are written to; optional when s3 is given (then both, or the bucket alone). */
   volumeClaimName?: string;
   s3?: BackupS3;
+  /** Restore drills of the newest dump; absent: none. */
+  verify?: BackupVerify;
   suspend?: boolean;
   successfulJobsHistoryLimit?: number;
   failedJobsHistoryLimit?: number;
@@ -161,6 +173,32 @@ export interface BackupSuccess {
   file?: string;
 }
 
+/** The newest passing restore drill of a service, from its Job's termination message. */
+export interface DrillPass {
+  job: string;
+  /** When the drill finished (the metric's value). */
+  verifiedAt: string;
+  file?: string;
+  /** When the dump was taken. */
+  dumpCreatedAt?: string;
+}
+
+/** Restore drills of one service (see drills.ts). */
+export interface DrillStatus {
+  cronJob: string;
+  lastJob?: string;
+  lastResult?: 'Running' | 'Passed' | 'Failed';
+  lastFinishedAt?: string;
+  /** The dump the newest drill restored. */
+  lastFile?: string;
+  /** Why the newest drill failed (the dump's problems, or why the drill could not run). */
+  lastMessage?: string;
+  /** The newest drill failed on the dump itself (not on the server or the cluster): the dump is marked. */
+  lastDumpFailed?: boolean;
+  /** Kept when its Job is gone, so the metric survives Job history limits and restarts. */
+  lastPass?: DrillPass;
+}
+
 export type ServicePhase = 'Pending' | 'Waiting' | 'Running' | 'Succeeded' | 'Failed' | 'Blocked';
 
 export interface BackupStatus {
@@ -174,6 +212,8 @@ export interface BackupStatus {
   lastMessage?: string;
   /** The newest successful backup: kept here when its Job is gone, so metrics survive restarts. */
   lastSuccess?: BackupSuccess;
+  /** Restore drills, when spec.backup.verify is set. */
+  verify?: DrillStatus;
 }
 
 /** The post-deploy migration step of a service (only for services that name a Deployment). */

@@ -1,6 +1,6 @@
 import { SERVICE_NAMES, dependencyWaves } from '@webrana/registry';
 import { cronProblem } from './cron';
-import { MAX_SERVICE_NAME } from './crd';
+import { MAX_SERVICE_NAME, QUANTITY } from './crd';
 import {
   DEFAULTS,
   type BackupS3,
@@ -52,6 +52,8 @@ interface NormalizedBackup {
   readonly retention: { readonly daily: number; readonly weekly: number; readonly monthly: number };
   readonly volumeClaimName?: string;
   readonly s3?: BackupS3;
+  /** Restore drills; absent: none. */
+  readonly verify?: { readonly schedule: string; readonly tmpSizeLimit: string };
   readonly suspend: boolean;
   readonly successfulJobsHistoryLimit: number;
   readonly failedJobsHistoryLimit: number;
@@ -94,6 +96,9 @@ export function urlVariableFor(service: string): string {
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+const quantityProblem = (q: unknown) =>
+  typeof q === 'string' && QUANTITY.test(q) ? null : `tmpSizeLimit is not a size like 4Gi (got ${JSON.stringify(q)})`;
 
 const isInt = (v: unknown, min: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= min;
 
@@ -275,6 +280,12 @@ export function normalizeSpec(
       if (!isInt(v, 0))
         return invalid('InvalidField', `spec.backup.retention.${k} must be 0 or more (got ${String(v)})`);
     }
+    const v = b.verify ? { ...DEFAULTS.backup.verify, ...b.verify } : undefined;
+    const verifyProblem =
+      v &&
+      ((typeof v.schedule === 'string' ? cronProblem(v.schedule) : 'schedule is not a string') ??
+        quantityProblem(v.tmpSizeLimit));
+    if (verifyProblem) return invalid('InvalidField', `spec.backup.verify: ${verifyProblem}`);
     const d = DEFAULTS.backup;
     backup = {
       schedule: b.schedule,
@@ -282,6 +293,7 @@ export function normalizeSpec(
       retention: r,
       ...(b.volumeClaimName ? { volumeClaimName: b.volumeClaimName } : {}),
       ...(b.s3 ? { s3: b.s3 } : {}),
+      ...(v ? { verify: { schedule: v.schedule, tmpSizeLimit: v.tmpSizeLimit } } : {}),
       suspend: b.suspend ?? d.suspend,
       successfulJobsHistoryLimit: b.successfulJobsHistoryLimit ?? d.successfulJobsHistoryLimit,
       failedJobsHistoryLimit: b.failedJobsHistoryLimit ?? d.failedJobsHistoryLimit,

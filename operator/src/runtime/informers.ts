@@ -2,7 +2,7 @@ import type { Logger } from '@webrana/logger';
 import type { WebranaDatabase } from '../api/types';
 import { jobOutcome, migrationRun, podJobUid } from '../jobs';
 import type { CronJob, Job, Pod } from '../k8s';
-import { JOB_POD_SELECTOR, LABELS, MANAGED_SELECTOR } from '../names';
+import { JOB_POD_SELECTOR, LABELS, MANAGED_SELECTOR, type Component } from '../names';
 import type { ClusterView } from '../reconcile';
 import { RESTORE_LABEL, type WebranaRestore } from '../restore/api';
 import { activeRestores, restoreKey } from '../restore/reconcile';
@@ -252,7 +252,7 @@ export function createInformers(
   };
 }
 
-function podsOf(informers: Informers, component: 'migration' | 'backup', ns?: string): Pod[] {
+function podsOf(informers: Informers, component: Component, ns?: string): Pod[] {
   return (informers.pods.cache.list(ns) as unknown as Pod[]).filter(
     (p) => p.metadata.labels?.[LABELS.component] === component,
   );
@@ -267,6 +267,7 @@ export function clusterView(informers: Informers): ClusterView {
     cronJobs: (ns, db) => forDb(informers.cronJobs.cache.list(ns) as unknown as CronJob[], db),
     migrationPods: (ns, db) => forDb(podsOf(informers, 'migration', ns), db),
     backupPods: (ns, db) => forDb(podsOf(informers, 'backup', ns), db),
+    verifyPods: (ns, db) => forDb(podsOf(informers, 'verify', ns), db),
     heldServices: (ns, db) =>
       new Map(
         activeRestores(informers.restores.cache.list(ns) as WebranaRestore[], db).map(

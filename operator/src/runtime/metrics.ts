@@ -60,6 +60,7 @@ function registerBackupMetrics(registry: Registry, source: BackupSource): void {
     'lastDuration',
     'lastFailed',
     'expectedSince',
+    'lastVerified',
     'migrationFailed',
   ] as const) {
     gauge(field);
@@ -74,12 +75,6 @@ function registerBackupMetrics(registry: Registry, source: BackupSource): void {
       this.reset();
       for (const s of failures.observe(source.jobs(), expected)) this.inc(s.labels, s.value);
     },
-  });
-  new Gauge({
-    name: BACKUP_METRICS.lastVerified,
-    help: BACKUP_METRIC_HELP.lastVerified,
-    labelNames: METRIC_LABELS,
-    registers: [registry],
   });
 }
 
