@@ -32,6 +32,8 @@ const OPERATOR_GRANTS = [
   '/pods: watch',
   'apps/deployments/scale: patch',
   'apps/deployments: get',
+  'apps/deployments: list',
+  'apps/deployments: watch',
   'batch/cronjobs: create',
   'batch/cronjobs: delete',
   'batch/cronjobs: list',

@@ -120,6 +120,9 @@ test("the operator's ServiceAccount may do exactly what the operator does, in it
     ['list', 'webranarestores.webrana.cloud'],
     ['patch', 'webranarestores.webrana.cloud/status'],
     ['get', 'deployments.apps'],
+    // The post-deploy step's informer: rollout status of the Deployment a service names.
+    ['list', 'deployments.apps'],
+    ['watch', 'deployments.apps'],
     ['patch', 'deployments.apps/scale'],
     ['create', 'leases.coordination.k8s.io'],
     ['update', `leases.coordination.k8s.io/${SERVICE_ACCOUNT}`],
@@ -144,7 +147,6 @@ test("the operator's ServiceAccount may do exactly what the operator does, in it
     ['patch', 'deployments.apps'],
     ['update', 'deployments.apps'],
     ['delete', 'deployments.apps'],
-    ['list', 'deployments.apps'],
     ['update', 'deployments.apps/scale'],
     ['create', 'webranarestores.webrana.cloud'],
     ['delete', 'webranarestores.webrana.cloud'],

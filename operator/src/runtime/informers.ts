@@ -1,7 +1,7 @@
 import type { Logger } from '@webrana/logger';
 import type { WebranaDatabase } from '../api/types';
 import { jobOutcome, migrationRun, podJobUid } from '../jobs';
-import type { CronJob, Job, Pod } from '../k8s';
+import type { CronJob, Deployment, Job, Pod } from '../k8s';
 import { JOB_POD_SELECTOR, LABELS, MANAGED_SELECTOR, type Component } from '../names';
 import type { ClusterView } from '../reconcile';
 import { RESTORE_LABEL, type WebranaRestore } from '../restore/api';
@@ -101,6 +101,39 @@ export function slimPod(obj: unknown): unknown {
 }
 
 /**
+ * A Deployment as cached: what rolloutOf (post-deploy.ts) reads (identity, generation, replicas, rollout
+ * status), nothing of its pod template.
+ */
+export function slimDeployment(obj: unknown): unknown {
+  const d = obj as Deployment & { apiVersion?: string; kind?: string };
+  if (!d?.metadata) return obj;
+  const m = d.metadata;
+  const s = d.status ?? {};
+  return {
+    metadata: {
+      name: m.name,
+      ...(m.namespace ? { namespace: m.namespace } : {}),
+      ...(m.uid ? { uid: m.uid } : {}),
+      ...(m.resourceVersion ? { resourceVersion: m.resourceVersion } : {}),
+      ...(m.generation !== undefined ? { generation: m.generation } : {}),
+    },
+    spec: { ...(d.spec?.replicas !== undefined ? { replicas: d.spec.replicas } : {}) },
+    status: {
+      ...(s.observedGeneration !== undefined ? { observedGeneration: s.observedGeneration } : {}),
+      ...(s.replicas !== undefined ? { replicas: s.replicas } : {}),
+      ...(s.updatedReplicas !== undefined ? { updatedReplicas: s.updatedReplicas } : {}),
+      ...(s.availableReplicas !== undefined ? { availableReplicas: s.availableReplicas } : {}),
+      conditions: (s.conditions ?? []).map((c) => ({
+        type: c.type,
+        status: c.status,
+        ...(c.reason ? { reason: c.reason } : {}),
+        ...(c.message ? { message: c.message } : {}),
+      })),
+    },
+  };
+}
+
+/**
  * A ListWatchCache (listwatch.ts) that restarts itself: the cache re-lists after 410 Gone and resumes
  * a watch the server closed, but stops for good after any other error; this wrapper starts it again
  * after a growing delay (1 s doubling to 30 s) and reports whether the cache is synced.
@@ -169,6 +202,8 @@ export interface Informers {
   readonly jobs: InformerHandle<Job>;
   readonly cronJobs: InformerHandle<CronJob>;
   readonly pods: InformerHandle<Pod>;
+  /** Deployments (slim): a rollout's progress wakes the WebranaDatabases that name the Deployment. */
+  readonly deployments: InformerHandle<Deployment>;
   /** WebranaRestores: each change wakes the restore and the WebranaDatabase it holds. */
   readonly restores: InformerHandle<WebranaRestore>;
 }
@@ -203,7 +238,26 @@ export function createInformers(
     const phase = pod.status?.phase;
     if (verb !== 'delete' && (phase === 'Succeeded' || phase === 'Failed')) onMigrationFinished?.();
   };
-  return {
+  // A Deployment changed: wake each WebranaDatabase of its namespace that names it (post-deploy step).
+  const onDeployment = (d: Deployment) => {
+    const ns = d.metadata.namespace;
+    for (const db of handles.databases.cache.list(ns) as WebranaDatabase[]) {
+      if ((db.spec?.services ?? []).some((s) => s.deployment === d.metadata.name)) {
+        enqueue(`${ns}/${db.metadata.name}`);
+      }
+    }
+  };
+  const handles: Informers = {
+    deployments: informer<Deployment>(
+      'deployments',
+      client,
+      paths.deployments(namespace),
+      log,
+      undefined,
+      onDeployment,
+      () => onWatch?.('deployments'),
+      slimDeployment,
+    ),
     databases: informer<WebranaDatabase>(
       'webranadatabases',
       client,
@@ -250,6 +304,7 @@ export function createInformers(
       onWatch?.('cronjobs'),
     ),
   };
+  return handles;
 }
 
 function podsOf(informers: Informers, component: Component, ns?: string): Pod[] {
@@ -266,6 +321,7 @@ export function clusterView(informers: Informers): ClusterView {
     jobs: (ns, db) => forDb(informers.jobs.cache.list(ns) as unknown as Job[], db),
     cronJobs: (ns, db) => forDb(informers.cronJobs.cache.list(ns) as unknown as CronJob[], db),
     migrationPods: (ns, db) => forDb(podsOf(informers, 'migration', ns), db),
+    deployment: (ns, name) => informers.deployments.cache.get(name, ns) as Deployment | undefined,
     backupPods: (ns, db) => forDb(podsOf(informers, 'backup', ns), db),
     verifyPods: (ns, db) => forDb(podsOf(informers, 'verify', ns), db),
     heldServices: (ns, db) =>

@@ -29,6 +29,7 @@ export const paths = {
   restores: (ns?: string) => nsPath(`/apis/${GROUP}/${VERSION}`, RESTORE_PLURAL, ns),
   restore: (ns: string, name: string) => `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${RESTORE_PLURAL}/${name}`,
   deployment: (ns: string, name: string) => `/apis/apps/v1/namespaces/${ns}/deployments/${name}`,
+  deployments: (ns?: string) => nsPath('/apis/apps/v1', 'deployments', ns),
   lease: (ns: string, name?: string) => `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases${name ? `/${name}` : ''}`,
 };
 
