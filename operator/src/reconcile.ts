@@ -243,6 +243,7 @@ export class Reconciler {
       failureMessages,
       actions,
       throttled,
+      held,
     });
 
     const backupNow = db.metadata.annotations?.[BACKUP_NOW_ANNOTATION];
@@ -308,7 +309,12 @@ export class Reconciler {
     plan: MigrationPlan,
     jobs: readonly Job[],
     recorded: readonly ServiceStatus[],
-    ctx: { failureMessages: ReadonlyMap<string, string>; actions: string[]; throttled: Set<string> },
+    ctx: {
+      failureMessages: ReadonlyMap<string, string>;
+      actions: string[];
+      throttled: Set<string>;
+      held: ReadonlyMap<string, string>;
+    },
   ): Promise<{ statuses: Map<string, PostDeployStatus>; started: string[] }> {
     const { namespace, name } = owner;
     const statuses = new Map<string, PostDeployStatus>();
@@ -334,6 +340,14 @@ export class Reconciler {
       if (!decision.status) continue;
       statuses.set(svc.name, decision.status);
       if (!decision.create) continue;
+      if (ctx.held.has(svc.name)) {
+        statuses.set(svc.name, {
+          ...decision.status,
+          phase: 'Waiting',
+          message: `held by WebranaRestore ${ctx.held.get(svc.name)}: the post-deploy migration waits until the restore ends`,
+        });
+        continue;
+      }
       if (limit > 0 && this.activeMigrations() >= limit) {
         statuses.set(svc.name, {
           ...decision.status,

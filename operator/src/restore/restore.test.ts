@@ -6,9 +6,9 @@ import { createLogger } from '@webrana/logger';
 import { FakeCluster, FOUR_SERVICES } from '../../test/fake-cluster';
 import type { WebranaDatabaseSpec } from '../api/types';
 import { normalizeSpec } from '../api/validate';
-import type { Job, Pod } from '../k8s';
+import type { Deployment as K8sDeployment, Job, Pod } from '../k8s';
 import { LABELS } from '../names';
-import { Reconciler } from '../reconcile';
+import { Reconciler, type ClusterView } from '../reconcile';
 import { REPLICAS_ANNOTATION, type WebranaRestore, type WebranaRestoreSpec, type WebranaRestoreStatus } from './api';
 import { webranaRestoreCrd } from './crd';
 import { dumpSource, restoreArgs, restoreJob, restoreJobName } from './job';
@@ -527,5 +527,45 @@ describe('WebranaDatabase reconcile while a restore holds a service', () => {
       false,
     );
     expect(cluster.status('ns/webrana')?.conditions?.find((c) => c.type === 'RestoreInProgress')?.status).toBe('False');
+  });
+});
+
+describe('post-deploy migrations while a restore holds the service', () => {
+  test('the post-deploy Job of a rolled-out Deployment is not created while held, and is once the restore ends', async () => {
+    const cluster = new FakeCluster();
+    const spec: WebranaDatabaseSpec = {
+      image: 'registry.example/webrana/jobs:1.4.0',
+      services: [
+        { name: 'catalog-service', databaseUrlSecretRef: { name: 'catalog-db', key: 'url' }, deployment: 'catalog' },
+      ],
+    };
+    cluster.addDatabase('webrana', spec);
+    let held = new Map([['catalog-service', 'r1']]);
+    const rolledOut: K8sDeployment = {
+      metadata: { name: 'catalog', namespace: 'ns', generation: 1 },
+      spec: { replicas: 2 },
+      status: { observedGeneration: 1, replicas: 2, updatedReplicas: 2, availableReplicas: 2 },
+    };
+    const view: ClusterView = {
+      getDatabase: (n, d) => cluster.getDatabase(n, d),
+      jobs: (n, d) => cluster.jobs(n, d),
+      cronJobs: (n, d) => cluster.cronJobs(n, d),
+      migrationJobStates: () => cluster.migrationJobStates(),
+      deployment: () => rolledOut,
+      heldServices: () => held,
+    };
+    const db = new Reconciler({ view, writer: cluster, log, instance: 't', now: cluster.now });
+    held = new Map();
+    await db.reconcile('ns/webrana'); // the pre-deploy Job, not held yet
+    cluster.finishJob('webrana-catalog-service-migrate-g1', 'Complete');
+    held = new Map([['catalog-service', 'r1']]);
+    await db.reconcile('ns/webrana');
+    expect(cluster.jobNames()).toEqual(['webrana-catalog-service-migrate-g1']);
+    const postDeploy = () => cluster.status('ns/webrana')?.services?.[0]?.postDeploy;
+    expect(postDeploy()).toMatchObject({ phase: 'Waiting' });
+    expect(postDeploy()?.message).toContain('held by WebranaRestore r1');
+    held = new Map();
+    await db.reconcile('ns/webrana');
+    expect(cluster.jobNames()).toContain('webrana-catalog-service-postdeploy-g1');
   });
 });
