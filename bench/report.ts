@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import type { BackupResult } from './backup';
 import type { BackupS3Result } from './backup-s3';
 import { resultsDir, roundRatios, type RoundRatios } from './common';
+import type { DrillBenchResult } from './drill';
 import type { HealthDbResult, WrkRun } from './health-db';
 import type { MigrationsResult } from './migrations';
 import type { OperatorBenchResult } from './operator';
@@ -248,6 +249,26 @@ function backupS3(r: BackupS3Result | null, run: RunRecord | null): string[] {
   ];
 }
 
+function drill(r: DrillBenchResult | null, run: RunRecord | null): string[] {
+  if (!r) return [];
+  const title = "## Restore drill vs the backup job's own time";
+  if (!r.ratio?.perRound) return oldFormat(title);
+  return [
+    title,
+    '',
+    `Generated order database of ${r.databaseMB} MB (full dump ${r.dumpMB} MB, ${r.rowsChecked} rows checked); ` +
+      `${loadAtStart(r.loadAverageAtStart)}. ${r.rounds.length} rounds; in each, \`webrana-jobs backup\` writes a dump ` +
+      'to a volume, then `webrana-jobs backup verify --file=` that dump: unpack and sha256, restore (one ' +
+      "transaction) into a scratch database on the same server, migration head and every table's row count " +
+      'against the manifest, drop.',
+    '',
+    `- Drill / backup: ${ratioText(r.ratio)}; medians ${fmt(r.drillSeconds)} s and ${fmt(r.backupSeconds)} s.`,
+    '',
+    reproduce(run, 'drill'),
+    '',
+  ];
+}
+
 function zeroDowntime(r: ZeroDowntimeResult | null, run: RunRecord | null): string[] {
   if (!r) return [];
   const met = (ok: boolean) => (ok ? 'met' : '**NOT met**');
@@ -401,6 +422,7 @@ export function render(): string {
     ...health(read('health-db'), run),
     ...backup(read('backup'), run),
     ...backupS3(read('backup-s3'), run),
+    ...drill(read('drill'), run),
     ...zeroDowntime(read('zero-downtime'), run),
     ...operatorScale(read('operator'), run),
   ];

@@ -14,6 +14,7 @@ const BENCHES = [
   { name: 'health-db', args: [] },
   { name: 'backup', args: ['--rounds=3'] },
   { name: 'backup-s3', args: ['--rounds=3'] },
+  { name: 'drill', args: ['--rounds=3'] },
   { name: 'zero-downtime', args: ['--rounds=3'] },
   { name: 'operator', args: [] },
   { name: 'operator-e2e', args: ['--rounds=5'] },
