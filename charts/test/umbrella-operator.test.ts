@@ -43,3 +43,25 @@ test('by default every service migrates in its own hook and no operator runs, so
   ).toEqual(SERVICES.map((s) => `webrana-${s.name}-migrate`).sort());
   expect(byKind(objects, 'CustomResourceDefinition')).toEqual([]);
 });
+
+test("with global.migrateWithOperator each service names its own Deployment (services[].deployment), so the operator's post-deploy migrations wait for that rollout; not with migrations.postDeploy.enabled false", () => {
+  const values = {
+    global: { migrateWithOperator: true },
+    'billing-service': { migrations: { postDeploy: { enabled: false } } },
+    'order-service': { fullnameOverride: 'orders' },
+  };
+  const { objects } = template('webrana', values, 'shop');
+  const [resource] = byKind(objects, 'WebranaDatabase');
+  const named = (resource!.spec as { services: { name: string; deployment?: string }[] }).services.map((s) => [
+    s.name,
+    s.deployment,
+  ]);
+  const deployments = byKind(objects, 'Deployment').map((d) => d.metadata.name);
+  expect(named).toEqual([
+    ['auth-service', 'shop-auth-service'],
+    ['catalog-service', 'shop-catalog-service'],
+    ['order-service', 'orders'],
+    ['billing-service', undefined],
+  ]);
+  for (const [, deployment] of named.filter(([, d]) => d)) expect(deployments).toContain(deployment);
+});
