@@ -92,6 +92,7 @@ export interface RunResult {
 
 export interface RunOptions {
   readonly env?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
   readonly input?: string;
   readonly timeoutMs?: number;
   /** Called with each complete line of stderr as it arrives. */
@@ -101,7 +102,11 @@ export interface RunOptions {
 /** A child process to completion (never throws for a non-zero exit). */
 export function run(command: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      env: opts.env ?? process.env,
+      cwd: opts.cwd,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
