@@ -48,13 +48,14 @@ export function slimJob(obj: unknown): unknown {
 
 /**
  * A pod as cached: what migrationRun reads (identity, owner, phase, container exits), and for a
- * backup pod its termination message (the backup summary, at most 4 KiB), nothing else.
+ * backup or restore drill pod its termination message (the backup summary or the drill's outcome, at
+ * most 4 KiB), nothing else.
  */
 export function slimPod(obj: unknown): unknown {
   const pod = obj as Pod & { apiVersion?: string; kind?: string };
   if (!pod?.metadata) return obj;
   const m = pod.metadata;
-  const keepMessage = m.labels?.[LABELS.component] === 'backup';
+  const keepMessage = ['backup', 'verify'].includes(m.labels?.[LABELS.component] ?? '');
   const slim: Pod & { apiVersion?: string; kind?: string } = {
     ...(pod.apiVersion ? { apiVersion: pod.apiVersion } : {}),
     ...(pod.kind ? { kind: pod.kind } : {}),

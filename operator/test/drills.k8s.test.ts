@@ -1,0 +1,122 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { generate } from '@webrana/datagen';
+import { apply, getJson, kubectl, pvcDir, waitFor } from '@webrana/kube-lab';
+import { createTestDatabase, serverUrl, withClient, type TestDatabase } from '@webrana/testing';
+import { copyAsLater, dropFirstRow, tamperedArchive } from '../../jobs/test/backup-verify-helpers';
+import type { WebranaDatabaseSpec } from '../src/api/types';
+import {
+  condition,
+  getDatabase,
+  pvc,
+  secret,
+  startOperator,
+  useOperatorEnv,
+  waitForCondition,
+  webranaDatabase,
+  JOBS_IMAGE,
+  type RunningOperator,
+} from './harness';
+
+// Restore drills on kube-lab (stand-in node): real apiserver, CronJob and Job controllers, the drill
+// pods run by the kube-lab kubelet (the jobs CLI against real PostgreSQL; its termination message is
+// the drill's outcome), and the operator under the chart's RBAC. The drill CronJob runs every minute
+// here, so each drill below is a scheduled one.
+const env = useOperatorEnv('drills');
+const lab = env.lab;
+const DB = 'dr';
+const SERVICE = 'order-service';
+let operator: RunningOperator;
+let db: TestDatabase;
+
+const verifiedMetric = () =>
+  operator.metric('webrana_backup_last_verified_timestamp_seconds', {
+    namespace: env.ns,
+    database: DB,
+    service: SERVICE,
+  });
+const dumpDir = () => path.join(pvcDir(lab.kubeletStateDir, env.ns, 'dr-backups'), SERVICE);
+const manifestOf = (file: string) => JSON.parse(fs.readFileSync(path.join(dumpDir(), `${file}.json`), 'utf8'));
+const drillStatus = async () =>
+  (await getDatabase(env, DB))?.status?.services?.find((s) => s.name === SERVICE)?.backup?.verify;
+
+async function events(reason: string): Promise<string[]> {
+  const list = await getJson<{ items: { reason: string; message: string }[] }>(lab, [
+    'events',
+    '-n',
+    env.ns,
+    '--field-selector',
+    `involvedObject.kind=WebranaDatabase,involvedObject.name=${DB},reason=${reason}`,
+  ]);
+  return (list?.items ?? []).map((e) => e.message);
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase('dr_order');
+  await secret(env, 'dr-order-db', db.url);
+  const spec: WebranaDatabaseSpec = {
+    image: JOBS_IMAGE,
+    services: [{ name: SERVICE, databaseUrlSecretRef: { name: 'dr-order-db', key: 'url' } }],
+    migration: { backoffLimit: 0, activeDeadlineSeconds: 300 },
+    // February 30th: backups never fire by themselves (one is asked for below); drills every minute.
+    backup: { schedule: '0 0 30 2 *', volumeClaimName: 'dr-backups', verify: { schedule: '* * * * *' } },
+  };
+  await apply(lab, env.ns, pvc('dr-backups'));
+  operator = startOperator(env, 'op-1');
+  await operator.port;
+  await apply(lab, env.ns, webranaDatabase(DB, spec));
+  await waitForCondition(env, DB, 'Ready', 'True');
+  await generate('order', db.url, 200);
+  await kubectl(lab, ['annotate', 'wdb', DB, '-n', env.ns, 'webrana.cloud/backup-now=drills']);
+  await waitFor(
+    'the backup-now Job done',
+    async () => (await getDatabase(env, DB))?.status?.services?.[0]?.backup?.lastSuccess?.file,
+    { timeoutMs: 120_000 },
+  );
+}, 300_000);
+
+afterAll(async () => {
+  await operator?.stop();
+  await db?.drop().catch(() => undefined);
+});
+
+let good: string;
+let verifiedAt: number;
+
+test("a scheduled drill passes on a good dump: BackupVerified True naming the dump, the metric at the drill's time, verifiedAt in the manifest, an Event", async () => {
+  good = (await getDatabase(env, DB))!.status!.services![0]!.backup!.lastSuccess!.file!;
+  // A drill that ran before the backup existed fails without marking anything (DrillError); the next one passes.
+  const passed = await waitForCondition(env, DB, 'BackupVerified', 'True', 180_000);
+  const c = condition(passed, 'BackupVerified')!;
+  expect(c.reason).toBe('DrillsPassed');
+  expect(c.message).toContain(`${SERVICE}: ${good} (taken `);
+  const status = (await drillStatus())!;
+  expect(status).toMatchObject({ lastResult: 'Passed', lastFile: good, lastPass: { file: good } });
+  verifiedAt = Date.parse(status.lastPass!.verifiedAt) / 1000;
+  await waitFor('the metric advanced', async () => ((await verifiedMetric()) === verifiedAt ? true : undefined));
+  expect(manifestOf(good).verifiedAt).toEqual(expect.any(String));
+  expect(manifestOf(good).drillFailure).toBeUndefined();
+  expect((await events('BackupVerified')).some((m) => m.includes(`passed: ${good} restored`))).toBe(true);
+}, 240_000);
+
+test('a scheduled drill fails on a dump altered after it was written: condition False (DrillFailed), metric not advanced, dump marked', async () => {
+  // The newest dump now: a copy of the good one a minute later, one status_history row cut out of its
+  // data and its manifest's sha256 and size made to match, so only the drill's row count can tell.
+  const altered = copyAsLater(path.join(dumpDir(), good), 60);
+  await tamperedArchive(altered, (dataFile) => dropFirstRow(dataFile('public.status_history')));
+  const name = path.basename(altered);
+  const failed = await waitForCondition(env, DB, 'BackupVerified', 'False', 180_000);
+  const c = condition(failed, 'BackupVerified')!;
+  expect(c.reason).toBe('DrillFailed');
+  expect(c.message).toContain(`of ${name} failed: table public.status_history has`);
+  expect(await drillStatus()).toMatchObject({ lastResult: 'Failed', lastFile: name, lastDumpFailed: true });
+  expect(manifestOf(name).drillFailure.problems[0]).toMatch(/^table public\.status_history has \d+ rows/);
+  expect(await verifiedMetric()).toBe(verifiedAt);
+  expect((await events('BackupVerificationFailed')).some((m) => m.includes(name))).toBe(true);
+  // No scratch database is left behind by the drills (one may exist while a drill runs: every minute here).
+  const scratch = () =>
+    withClient(serverUrl(), (client) =>
+      client.query(`SELECT datname FROM pg_database WHERE datname LIKE $1`, [`${db.name}\\_drill\\_%`]),
+    );
+  await waitFor('no scratch database', async () => ((await scratch()).rows.length === 0 ? true : undefined));
+}, 240_000);
