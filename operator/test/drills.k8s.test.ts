@@ -3,7 +3,9 @@ import * as path from 'node:path';
 import { generate } from '@webrana/datagen';
 import { apply, getJson, kubectl, pvcDir, waitFor } from '@webrana/kube-lab';
 import { createTestDatabase, serverUrl, withClient, type TestDatabase } from '@webrana/testing';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { copyAsLater, dropFirstRow, tamperedArchive } from '../../jobs/test/backup-verify-helpers';
+import { startS3Server } from '../../jobs/test/s3-server';
 import type { WebranaDatabaseSpec } from '../src/api/types';
 import {
   condition,
@@ -120,3 +122,52 @@ test('a scheduled drill fails on a dump altered after it was written: condition 
     );
   await waitFor('no scratch database', async () => ((await scratch()).rows.length === 0 ? true : undefined));
 }, 240_000);
+
+test('from a bucket alone (spec.backup.s3, no volume): a scheduled drill restores the newest object, BackupVerified True, verifiedAt in its manifest object', async () => {
+  const s3 = await startS3Server();
+  const other = await createTestDatabase('dr_auth');
+  try {
+    await s3.createBucket('dr-dumps');
+    await apply(lab, env.ns, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'dr-s3' },
+      stringData: { AWS_ACCESS_KEY_ID: s3.accessKey, AWS_SECRET_ACCESS_KEY: s3.secretKey },
+    });
+    await secret(env, 'dr-auth-db', other.url);
+    const spec: WebranaDatabaseSpec = {
+      image: JOBS_IMAGE,
+      services: [{ name: 'auth-service', databaseUrlSecretRef: { name: 'dr-auth-db', key: 'url' } }],
+      migration: { backoffLimit: 0, activeDeadlineSeconds: 300 },
+      backup: {
+        schedule: '0 0 30 2 *',
+        s3: {
+          bucket: 'dr-dumps',
+          prefix: 'prod',
+          endpoint: s3.endpoint,
+          forcePathStyle: true,
+          credentialsSecretRef: { name: 'dr-s3' },
+        },
+        verify: { schedule: '* * * * *' },
+      },
+    };
+    await apply(lab, env.ns, webranaDatabase('drs3', spec));
+    await waitForCondition(env, 'drs3', 'Ready', 'True');
+    await kubectl(lab, ['annotate', 'wdb', 'drs3', '-n', env.ns, 'webrana.cloud/backup-now=bucket']);
+    const file = await waitFor(
+      'the backup to the bucket',
+      async () => (await getDatabase(env, 'drs3'))?.status?.services?.[0]?.backup?.lastSuccess?.file,
+      { timeoutMs: 120_000 },
+    );
+    const passed = await waitForCondition(env, 'drs3', 'BackupVerified', 'True', 180_000);
+    expect(condition(passed, 'BackupVerified')?.message).toContain(`auth-service: ${file} (taken `);
+    const manifest = await s3.client.send(
+      new GetObjectCommand({ Bucket: 'dr-dumps', Key: `prod/auth-service/${file}.json` }),
+    );
+    expect(JSON.parse(await manifest.Body!.transformToString()).verifiedAt).toEqual(expect.any(String));
+  } finally {
+    await kubectl(lab, ['delete', 'wdb', 'drs3', '-n', env.ns, '--wait=false'], { allowFailure: true });
+    await s3.stop();
+    await other.drop().catch(() => undefined);
+  }
+}, 360_000);
