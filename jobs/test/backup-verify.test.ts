@@ -120,6 +120,9 @@ test('a dump whose table data was altered after writing (sha256 updated) fails o
     ]);
     expect(restored.code).toBe(0);
     expect(restoredFile(restored.stdout)).toBe(path.basename(dump));
+    expect(restored.stdout).toContain(
+      `passed over 1 newer dump(s) that failed a restore drill (${path.basename(altered)})`,
+    );
   } finally {
     await target.drop();
   }

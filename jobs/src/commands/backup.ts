@@ -367,6 +367,7 @@ export async function restoreCommand(args: string[], io: CommandIO): Promise<num
             latest.future.map((name) => ({ name })),
             s3Url(bucket.location),
           );
+        warnFailedDrills(io.log, latest.failedDrills);
         key = latest.key;
       }
       const restoreTarget = await targetDatabase();
@@ -395,6 +396,7 @@ export async function restoreCommand(args: string[], io: CommandIO): Promise<num
         latest.future.map((name) => ({ name })),
         values.dir!,
       );
+    warnFailedDrills(io.log, latest.failedDrills);
     file = latest.file;
   }
   if (!fs.existsSync(file)) throw new BackupError(`dump file not found: ${file}`);
@@ -441,6 +443,16 @@ function writeRestoreTerminationLog(
     // The database is restored; only the report is lost.
     io.log.warn({ file, err: { message: (error as Error).message } }, 'could not write the termination message');
   }
+}
+
+/** restore --latest passed over newer dumps that failed a restore drill: say which, and what it took instead. */
+function warnFailedDrills(log: CommandIO['log'], names: readonly string[]): void {
+  if (names.length === 0) return;
+  log.warn(
+    { files: names },
+    `passed over ${names.length} newer dump(s) that failed a restore drill (${names.join(', ')}): ` +
+      'their manifests carry drillFailure; restore one with --file only if you know why',
+  );
 }
 
 /** A line of `retention plan` input: an ISO-8601 UTC time or a dump file name. */
