@@ -43,14 +43,15 @@ function serverBinary(): string {
 // The SDK's Node 22 notice (see ObjectStore) would otherwise end up in every test's output.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const listening = (port: number) =>
+const listening = (host: string, port: number) =>
   new Promise<boolean>((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
+    const socket = net.connect(port, host);
     socket.once('connect', () => (socket.destroy(), resolve(true)));
     socket.once('error', () => resolve(false));
   });
 
-export async function startS3Server(): Promise<S3Server> {
+/** `host`: the address it listens on (default loopback; the real-node tests give the node IP, which pods reach). */
+export async function startS3Server({ host = '127.0.0.1' }: { host?: string } = {}): Promise<S3Server> {
   const bin = serverBinary();
   const port = await freePort();
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 's3-data-'));
@@ -59,7 +60,7 @@ export async function startS3Server(): Promise<S3Server> {
   let child: ChildProcess | null = null;
   let exited: Promise<void> = Promise.resolve();
   let output = '';
-  const endpoint = `http://127.0.0.1:${port}`;
+  const endpoint = `http://${host}:${port}`;
   const server: S3Server = {
     endpoint,
     accessKey,
@@ -87,7 +88,7 @@ export async function startS3Server(): Promise<S3Server> {
       output = '';
       const proc = spawn(
         bin,
-        ['--access', accessKey, '--secret', secretKey, '--port', `127.0.0.1:${port}`, '--quiet', 'posix', root],
+        ['--access', accessKey, '--secret', secretKey, '--port', `${host}:${port}`, '--quiet', 'posix', root],
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );
       child = proc;
@@ -95,7 +96,7 @@ export async function startS3Server(): Promise<S3Server> {
       proc.stderr!.on('data', (c: Buffer) => (output += c.toString()));
       exited = new Promise((resolve) => proc.once('exit', () => resolve()));
       const deadline = Date.now() + 15_000;
-      while (!(await listening(port))) {
+      while (!(await listening(host, port))) {
         if (proc.exitCode !== null || Date.now() > deadline)
           throw new Error(`versitygw did not start on ${endpoint}: ${output}`);
         await new Promise((r) => setTimeout(r, 50));
