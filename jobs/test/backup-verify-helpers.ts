@@ -27,6 +27,17 @@ export const sessionsIn = (database: string) =>
       .then((r) => r.rows[0]!.n),
   );
 
+/** The scratch database of `database` a restore (pg_restore, by its application_name) is writing into now, if any. */
+export const restoringInto = (database: string) =>
+  withClient(serverUrl(), (c) =>
+    c
+      .query<{ datname: string }>(
+        `SELECT datname FROM pg_stat_activity WHERE datname LIKE $1 AND application_name LIKE 'webrana-jobs-restore-%'`,
+        [`${database}\\_drill\\_%`],
+      )
+      .then((r) => r.rows[0]?.datname),
+  );
+
 /**
  * Rewrites a .tar.zst dump as a tamperer would: unpacked, `edit` given the dump directory and a
  * function that finds a table's data file, packed again by tar | zstd. The manifest's sha256 and size

@@ -10,6 +10,7 @@ import {
   copyAsLater,
   dropFirstRow,
   dropRowWith,
+  restoringInto,
   scratchDatabases,
   sessionsIn,
   tamperedArchive,
@@ -175,7 +176,7 @@ async function shaOf(file: string) {
 }
 
 test('a drill killed with kill -9 mid-restore leaves its scratch database, which the next drill drops', async () => {
-  await generate('order', db.url, 5000, { first: 301 }); // a restore long enough to be caught in
+  await generate('order', db.url, 20_000, { first: 301 }); // a restore long enough to be caught in
   expect((await runCli(['backup', '--service=order-service', `--dir=${dir}`, `--database-url=${db.url}`])).code).toBe(
     0,
   );
@@ -187,14 +188,11 @@ test('a drill killed with kill -9 mid-restore leaves its scratch database, which
     '--latest',
     `--dir=${dir}`,
   ]);
-  const [stale] = await waitFor('the scratch database', async () => {
-    const names = await scratchDatabases(db.name);
-    return names.length > 0 && names;
-  });
+  const stale = await waitFor('pg_restore writing into the scratch database', () => restoringInto(db.name), 60_000);
   drill.child.kill('SIGKILL');
   expect((await drill.result).signal).toBe('SIGKILL');
   // pg_restore, a child of the killed process, may still finish its work: then nothing holds the database.
-  await waitFor('no session in the scratch database', async () => (await sessionsIn(stale!)) === 0, 60_000);
+  await waitFor('no session in the scratch database', async () => (await sessionsIn(stale)) === 0, 60_000);
   expect(await scratchDatabases(db.name)).toEqual([stale]);
 
   const next = await verify(termLog(), '--latest', `--dir=${dir}`);
@@ -204,7 +202,7 @@ test('a drill killed with kill -9 mid-restore leaves its scratch database, which
 });
 
 test('SIGTERM stops a drill, drops its scratch database and marks nothing', async () => {
-  await generate('order', db.url, 5000, { first: 301 });
+  await generate('order', db.url, 20_000, { first: 301 });
   expect((await runCli(['backup', '--service=order-service', `--dir=${dir}`, `--database-url=${db.url}`])).code).toBe(
     0,
   );
@@ -226,7 +224,7 @@ test('SIGTERM stops a drill, drops its scratch database and marks nothing', asyn
     `--file=${latest}`,
     `--termination-log=${log}`,
   ]);
-  await waitFor('the scratch database', async () => (await scratchDatabases(db.name)).length > 0);
+  await waitFor('pg_restore writing into the scratch database', () => restoringInto(db.name), 60_000);
   drill.child.kill('SIGTERM');
   const result = await drill.result;
   expect(result.code).toBe(1);

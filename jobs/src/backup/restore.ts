@@ -215,6 +215,9 @@ async function connect(settings: DatabaseSettings): Promise<Client> {
     connectionTimeoutMillis: 10_000,
     application_name: 'webrana-jobs-restore',
   });
+  // A session ended by the server (pg_terminate_backend, a dropped database, a restart) must not crash
+  // the process: the query in flight fails with the reason, and the restore reports that.
+  client.on('error', () => undefined);
   await client.connect().catch((error: Error) => {
     throw new BackupError(`cannot connect to ${settings.redacted}: ${error.message}`);
   });
