@@ -106,12 +106,17 @@ export interface DeploymentCondition {
   status: string;
   reason?: string;
   message?: string;
+  lastUpdateTime?: string;
 }
 
 /** What the operator reads of an apps/v1 Deployment: its rollout state. */
 export interface Deployment {
   metadata: Meta;
-  spec?: { replicas?: number; paused?: boolean };
+  spec?: {
+    replicas?: number;
+    paused?: boolean;
+    template?: { spec?: { terminationGracePeriodSeconds?: number } };
+  };
   status?: {
     observedGeneration?: number;
     replicas?: number;

@@ -73,6 +73,27 @@ describe('rolloutOf: the rules of kubectl rollout status', () => {
     expect(rolloutOf('catalog', undefined)).toEqual({ state: 'progressing', message: 'deployment catalog not found' });
   });
 
+  test("rolled out, but within the pods' termination grace period after completion: not done yet (a terminating old pod may still answer)", () => {
+    const d = deployment();
+    d.status!.conditions = [
+      { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', lastUpdateTime: '2026-11-30T10:00:00Z' },
+    ];
+    d.spec!.template = { spec: { terminationGracePeriodSeconds: 30 } };
+    expect(rolloutOf('catalog', d, new Date('2026-11-30T10:00:10Z'))).toEqual({
+      state: 'progressing',
+      message:
+        'deployment catalog rolled out; its old pods may still be terminating until 2026-11-30T10:00:30Z (grace period 30 s)',
+      recheckInMs: 20_000,
+    });
+    expect(rolloutOf('catalog', d, new Date('2026-11-30T10:00:30Z')).state).toBe('done');
+    // Kubernetes' default grace period when the template sets none.
+    delete d.spec!.template;
+    expect(rolloutOf('catalog', d, new Date('2026-11-30T10:00:29Z')).state).toBe('progressing');
+    // Without the completion time (no such condition) there is nothing to wait from.
+    d.status!.conditions = [];
+    expect(rolloutOf('catalog', d, new Date('2026-11-30T10:00:01Z')).state).toBe('done');
+  });
+
   test('replicas unset in the spec means 1, as in Kubernetes', () => {
     const d = deployment({ status: { observedGeneration: 3, replicas: 1, updatedReplicas: 1, availableReplicas: 1 } });
     delete d.spec!.replicas;
@@ -193,6 +214,16 @@ describe('planPostDeploy: when the post-deploy migration Job is created', () => 
     // A record of another generation does not count.
     const older = { ...recorded, job: 'db-catalog-service-postdeploy-g2' };
     expect(planPostDeploy(input({ recorded: older })).create).toBe(true);
+  });
+
+  test('waits out the grace period, and says when to look again', () => {
+    const d = deployment();
+    d.status!.conditions = [
+      { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', lastUpdateTime: '2026-11-30T10:00:00Z' },
+    ];
+    const early = planPostDeploy(input({ deployment: d, now: new Date('2026-11-30T10:00:05Z') }));
+    expect(early).toMatchObject({ create: false, recheckInMs: 25_000, status: { phase: 'Waiting' } });
+    expect(planPostDeploy(input({ deployment: d, now: new Date('2026-11-30T10:00:31Z') })).create).toBe(true);
   });
 
   test('blocked, never run, when the rollout exceeded its progress deadline', () => {

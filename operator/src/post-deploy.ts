@@ -21,15 +21,21 @@ import type { ServicePlan } from './plan';
 
 export type Rollout =
   | { readonly state: 'done'; readonly message: string }
-  | { readonly state: 'progressing'; readonly message: string }
+  | { readonly state: 'progressing'; readonly message: string; readonly recheckInMs?: number }
   | { readonly state: 'failed'; readonly message: string };
+
+/** Kubernetes' default terminationGracePeriodSeconds. */
+const DEFAULT_GRACE_SECONDS = 30;
 
 /**
  * Where a Deployment's rollout stands, by the rules of `kubectl rollout status`: the controller has
  * seen the newest generation, every replica runs the new template and is available, no old pod is
- * left, and the Progressing condition does not say the progress deadline passed.
+ * left, and the Progressing condition does not say the progress deadline passed. Then, given `now`,
+ * one more wait: the status stops counting an old pod once it is terminating, but such a pod still
+ * answers during its preStop delay; by the rollout's completion (Progressing NewReplicaSetAvailable,
+ * lastUpdateTime) plus the pods' termination grace period, every old pod is gone.
  */
-export function rolloutOf(name: string, d: Deployment | undefined): Rollout {
+export function rolloutOf(name: string, d: Deployment | undefined, now?: Date): Rollout {
   if (!d) return { state: 'progressing', message: `deployment ${name} not found` };
   const generation = d.metadata.generation ?? 0;
   const s = d.status ?? {};
@@ -57,6 +63,18 @@ export function rolloutOf(name: string, d: Deployment | undefined): Rollout {
   if (available < wanted) {
     return { state: 'progressing', message: `deployment ${name}: ${available} of ${wanted} updated pods available` };
   }
+  const completed = (s.conditions ?? []).find(
+    (c) => c.type === 'Progressing' && c.reason === 'NewReplicaSetAvailable',
+  )?.lastUpdateTime;
+  const grace = d.spec?.template?.spec?.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS;
+  const goneBy = completed ? Date.parse(completed) + grace * 1000 : NaN;
+  if (now && goneBy > now.getTime()) {
+    return {
+      state: 'progressing',
+      message: `deployment ${name} rolled out; its old pods may still be terminating until ${new Date(goneBy).toISOString().replace(/\.\d{3}Z$/, 'Z')} (grace period ${grace} s)`,
+      recheckInMs: goneBy - now.getTime(),
+    };
+  }
   return { state: 'done', message: `deployment ${name} rolled out generation ${generation}` };
 }
 
@@ -74,6 +92,8 @@ export interface PostDeployInput {
   readonly deployment: Deployment | undefined;
   /** Error message of the post-deploy Job when it failed. */
   readonly failureMessage?: string;
+  /** Now: the rollout counts once its old pods' grace period has passed (see rolloutOf). */
+  readonly now?: Date;
 }
 
 export interface PostDeployDecision {
@@ -81,6 +101,8 @@ export interface PostDeployDecision {
   readonly status?: PostDeployStatus;
   /** Create the post-deploy Job now. */
   readonly create: boolean;
+  /** Look again after this long (waiting out the old pods' grace period). */
+  readonly recheckInMs?: number;
 }
 
 export function planPostDeploy(input: PostDeployInput): PostDeployDecision {
@@ -128,7 +150,7 @@ export function planPostDeploy(input: PostDeployInput): PostDeployDecision {
       },
     };
   }
-  const rollout = rolloutOf(deployment, input.deployment);
+  const rollout = rolloutOf(deployment, input.deployment, input.now);
   if (rollout.state === 'failed') {
     return {
       create: false,
@@ -138,6 +160,7 @@ export function planPostDeploy(input: PostDeployInput): PostDeployDecision {
   if (rollout.state === 'progressing') {
     return {
       create: false,
+      ...(rollout.recheckInMs ? { recheckInMs: rollout.recheckInMs } : {}),
       status: {
         ...base,
         phase: 'Waiting',

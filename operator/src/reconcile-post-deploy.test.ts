@@ -114,6 +114,31 @@ describe('reconcile: post-deploy migrations after the rollout of the named Deplo
     expect(cluster.eventReasons()).toContain('PostDeployMigrationSucceeded');
   });
 
+  test("waits out the old pods' termination grace period after the rollout completed, looking again when it ends", async () => {
+    const { cluster, deployments, reconcile, postDeploy } = setup();
+    await reconcile();
+    cluster.finishJob(PRE, 'Complete');
+    const d = catalogDeployment(1, 1, 2);
+    d.spec!.template = { spec: { terminationGracePeriodSeconds: 30 } };
+    d.status!.conditions = [
+      {
+        type: 'Progressing',
+        status: 'True',
+        reason: 'NewReplicaSetAvailable',
+        lastUpdateTime: cluster.now().toISOString(),
+      },
+    ];
+    deployments.set('catalog', d);
+    cluster.tick(10);
+    const early = await reconcile();
+    expect(cluster.jobNames()).not.toContain(POST);
+    expect(postDeploy()?.message).toMatch(/old pods may still be terminating until .* \(grace period 30 s\)/);
+    expect(early.requeueAfterMs).toBe(20_000);
+    cluster.tick(21);
+    await reconcile();
+    expect(cluster.jobNames()).toContain(POST);
+  });
+
   test('never creates the post-deploy Job twice: not on a second reconcile, not after an operator restart', async () => {
     const { cluster, deployments, reconcile, restart } = setup();
     deployments.set('catalog', catalogDeployment(1, 1, 2));

@@ -293,7 +293,7 @@ export class Reconciler {
       ...(throttled.size > 0
         ? { requeueAfterMs: this.opts.slotRetryMs ?? 10_000 }
         : waitsForRollout
-          ? { requeueAfterMs: this.opts.rolloutRetryMs ?? 30_000 }
+          ? { requeueAfterMs: Math.min(post.recheckInMs ?? Infinity, this.opts.rolloutRetryMs ?? 30_000) }
           : {}),
     };
   }
@@ -315,8 +315,9 @@ export class Reconciler {
       throttled: Set<string>;
       held: ReadonlyMap<string, string>;
     },
-  ): Promise<{ statuses: Map<string, PostDeployStatus>; started: string[] }> {
+  ): Promise<{ statuses: Map<string, PostDeployStatus>; started: string[]; recheckInMs?: number }> {
     const { namespace, name } = owner;
+    let recheckInMs: number | undefined;
     const statuses = new Map<string, PostDeployStatus>();
     const started: string[] = [];
     const limit = this.opts.maxActiveMigrations ?? 0;
@@ -336,7 +337,9 @@ export class Reconciler {
         recorded: recorded.find((s) => s.name === svc.name)?.postDeploy,
         deployment: this.view.deployment?.(namespace, svc.deployment),
         ...(failureMessage ? { failureMessage } : {}),
+        now: this.now(),
       });
+      if (decision.recheckInMs !== undefined) recheckInMs = Math.min(recheckInMs ?? Infinity, decision.recheckInMs);
       if (!decision.status) continue;
       statuses.set(svc.name, decision.status);
       if (!decision.create) continue;
@@ -381,7 +384,7 @@ export class Reconciler {
         message: `post-deploy migration Job ${job.metadata.name} is running`,
       });
     }
-    return { statuses, started };
+    return { statuses, started, ...(recheckInMs !== undefined ? { recheckInMs } : {}) };
   }
 
   /** Puts each service's post-deploy step, and the PostDeployMigrated condition, into the status. */

@@ -118,7 +118,12 @@ export function slimDeployment(obj: unknown): unknown {
       ...(m.resourceVersion ? { resourceVersion: m.resourceVersion } : {}),
       ...(m.generation !== undefined ? { generation: m.generation } : {}),
     },
-    spec: { ...(d.spec?.replicas !== undefined ? { replicas: d.spec.replicas } : {}) },
+    spec: {
+      ...(d.spec?.replicas !== undefined ? { replicas: d.spec.replicas } : {}),
+      ...(d.spec?.template?.spec?.terminationGracePeriodSeconds !== undefined
+        ? { template: { spec: { terminationGracePeriodSeconds: d.spec.template.spec.terminationGracePeriodSeconds } } }
+        : {}),
+    },
     status: {
       ...(s.observedGeneration !== undefined ? { observedGeneration: s.observedGeneration } : {}),
       ...(s.replicas !== undefined ? { replicas: s.replicas } : {}),
@@ -129,6 +134,7 @@ export function slimDeployment(obj: unknown): unknown {
         status: c.status,
         ...(c.reason ? { reason: c.reason } : {}),
         ...(c.message ? { message: c.message } : {}),
+        ...(c.lastUpdateTime ? { lastUpdateTime: c.lastUpdateTime } : {}),
       })),
     },
   };
