@@ -15,7 +15,9 @@ import {
   type KubeObject,
 } from '@webrana/kube-lab';
 import { REPO_ROOT } from '@webrana/registry';
+import { withDatabase } from '@webrana/db';
 import { withClient } from '@webrana/testing';
+import { startS3Server, type S3Server } from '../../jobs/test/s3-server';
 import type { WebranaDatabase } from '../src/api/types';
 import { backupCronJobName } from '../src/names';
 import { REPLICAS_ANNOTATION, type WebranaRestore } from '../src/restore/api';
@@ -35,15 +37,19 @@ const SERVICE = 'auth-service';
 const dbName = `webrana_auth_rs_${randomBytes(3).toString('hex')}`;
 const backupDir = fs.mkdtempSync(path.join(os.tmpdir(), 'webrana-real-restore-'));
 
-afterAll(() => fs.rmSync(backupDir, { recursive: true, force: true }));
+let s3: S3Server | undefined;
+afterAll(async () => {
+  await s3?.stop();
+  fs.rmSync(backupDir, { recursive: true, force: true });
+}, 60_000);
 
 const hostUrl = () => {
   const url = new URL(lab.postgres.url);
   url.pathname = `/${dbName}`;
   return url.toString();
 };
-const users = () =>
-  withClient(hostUrl(), async (c) =>
+const users = (url = hostUrl()) =>
+  withClient(url, async (c) =>
     (await c.query<{ email: string }>('SELECT email FROM users ORDER BY email')).rows.map((r) => r.email),
   );
 
@@ -254,3 +260,99 @@ test('in place with scaleDown on the real node: the pods go, the restore Job bri
       `no pods for ${downSeconds} s until 2 Ready again`,
   );
 }, 900_000);
+
+test('from a bucket (versitygw on the node address) to a new database on the real node: the rows are in the new database, the service database and its pods are untouched, /health/db 200', async () => {
+  s3 = await startS3Server({ host: lab.nodeIp });
+  await s3.createBucket('rs-offsite');
+  await kubectl(lab, [
+    'create',
+    'secret',
+    'generic',
+    'rs-s3',
+    '-n',
+    lab.ns,
+    `--from-literal=AWS_ACCESS_KEY_ID=${s3.accessKey}`,
+    `--from-literal=AWS_SECRET_ACCESS_KEY=${s3.secretKey}`,
+  ]);
+  // The same database, now backed up to the volume and the bucket.
+  const db = await getJson<WebranaDatabase>(lab, ['webranadatabase', WDB, '-n', lab.ns]);
+  await kubectl(lab, [
+    'patch',
+    'webranadatabase',
+    WDB,
+    '-n',
+    lab.ns,
+    '--type=merge',
+    '-p',
+    JSON.stringify({
+      spec: {
+        backup: {
+          ...db!.spec.backup,
+          s3: {
+            bucket: 'rs-offsite',
+            prefix: 'prod',
+            endpoint: s3.endpoint,
+            region: 'us-east-1',
+            forcePathStyle: true,
+            credentialsSecretRef: { name: 'rs-s3' },
+          },
+        },
+      },
+    }),
+  ]);
+  const cronJob = backupCronJobName(WDB, SERVICE);
+  await waitFor('the CronJob writing to the bucket', async () => {
+    const cj = await getJson<{
+      spec: { jobTemplate: { spec: { template: { spec: { containers: { env?: { name: string }[] }[] } } } } };
+    }>(lab, ['cronjob', cronJob, '-n', lab.ns]);
+    return cj?.spec.jobTemplate.spec.template.spec.containers[0]?.env?.some((e) => e.name === 'BACKUP_S3_URL')
+      ? true
+      : undefined;
+  });
+  const expected = await users();
+  const backupJob = `${cronJob}-offsite`;
+  await kubectl(lab, ['create', 'job', backupJob, `--from=cronjob/${cronJob}`, '-n', lab.ns]);
+  await jobCondition(lab, lab.ns, backupJob, 'Complete', 180_000);
+  const objects = fs.readdirSync(path.join(s3.root, 'rs-offsite', 'prod', SERVICE));
+  const dump = objects.find((o) => o.endsWith('.tar.zst'));
+  expect(objects.sort()).toEqual([dump, `${dump}.json`]);
+  await withClient(hostUrl(), (c) =>
+    c.query(`INSERT INTO users (email, password_hash, full_name) VALUES ('late@example.test', 'x', 'Late')`),
+  );
+  const now = await users();
+
+  const target = `${dbName}_restored`;
+  const t0 = Date.now();
+  await apply(lab, lab.ns, {
+    apiVersion: 'webrana.cloud/v1alpha1',
+    kind: 'WebranaRestore',
+    metadata: { name: 'offsite-copy' },
+    spec: { database: WDB, service: SERVICE, backup: 'latest', target: { newDatabase: target }, source: 'bucket' },
+  });
+  const done = await waitFor(
+    'the restore Succeeded',
+    async () => {
+      const r = await getJson<WebranaRestore>(lab, ['webranarestore', 'offsite-copy', '-n', lab.ns]);
+      if (r?.status?.phase === 'Failed') throw new Error(`restore failed: ${r.status.reason}: ${r.status.message}`);
+      return r?.status?.phase === 'Succeeded' ? r : undefined;
+    },
+    { timeoutMs: 300_000, intervalMs: 500, diagnose: () => describeNamespace(lab, lab.ns) },
+  );
+  report(`WebranaRestore from the bucket to a new database: apply -> Succeeded ${seconds(t0)} s`);
+  expect(done.status).toMatchObject({ reason: 'Restored', dump, targetDatabase: target });
+  expect(await users(withDatabase(hostUrl(), target))).toEqual(expected);
+  expect(await users()).toEqual(now);
+  const dep = await getJson<{ spec: { replicas: number }; status?: { readyReplicas?: number } }>(lab, [
+    'deployment',
+    SERVICE,
+    '-n',
+    lab.ns,
+  ]);
+  expect({ replicas: dep?.spec.replicas, ready: dep?.status?.readyReplicas }).toEqual({ replicas: 2, ready: 2 });
+  const health = await healthDb();
+  expect(health.status).toBe(200);
+  const logs = (await kubectl(lab, ['logs', `job/${done.status!.job}`, '-n', lab.ns])).stdout;
+  const status = JSON.stringify(done.status);
+  for (const [where, text] of Object.entries({ logs, status }))
+    expect({ where, secret: text.includes(s3.secretKey) }).toEqual({ where, secret: false });
+}, 600_000);
