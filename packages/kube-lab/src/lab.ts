@@ -131,6 +131,10 @@ export function run(command: string, args: readonly string[], opts: RunOptions =
         stderr: Buffer.concat(err).toString('utf8'),
       });
     });
+    // A command that exits before reading its (empty) input closes the pipe: EPIPE is no failure of ours.
+    child.stdin.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') reject(e);
+    });
     child.stdin.end(opts.input ?? '');
   });
 }

@@ -1,0 +1,215 @@
+// skaffold for real (issue 17): skaffold v2 built from the Go module proxy (scripts/skaffold/build), the
+// kube-lab profile of skaffold.yaml building with buildah (scripts/skaffold/image) through podman's
+// Docker-compatible API, deploying the umbrella and operator charts on the real node. `skaffold dev`
+// runs in a clone of this checkout, so its edit never touches the working tree.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describeNamespace, getJson, kubectl, run, useRealNode, waitFor } from '@webrana/kube-lab';
+import { getService, REPO_ROOT, SERVICE_NAMES, type ServiceName } from '@webrana/registry';
+import { withClient } from '@webrana/testing';
+
+const lab = useRealNode('skaffold');
+const report = (line: string) => process.stderr.write(`skaffold: ${line}\n`);
+
+let skaffold: string;
+let podman: ChildProcess | undefined;
+let workdir: string;
+let checkout: string;
+let dockerHost: string;
+
+beforeAll(async () => {
+  const built = await run(path.join(REPO_ROOT, 'scripts', 'skaffold', 'build'), [], { timeoutMs: 40 * 60_000 });
+  if (built.code !== 0) throw new Error(`scripts/skaffold/build failed:\n${built.stderr}`);
+  skaffold = built.stdout.trim().split('\n').pop()!;
+  workdir = fs.mkdtempSync(path.join(os.tmpdir(), 'webrana-skaffold-'));
+  dockerHost = `unix://${path.join(workdir, 'podman.sock')}`;
+  podman = spawn('podman', ['system', 'service', '--time=0', dockerHost], { stdio: 'ignore' });
+  await waitFor("podman's Docker API socket", async () => fs.existsSync(path.join(workdir, 'podman.sock')), {
+    timeoutMs: 30_000,
+  });
+  checkout = cloneWithWorkingChanges(path.join(workdir, 'checkout'));
+}, 45 * 60_000);
+
+afterAll(() => {
+  podman?.kill('SIGTERM');
+  if (workdir) fs.rmSync(workdir, { recursive: true, force: true });
+});
+
+/** A clone of this repository with the working tree's uncommitted and untracked files copied over. */
+function cloneWithWorkingChanges(dir: string): string {
+  execFileSync('git', ['clone', '--quiet', '--local', REPO_ROOT, dir]);
+  const changed = execFileSync('git', ['ls-files', '-z', '--modified', '--others', '--exclude-standard'], {
+    cwd: REPO_ROOT,
+  });
+  for (const file of changed.toString().split('\0').filter(Boolean)) {
+    const from = path.join(REPO_ROOT, file);
+    const to = path.join(dir, file);
+    if (!fs.existsSync(from)) fs.rmSync(to, { force: true });
+    else fs.cpSync(from, to, { recursive: true });
+  }
+  return dir;
+}
+
+function skaffoldEnv(): NodeJS.ProcessEnv {
+  return {
+    ...lab.env,
+    DOCKER_HOST: dockerHost,
+    WEBRANA_CONTAINERD_SOCKET: lab.containerdSocket,
+    SKAFFOLD_UPDATE_CHECK: 'false',
+    SKAFFOLD_INTERACTIVE: 'false',
+    SKAFFOLD_COLLECT_METRICS: 'false',
+  };
+}
+
+/** skaffold's flags for the lab: its profile, the test namespace, always run our build script. */
+function skaffoldArgs(command: 'run' | 'dev'): string[] {
+  return [command, '--profile=kube-lab', `--namespace=${lab.ns}`, '--cache-artifacts=false', '--port-forward=off'];
+}
+
+/** The artifacts skaffold reports as built in `output`. */
+function builtArtifacts(output: string): string[] {
+  return [...output.matchAll(/Build \[webrana\/([\w-]+)\] succeeded/g)].map((m) => m[1]!).sort();
+}
+
+/** The databases and Secrets the umbrella chart expects, on the node's PostgreSQL. */
+async function prepareDatabases(): Promise<void> {
+  const suffix = randomBytes(3).toString('hex');
+  const db = (s: ServiceName) => `${getService(s).database}_skaffold_${suffix}`;
+  await withClient(lab.postgres.url, async (c) => {
+    for (const service of SERVICE_NAMES) await c.query(`CREATE DATABASE "${db(service)}"`);
+  });
+  const urls = SERVICE_NAMES.map((s) => `--from-literal=${getService(s).urlVariable}=${lab.postgres.podUrl(db(s))}`);
+  await kubectl(lab, ['create', 'secret', 'generic', 'webrana-database', '-n', lab.ns, ...urls]);
+  await kubectl(lab, [
+    'create',
+    'secret',
+    'generic',
+    'webrana-auth-seed',
+    '-n',
+    lab.ns,
+    `--from-literal=SUPER_ADMIN_PASSWORD=${randomBytes(12).toString('hex')}aA1!`,
+    `--from-literal=ADMIN_PASSWORD=${randomBytes(12).toString('hex')}aA1!`,
+  ]);
+}
+
+/** The image each service's Deployment runs. */
+async function deployedImages(): Promise<Record<string, string>> {
+  const list = await getJson(lab, ['deployments', '-n', lab.ns, '-l', 'app.kubernetes.io/instance=webrana']);
+  return Object.fromEntries(
+    (list?.items ?? []).map((d) => {
+      const spec = d.spec as { template: { spec: { containers: { image: string }[] } } };
+      return [d.metadata.name.replace(/^webrana-/, ''), spec.template.spec.containers[0]!.image] as const;
+    }),
+  );
+}
+
+/** /health/db of every service through its ClusterIP Service, fetched from inside a service pod. */
+async function healthFromInside(): Promise<Record<string, number>> {
+  const pods = await getJson(lab, ['pods', '-n', lab.ns, '-l', 'app.kubernetes.io/instance=webrana']);
+  const from = pods?.items?.find((p) => p.status?.phase === 'Running' && p.metadata.name.includes('-service-'));
+  if (!from) throw new Error(`no running service pod:\n${await describeNamespace(lab, lab.ns)}`);
+  const statuses: Record<string, number> = {};
+  for (const service of SERVICE_NAMES) {
+    const ip = (
+      await kubectl(lab, ['get', 'service', `webrana-${service}`, '-n', lab.ns, '-o', 'jsonpath={.spec.clusterIP}'])
+    ).stdout.trim();
+    const code = `fetch('http://${ip}/health/db').then(r=>console.log(r.status))`;
+    const out = await kubectl(lab, ['exec', from.metadata.name, '-n', lab.ns, '--', 'node', '-e', code], {
+      timeoutMs: 60_000,
+    });
+    statuses[service] = Number(out.stdout.trim());
+  }
+  return statuses;
+}
+
+const ALL_HEALTHY = Object.fromEntries(SERVICE_NAMES.map((s) => [s, 200]));
+
+test(
+  'skaffold run (profile kube-lab) builds the six images with buildah, imports them into the node and deploys the charts: all four services answer /health/db 200 from inside the cluster',
+  async () => {
+    await prepareDatabases();
+    const t0 = Date.now();
+    const r = await run(skaffold, skaffoldArgs('run'), { cwd: checkout, env: skaffoldEnv(), timeoutMs: 30 * 60_000 });
+    if (r.code !== 0)
+      throw new Error(
+        `skaffold run failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}\n${await describeNamespace(lab, lab.ns)}`,
+      );
+    report(`skaffold run: ${((Date.now() - t0) / 1000).toFixed(1)} s to deployed and stabilized`);
+    expect(builtArtifacts(r.stdout + r.stderr)).toEqual([
+      'auth-service',
+      'billing-service',
+      'catalog-service',
+      'jobs',
+      'operator',
+      'order-service',
+    ]);
+    // skaffold deploys the images it built, tagged by their ID (64 hex digits), not the charts' defaults.
+    const images = await deployedImages();
+    for (const service of SERVICE_NAMES)
+      expect(images[service]).toMatch(new RegExp(`^webrana/${service}:[0-9a-f]{64}$`));
+    expect(await healthFromInside()).toEqual(ALL_HEALTHY);
+  },
+  35 * 60_000,
+);
+
+test(
+  'skaffold dev: editing a service source file rebuilds and redeploys that service (and jobs, which carries its code) and nothing else',
+  async () => {
+    const dev = spawn(skaffold, [...skaffoldArgs('dev'), '--cleanup=false'], { cwd: checkout, env: skaffoldEnv() });
+    let output = '';
+    dev.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    dev.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<never>((_, reject) =>
+      dev.once('exit', (code) => reject(new Error(`skaffold dev exited (${code}):\n${output.slice(-4000)}`))),
+    );
+    exited.catch(() => undefined); // only awaited while skaffold should be running
+    /** Waits for `text` in skaffold's output after `from`; fails at once if skaffold exits. */
+    const printed = (text: string, from: number, timeoutMs: number) =>
+      Promise.race([
+        exited,
+        waitFor(`skaffold dev to print "${text}"`, async () => output.slice(from).includes(text), {
+          timeoutMs,
+          diagnose: async () => output.slice(-4000),
+        }),
+      ]);
+    try {
+      await printed('Watching for changes', 0, 20 * 60_000);
+      const before = await deployedImages();
+      const startOfLoop = output.length;
+      const t0 = Date.now();
+      fs.appendFileSync(
+        path.join(checkout, 'services', 'catalog-service', 'src', 'app.ts'),
+        '\n// skaffold dev edit\n',
+      );
+      await Promise.race([
+        exited,
+        waitFor(
+          'the catalog Deployment to roll out the rebuilt image',
+          async () => {
+            if ((await deployedImages())['catalog-service'] === before['catalog-service']) return false;
+            const args = ['rollout', 'status', 'deployment/webrana-catalog-service', '-n', lab.ns, '--timeout=1s'];
+            return (await kubectl(lab, args, { allowFailure: true })).code === 0;
+          },
+          { timeoutMs: 20 * 60_000, diagnose: async () => output.slice(-4000) },
+        ),
+      ]);
+      report(`skaffold dev: edit -> rebuilt catalog-service rolled out in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      await printed('Watching for changes', startOfLoop, 5 * 60_000);
+      expect(builtArtifacts(output.slice(startOfLoop))).toEqual(['catalog-service', 'jobs']);
+      const after = await deployedImages();
+      for (const service of ['auth-service', 'order-service', 'billing-service'])
+        expect(after[service]).toBe(before[service]);
+      expect(await healthFromInside()).toEqual(ALL_HEALTHY);
+    } finally {
+      if (dev.exitCode === null) {
+        const timer = setTimeout(() => dev.kill('SIGKILL'), 60_000);
+        dev.kill('SIGINT');
+        await exited.catch(() => clearTimeout(timer));
+      }
+    }
+  },
+  45 * 60_000,
+);
