@@ -8,8 +8,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describeNamespace, getJson, kubectl, run, useRealNode, waitFor } from '@webrana/kube-lab';
-import { getService, REPO_ROOT, SERVICE_NAMES, type ServiceName } from '@webrana/registry';
-import { withClient } from '@webrana/testing';
+import { REPO_ROOT, SERVICE_NAMES } from '@webrana/registry';
+import { prepareUmbrella } from '../../packages/kube-lab/test/umbrella';
 
 const lab = useRealNode('skaffold');
 const report = (line: string) => process.stderr.write(`skaffold: ${line}\n`);
@@ -74,27 +74,6 @@ function builtArtifacts(output: string): string[] {
   return [...output.matchAll(/Build \[webrana\/([\w-]+)\] succeeded/g)].map((m) => m[1]!).sort();
 }
 
-/** The databases and Secrets the umbrella chart expects, on the node's PostgreSQL. */
-async function prepareDatabases(): Promise<void> {
-  const suffix = randomBytes(3).toString('hex');
-  const db = (s: ServiceName) => `${getService(s).database}_skaffold_${suffix}`;
-  await withClient(lab.postgres.url, async (c) => {
-    for (const service of SERVICE_NAMES) await c.query(`CREATE DATABASE "${db(service)}"`);
-  });
-  const urls = SERVICE_NAMES.map((s) => `--from-literal=${getService(s).urlVariable}=${lab.postgres.podUrl(db(s))}`);
-  await kubectl(lab, ['create', 'secret', 'generic', 'webrana-database', '-n', lab.ns, ...urls]);
-  await kubectl(lab, [
-    'create',
-    'secret',
-    'generic',
-    'webrana-auth-seed',
-    '-n',
-    lab.ns,
-    `--from-literal=SUPER_ADMIN_PASSWORD=${randomBytes(12).toString('hex')}aA1!`,
-    `--from-literal=ADMIN_PASSWORD=${randomBytes(12).toString('hex')}aA1!`,
-  ]);
-}
-
 /** The image each service's Deployment runs. */
 async function deployedImages(): Promise<Record<string, string>> {
   const list = await getJson(lab, ['deployments', '-n', lab.ns, '-l', 'app.kubernetes.io/instance=webrana']);
@@ -130,7 +109,7 @@ const ALL_HEALTHY = Object.fromEntries(SERVICE_NAMES.map((s) => [s, 200]));
 test(
   'skaffold run (profile kube-lab) builds the six images with buildah, imports them into the node and deploys the charts: all four services answer /health/db 200 from inside the cluster',
   async () => {
-    await prepareDatabases();
+    await prepareUmbrella(lab, `skaffold_${randomBytes(3).toString('hex')}`);
     const t0 = Date.now();
     const r = await run(skaffold, skaffoldArgs('run'), { cwd: checkout, env: skaffoldEnv(), timeoutMs: 30 * 60_000 });
     if (r.code !== 0)

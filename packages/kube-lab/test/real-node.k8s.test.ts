@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { getService, SERVICE_NAMES, type ServiceName } from '@webrana/registry';
 import { withClient } from '@webrana/testing';
 import { template, umbrellaChartDir, type K8sObject } from '../../../charts/test/helm';
+import { prepareUmbrella } from './umbrella';
 import {
   apply,
   describeNamespace,
@@ -352,31 +353,9 @@ describe('Pod Security admission (namespace labelled pod-security.kubernetes.io/
 });
 
 describe('the umbrella chart on the real node', () => {
-  const suffix = randomBytes(3).toString('hex');
-  const helmDbs = Object.fromEntries(SERVICE_NAMES.map((s) => [s, `${DB[s]}_helm_${suffix}`] as const)) as Record<
-    ServiceName,
-    string
-  >;
+  let helmDbs: Record<ServiceName, string>;
   test('helm upgrade --install --wait with the real images: hooks migrate, and all four services answer /health/db 200 through their ClusterIP Services from inside the cluster', async () => {
-    const dbs = helmDbs;
-    await withClient(lab.postgres.url, async (c) => {
-      for (const service of SERVICE_NAMES) await c.query(`CREATE DATABASE "${dbs[service]}"`);
-    });
-    const urls = SERVICE_NAMES.map(
-      (s) => `--from-literal=${getService(s).urlVariable}=${lab.postgres.podUrl(dbs[s]!)}`,
-    );
-    await kubectl(lab, ['create', 'secret', 'generic', 'webrana-database', '-n', lab.ns, ...urls]);
-    await kubectl(lab, [
-      'create',
-      'secret',
-      'generic',
-      'webrana-auth-seed',
-      '-n',
-      lab.ns,
-      // The seed's password policy: 12+ characters with lower, upper, digit and symbol.
-      `--from-literal=SUPER_ADMIN_PASSWORD=${randomBytes(12).toString('hex')}aA1!`,
-      `--from-literal=ADMIN_PASSWORD=${randomBytes(12).toString('hex')}aA1!`,
-    ]);
+    const dbs = (helmDbs = await prepareUmbrella(lab, `helm_${randomBytes(3).toString('hex')}`));
     const t0 = Date.now();
     const install = await helm(
       lab,
