@@ -12,6 +12,7 @@ import {
   jobCondition,
   jobPods,
   kubectl,
+  run,
   useRealNode,
   waitFor,
   type KubeObject,
@@ -37,9 +38,8 @@ const WDB = 'shop';
 const BUCKET = 'webrana-offsite';
 const PRISMA_LOCK = 72707369;
 const suffix = randomBytes(3).toString('hex');
-const DB = Object.fromEntries(
-  SERVICES.map((s) => [s.name, `${getService(s.name).database}_op_${suffix}`] as const),
-) as Record<ServiceName, string>;
+/** One database per service for each WebranaDatabase of this file. */
+const dbName = (service: ServiceName, wdb: string) => `${getService(service).database}_${wdb}_${suffix}`;
 /** The hostPath behind the backups PersistentVolume: written by the backup pods (uid 10001), read here. */
 const backupDir = fs.mkdtempSync(path.join(os.tmpdir(), 'webrana-real-backups-'));
 let s3: S3Server | undefined;
@@ -52,21 +52,50 @@ afterAll(async () => {
 }, 60_000);
 
 /** The host's URL (superuser) of one service's test database. */
-function hostUrl(service: ServiceName): string {
+function hostUrl(service: ServiceName, wdb = WDB): string {
   const url = new URL(lab.postgres.url);
-  url.pathname = `/${DB[service]}`;
+  url.pathname = `/${dbName(service, wdb)}`;
   return url.toString();
 }
 
-async function resource(): Promise<WebranaDatabase | undefined> {
-  return getJson<WebranaDatabase>(lab, ['webranadatabase', WDB, '-n', lab.ns]);
+/** The four empty databases of `wdb` and their Secrets (`<wdb>-<service>-db`, key url: the pods' URL). */
+async function createDatabases(wdb: string): Promise<void> {
+  await withClient(lab.postgres.url, async (c) => {
+    for (const s of SERVICES) await c.query(`CREATE DATABASE "${dbName(s.name, wdb)}"`);
+  });
+  for (const s of SERVICES) {
+    const url = lab.postgres.podUrl(dbName(s.name, wdb));
+    await kubectl(lab, [
+      'create',
+      'secret',
+      'generic',
+      `${wdb}-${s.name}-db`,
+      '-n',
+      lab.ns,
+      `--from-literal=url=${url}`,
+    ]);
+  }
 }
 
-async function waitReady(timeoutMs: number): Promise<WebranaDatabase> {
+/** Holds Prisma's migration lock on a database: its migration Job waits, so a wave is certainly running. */
+async function holdMigrationLock(url: string): Promise<() => Promise<void>> {
+  const holder = new Client({ connectionString: url });
+  holder.on('error', () => undefined);
+  await holder.connect();
+  cleanups.push(() => holder.end());
+  await holder.query('SELECT pg_advisory_lock($1)', [PRISMA_LOCK]);
+  return async () => void (await holder.query('SELECT pg_advisory_unlock($1)', [PRISMA_LOCK]));
+}
+
+async function resource(wdb = WDB): Promise<WebranaDatabase | undefined> {
+  return getJson<WebranaDatabase>(lab, ['webranadatabase', wdb, '-n', lab.ns]);
+}
+
+async function waitReady(timeoutMs: number, wdb = WDB): Promise<WebranaDatabase> {
   return waitFor(
-    `${WDB} Ready for its generation`,
+    `${wdb} Ready for its generation`,
     async () => {
-      const db = await resource();
+      const db = await resource(wdb);
       const ready = db?.status?.conditions?.find((c) => c.type === 'Ready');
       return ready?.status === 'True' && ready.observedGeneration === db?.metadata.generation ? db : undefined;
     },
@@ -74,13 +103,13 @@ async function waitReady(timeoutMs: number): Promise<WebranaDatabase> {
   );
 }
 
-async function migrationJobs(): Promise<KubeObject[]> {
+async function migrationJobs(wdb = WDB): Promise<KubeObject[]> {
   const list = await getJson<{ items: KubeObject[] }>(lab, [
     'jobs',
     '-n',
     lab.ns,
     '-l',
-    `${LABELS.database}=${WDB},${LABELS.component}=migration`,
+    `${LABELS.database}=${wdb},${LABELS.component}=migration`,
   ]);
   return list?.items ?? [];
 }
@@ -104,6 +133,25 @@ async function operatorPods(): Promise<string[]> {
   return (list?.items ?? []).filter((p) => !p.metadata.deletionTimestamp).map((p) => p.metadata.name);
 }
 
+/** Exactly one migration Job per service, each with one pod, and every database migrated. */
+async function expectOneMigrationJobEach(wdb: string): Promise<void> {
+  const jobs = await migrationJobs(wdb);
+  const perService = Object.fromEntries(
+    SERVICES.map((s) => [s.name, jobs.filter((j) => serviceOf(j) === s.name).length]),
+  );
+  expect(perService).toEqual({ 'auth-service': 1, 'catalog-service': 1, 'order-service': 1, 'billing-service': 1 });
+  for (const j of jobs) {
+    const pods = (await jobPods(lab, lab.ns, j.metadata.name)).length;
+    expect({ job: j.metadata.name, pods }).toEqual({ job: j.metadata.name, pods: 1 });
+  }
+  for (const s of SERVICES) {
+    const n = await withClient(hostUrl(s.name, wdb), (c) =>
+      c.query<{ n: string }>('SELECT count(*) AS n FROM _prisma_migrations WHERE finished_at IS NOT NULL'),
+    );
+    expect({ service: s.name, migrated: Number(n.rows[0]!.n) > 0 }).toEqual({ service: s.name, migrated: true });
+  }
+}
+
 /** A table of our own in a service's database, so a restore has rows to bring back. */
 async function writeProbeRows(service: ServiceName, notes: string[]): Promise<void> {
   await withClient(hostUrl(service), async (c) => {
@@ -123,13 +171,13 @@ async function jobLogs(job: string): Promise<string> {
   return (await kubectl(lab, ['logs', `job/${job}`, '-n', lab.ns, '--all-containers'])).stdout;
 }
 
-function spec(backup: WebranaDatabaseSpec['backup']): WebranaDatabaseSpec {
+function spec(backup: WebranaDatabaseSpec['backup'], wdb = WDB): WebranaDatabaseSpec {
   return {
     image: imageRef('jobs'),
     imagePullPolicy: 'Never',
     services: SERVICES.map((s) => ({
       name: s.name,
-      databaseUrlSecretRef: { name: `${s.name}-db`, key: 'url' },
+      databaseUrlSecretRef: { name: `${wdb}-${s.name}-db`, key: 'url' },
       ...(s.dependsOn.length > 0 ? { dependsOn: [...s.dependsOn] } : {}),
     })),
     migration: { backoffLimit: 0, activeDeadlineSeconds: 300 },
@@ -186,20 +234,7 @@ describe('the operator chart on the real node', () => {
   }, 300_000);
 
   test('a WebranaDatabase for the four services: the leader pod deleted during a migration wave, the other replica finishes with exactly one migration Job per service, and the resource turns Ready', async () => {
-    await withClient(lab.postgres.url, async (c) => {
-      for (const s of SERVICES) await c.query(`CREATE DATABASE "${DB[s.name]}"`);
-    });
-    for (const s of SERVICES) {
-      await kubectl(lab, [
-        'create',
-        'secret',
-        'generic',
-        `${s.name}-db`,
-        '-n',
-        lab.ns,
-        `--from-literal=url=${lab.postgres.podUrl(DB[s.name])}`,
-      ]);
-    }
+    await createDatabases(WDB);
     // The backups volume: a hostPath PV (the hostPath is in the PV; the pods only name the claim, so the
     // restricted namespace admits them). The backup pods run as 10001: hostPath gets no fsGroup.
     fs.chownSync(backupDir, 10001, 10001);
@@ -227,13 +262,8 @@ describe('the operator chart on the real node', () => {
       },
     });
 
-    // Hold Prisma's migration lock on auth's database: auth's Job waits on it, so the first wave is
-    // certainly running when the leader goes.
-    const holder = new Client({ connectionString: hostUrl('auth-service') });
-    holder.on('error', () => undefined);
-    await holder.connect();
-    cleanups.push(() => holder.end());
-    await holder.query('SELECT pg_advisory_lock($1)', [PRISMA_LOCK]);
+    // auth's Job waits on Prisma's lock, so the first wave is certainly running when the leader goes.
+    const unlock = await holdMigrationLock(hostUrl('auth-service'));
 
     const t0 = Date.now();
     await apply(lab, lab.ns, {
@@ -266,32 +296,87 @@ describe('the operator chart on the real node', () => {
     expect(next).toBe(standby);
     expect((await migrationJobs()).filter((j) => serviceOf(j) === 'auth-service' && succeeded(j))).toHaveLength(0);
 
-    await holder.query('SELECT pg_advisory_unlock($1)', [PRISMA_LOCK]);
+    await unlock();
     const ready = await waitReady(300_000);
     report(`leader pod deleted mid-wave: Lease taken over by the standby in ${failover} s`);
     report(`WebranaDatabase apply -> Ready (4 migrations in 3 waves, failover included): ${seconds(t0)} s`);
     expect(ready.status?.progress).toBe('4/4');
 
-    const jobs = await migrationJobs();
-    const perService = Object.fromEntries(
-      SERVICES.map((s) => [s.name, jobs.filter((j) => serviceOf(j) === s.name).length]),
-    );
-    expect(perService).toEqual({ 'auth-service': 1, 'catalog-service': 1, 'order-service': 1, 'billing-service': 1 });
-    for (const j of jobs) {
-      expect({ job: j.metadata.name, pods: (await jobPods(lab, lab.ns, j.metadata.name)).length }).toEqual({
-        job: j.metadata.name,
-        pods: 1,
-      });
-    }
-    for (const s of SERVICES) {
-      const n = await withClient(hostUrl(s.name), (c) =>
-        c.query<{ n: string }>('SELECT count(*) AS n FROM _prisma_migrations WHERE finished_at IS NOT NULL'),
-      );
-      expect({ service: s.name, migrated: Number(n.rows[0]!.n) > 0 }).toEqual({ service: s.name, migrated: true });
-    }
+    await expectOneMigrationJobEach(WDB);
     // The new leader's log says it took over (kubectl logs through the real kubelet).
     const log = (await kubectl(lab, ['logs', standby!, '-n', lab.ns])).stdout;
     expect(log).toMatch(/became leader/);
+  }, 600_000);
+
+  test('the leader process killed (SIGKILL through containerd, no hand-over) during a migration wave: leadership resumes, exactly one migration Job per service, and the resource turns Ready', async () => {
+    const wdb = 'crash';
+    await createDatabases(wdb);
+    const unlock = await holdMigrationLock(hostUrl('auth-service', wdb));
+    const t0 = Date.now();
+    await apply(lab, lab.ns, {
+      apiVersion: 'webrana.cloud/v1alpha1',
+      kind: 'WebranaDatabase',
+      metadata: { name: wdb },
+      spec: spec(undefined, wdb),
+    });
+    await waitFor(
+      'the first wave (auth, catalog) running',
+      async () => (await migrationJobs(wdb)).map(serviceOf).sort().join() === 'auth-service,catalog-service',
+      { timeoutMs: 120_000, diagnose: () => describeNamespace(lab, lab.ns) },
+    );
+    const leader = await waitFor('a Lease holder', leaseHolder);
+    const containerOf = async (name: string) =>
+      (await getJson<{ status: { containerStatuses: { containerID: string; restartCount: number }[] } }>(lab, [
+        'pod',
+        name,
+        '-n',
+        lab.ns,
+      ]))!.status.containerStatuses[0]!;
+    const container = await containerOf(leader);
+    const killed = Date.now();
+    await run('ctr', [
+      '--address',
+      lab.containerdSocket,
+      '-n',
+      'k8s.io',
+      'tasks',
+      'kill',
+      '-s',
+      'SIGKILL',
+      container.containerID.replace('containerd://', ''),
+    ]);
+    // Someone leads again once the Lease is renewed after the kill: the restarted container (same pod,
+    // same identity) or the standby once the dead leader's Lease ran out.
+    const next = await waitFor(
+      'the Lease renewed after the kill',
+      async () => {
+        const lease = await getJson<{ spec?: { holderIdentity?: string; renewTime?: string } }>(lab, [
+          'lease',
+          SERVICE_ACCOUNT,
+          '-n',
+          lab.ns,
+        ]);
+        const renewed = Date.parse(lease?.spec?.renewTime ?? '');
+        return renewed > killed ? lease?.spec?.holderIdentity : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 100 },
+    );
+    const resumed = seconds(killed);
+    expect(await operatorPods()).toContain(next);
+    // The kubelet restarted the killed container in place (restartPolicy Always).
+    await waitFor('the killed container restarted', async () => {
+      const { restartCount } = await containerOf(leader);
+      return restartCount === container.restartCount + 1;
+    });
+
+    await unlock();
+    const ready = await waitReady(300_000, wdb);
+    report(
+      `leader killed (SIGKILL) mid-wave: ${next === leader ? 'its restarted container' : 'the standby'} led again ${resumed} s after the kill`,
+    );
+    report(`WebranaDatabase apply -> Ready with the leader killed mid-wave: ${seconds(t0)} s`);
+    expect(ready.status?.progress).toBe('4/4');
+    await expectOneMigrationJobEach(wdb);
   }, 600_000);
 });
 
