@@ -255,6 +255,18 @@ test('a drill against a database server that is down exits 1 with a clear error,
   expect(manifestOf(dump).drillFailure).toBeUndefined();
 });
 
+test('a dump this machine cannot read (here a directory under the name) is a drill that could not run, and is not marked', async () => {
+  const unreadable = copyAsLater(dump, 60);
+  fs.rmSync(unreadable);
+  fs.mkdirSync(unreadable);
+  const log = termLog();
+  const result = await verify(log, `--file=${unreadable}`);
+  expect(result.code).toBe(1);
+  expect(reportOf(log)).toMatchObject({ passed: false, error: expect.stringContaining('could not run: EISDIR') });
+  expect(manifestOf(unreadable).drillFailure).toBeUndefined();
+  expect(await scratchDatabases(db.name)).toEqual([]);
+});
+
 test('backup verify usage errors name the problem and print the verify usage', async () => {
   const none = await runCli(['backup', 'verify', `--file=${dump}`]);
   expect(none.code).toBe(2);

@@ -1,5 +1,5 @@
 import type { Manifest } from './backup';
-import { isScratchOf, scratchName, withDrillOutcome } from './drill';
+import { isScratchOf, isSystemError, scratchName, withDrillOutcome } from './drill';
 
 const NOW = new Date('2026-11-30T10:41:07.123Z');
 
@@ -40,4 +40,12 @@ test('a passing drill records verifiedAt and clears an earlier failure; a failin
     drillFailure: { at: NOW.toISOString(), problems: ['table public.orders has 2 rows, the manifest says 3'] },
   });
   expect(withDrillOutcome(failed, NOW, [])).toEqual({ ...MANIFEST, verifiedAt: NOW.toISOString() });
+});
+
+test("this machine's system call errors are told apart from the dump's and the server's", () => {
+  const eacces = Object.assign(new Error('EACCES: permission denied, open x'), { code: 'EACCES', syscall: 'open' });
+  expect(isSystemError(eacces)).toBe(true);
+  expect(isSystemError(Object.assign(new Error('terminating connection'), { code: '57P01' }))).toBe(false);
+  expect(isSystemError(new Error('restore of x failed: pg_restore: error'))).toBe(false);
+  expect(isSystemError(undefined)).toBe(false);
 });

@@ -71,6 +71,12 @@ export function isScratchOf(name: string, database: string): boolean {
   );
 }
 
+/** An error of this machine's system calls (EACCES, ENOSPC, EISDIR, ...), as Node raises them. Pure. */
+export const isSystemError = (error: unknown): boolean => {
+  const e = error as NodeJS.ErrnoException;
+  return typeof e?.syscall === 'string' && typeof e.code === 'string' && /^E[A-Z]+$/.test(e.code);
+};
+
 async function connect(settings: DatabaseSettings): Promise<Client> {
   const client = new Client({ ...settings.pool, connectionTimeoutMillis: 10_000, application_name: APP_NAME });
   client.on('error', () => undefined); // a dropped scratch database ends its sessions: the query in flight says why
@@ -220,6 +226,11 @@ export async function drill(
         outcome = await checkRestored(keeper, manifest, log);
       } catch (error) {
         if (opts.signal?.aborted) throw new BackupError(`the drill of ${name} was stopped; the dump is not marked`);
+        // This machine failing us (a file we may not read, a full /tmp) says nothing about the dump.
+        if (isSystemError(error))
+          throw new BackupError(
+            `the drill of ${name} could not run: ${(error as Error).message}; the dump is not marked`,
+          );
         // The server still answering means the dump (or its archive) is what failed.
         const serverAnswers = await admin.query('SELECT 1').then(
           () => true,
