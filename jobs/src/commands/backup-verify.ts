@@ -24,7 +24,8 @@ The outcome goes into the dump's manifest, written whole under a new name and re
 a new manifest object): "verifiedAt" when the drill passed, "drillFailure" (time and problems) when
 it failed. restore --latest never picks a dump with a drillFailure; a drill --latest always takes the
 newest dump, so a bad newest dump keeps failing until a good backup follows it. A drill that could
-not run (server unreachable, no CREATEDB, stopped) marks nothing. Manifests written before drills
+not run (server unreachable, no CREATEDB, a dump file this machine cannot read, stopped) marks
+nothing; a restore that fails while the server still answers marks the dump. Manifests written before drills
 have no row counts: their drill checks the migration head only (and says so in the log).
 
   --service=NAME         whose dump and database server (auth-service, catalog-service, ...)
