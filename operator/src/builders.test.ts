@@ -222,6 +222,21 @@ describe('backupCronJob with spec.backup.s3', () => {
     expect(envOf(cj).map((e) => e.name)).not.toContain('AWS_ACCESS_KEY_ID'); // the SDK's own chain then
   });
 
+  test("bucket only: /tmp, where the dump is spooled before the upload, has no 64Mi cap (the volume's backup keeps it)", () => {
+    const only = spec((x) => {
+      delete (x.backup as { volumeClaimName?: string }).volumeClaimName;
+      x.backup!.s3 = { bucket: 'webrana-backups' };
+    });
+    const tmpOf = (cj: CronJob) =>
+      (cj.spec.jobTemplate.spec.template.spec.volumes as { name: string }[]).find((v) => v.name === 'tmp');
+    expect(tmpOf(backupCronJob(owner, only, auth(only)) as CronJob)).toEqual({ name: 'tmp', emptyDir: {} });
+    const both = spec((x) => (x.backup!.s3 = s3));
+    expect(tmpOf(backupCronJob(owner, both, auth(both)) as CronJob)).toEqual({
+      name: 'tmp',
+      emptyDir: { sizeLimit: '64Mi' },
+    });
+  });
+
   test('neither a volume nor a bucket, or a bad bucket name, is an invalid spec naming the field', () => {
     const neither = structuredClone(FOUR_SERVICES);
     delete (neither.backup as { volumeClaimName?: string }).volumeClaimName;

@@ -130,17 +130,24 @@ function podTemplate(
       ...(migration?.tolerations ? { tolerations: migration.tolerations } : {}),
       containers: [container],
       volumes: [
-        // A drill unpacks the dump under /tmp (about 4x its size).
-        {
-          name: 'tmp',
-          emptyDir: { sizeLimit: component === 'verify' ? backup!.verify!.tmpSizeLimit : TMP_SIZE_LIMIT },
-        },
+        { name: 'tmp', emptyDir: tmpVolume(component, backup) },
         ...(backup?.volumeClaimName
           ? [{ name: 'backups', persistentVolumeClaim: { claimName: backup.volumeClaimName } }]
           : []),
       ],
     },
   };
+}
+
+/**
+ * The pod's /tmp. A drill unpacks the dump there (about 4x its size): its own limit. A backup with no
+ * volume spools pg_dump's directory there before the upload, as big as the uncompressed data: no cap
+ * but the node's ephemeral storage (64Mi would have the kubelet evict any real database's backup).
+ */
+function tmpVolume(component: string, backup: NormalizedSpec['backup']): { sizeLimit?: string } {
+  if (component === 'verify') return { sizeLimit: backup!.verify!.tmpSizeLimit };
+  if (component === 'backup' && !backup?.volumeClaimName) return {};
+  return { sizeLimit: TMP_SIZE_LIMIT };
 }
 
 function migrationArgs(svc: ServicePlanEntry, phase: 'pre-deploy' | 'post-deploy' = 'pre-deploy'): string[] {
