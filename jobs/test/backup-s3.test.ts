@@ -207,6 +207,21 @@ test('an endpoint nobody listens on: a clear error naming AWS_ENDPOINT_URL', asy
   expect(result.stderr).toContain('AWS_ENDPOINT_URL');
 }, 60_000);
 
+test('the AWS SDK is loaded only by runs that reach a bucket, not by every webrana-jobs start (each migration Job is one)', async () => {
+  // NODE_DEBUG=module has Node name every module it resolves on stderr.
+  const loadsSdk = (r: { stderr: string }) => r.stderr.includes('@aws-sdk/client-s3');
+  const migrate = await runCli(['migrate', 'status', '--help'], { NODE_DEBUG: 'module' });
+  expect(migrate.stderr).toContain('@webrana/registry'); // the probe sees module loads at all
+  expect(loadsSdk(migrate)).toBe(false);
+  expect(loadsSdk(await runCli(['backup', '--help'], { NODE_DEBUG: 'module' }))).toBe(false);
+  const port = await freePort();
+  const toBucket = await backup(
+    { NODE_DEBUG: 'module', AWS_ENDPOINT_URL: `http://127.0.0.1:${port}` },
+    `--s3-url=s3://${bucket}/x`,
+  );
+  expect(loadsSdk(toBucket)).toBe(true);
+}, 60_000);
+
 test('a successful run logs and stores no credential anywhere (debug logging, server-side encryption asked for)', async () => {
   const result = await backup(
     { LOG_LEVEL: 'debug', BACKUP_S3_SSE: 'AES256' },

@@ -1,15 +1,15 @@
-import {
-  AbortMultipartUploadCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  ListMultipartUploadsCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  type ServerSideEncryption,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import type * as ClientS3 from '@aws-sdk/client-s3';
+import type { S3Client, ServerSideEncryption } from '@aws-sdk/client-s3';
+import type * as LibStorage from '@aws-sdk/lib-storage';
+import type { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'node:stream';
+
+// The SDK takes a quarter of a second to load: only runs that reach a bucket pay for it, not every
+// webrana-jobs start (each migration Job is one).
+/* eslint-disable @typescript-eslint/no-require-imports */
+const clientS3 = (): typeof ClientS3 => require('@aws-sdk/client-s3') as typeof ClientS3;
+const libStorage = (): typeof LibStorage => require('@aws-sdk/lib-storage') as typeof LibStorage;
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 /** Where dumps go in a bucket: s3://<bucket>/<prefix>; a service's dumps are under <prefix>/<service>/. */
 export interface S3Location {
@@ -117,7 +117,7 @@ export class ObjectStore {
     // The SDK warns on every run that releases after January 2027 need Node 22; the platform runs Node 20
     // (ARCHITECTURE.md) and the lock file pins a release that supports it: noise in every Job's log.
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-    this.client = new S3Client({
+    this.client = new (clientS3().S3Client)({
       endpoint: settings.endpoint,
       region: settings.region,
       forcePathStyle: settings.forcePathStyle,
@@ -144,7 +144,7 @@ export class ObjectStore {
     do {
       const page = await this.call(`listing ${s3Url(this.location, folder)}`, () =>
         this.client.send(
-          new ListObjectsV2Command({
+          new (clientS3().ListObjectsV2Command)({
             Bucket: this.location.bucket,
             Prefix: folder,
             Delimiter: '/',
@@ -165,7 +165,7 @@ export class ObjectStore {
 
   /** Streams `body` to `key` (multipart above 8 MB); on failure the upload is aborted when the store still answers. */
   async upload(key: string, body: Readable, onStart?: (upload: Upload) => void): Promise<void> {
-    const upload = new Upload({
+    const upload = new (libStorage().Upload)({
       client: this.client,
       params: { Bucket: this.location.bucket, Key: key, Body: body, ...this.sseParams() },
       partSize: 8 * 1024 * 1024,
@@ -179,7 +179,7 @@ export class ObjectStore {
   async putText(key: string, text: string): Promise<void> {
     await this.call(`writing ${s3Url(this.location, key)}`, () =>
       this.client.send(
-        new PutObjectCommand({
+        new (clientS3().PutObjectCommand)({
           Bucket: this.location.bucket,
           Key: key,
           Body: text,
@@ -192,7 +192,7 @@ export class ObjectStore {
 
   async get(key: string): Promise<Readable> {
     const res = await this.call(`reading ${s3Url(this.location, key)}`, () =>
-      this.client.send(new GetObjectCommand({ Bucket: this.location.bucket, Key: key })),
+      this.client.send(new (clientS3().GetObjectCommand)({ Bucket: this.location.bucket, Key: key })),
     );
     return res.Body as Readable;
   }
@@ -200,7 +200,7 @@ export class ObjectStore {
   /** An object's text, or null when there is no such object. */
   async getText(key: string): Promise<string | null> {
     try {
-      const res = await this.client.send(new GetObjectCommand({ Bucket: this.location.bucket, Key: key }));
+      const res = await this.client.send(new (clientS3().GetObjectCommand)({ Bucket: this.location.bucket, Key: key }));
       return await res.Body!.transformToString();
     } catch (error) {
       if ((error as { name?: string }).name === 'NoSuchKey') return null;
@@ -210,7 +210,7 @@ export class ObjectStore {
 
   async delete(key: string): Promise<void> {
     await this.call(`deleting ${s3Url(this.location, key)}`, () =>
-      this.client.send(new DeleteObjectCommand({ Bucket: this.location.bucket, Key: key })),
+      this.client.send(new (clientS3().DeleteObjectCommand)({ Bucket: this.location.bucket, Key: key })),
     );
   }
 
@@ -222,7 +222,7 @@ export class ObjectStore {
     for (;;) {
       const page = await this.call(`listing incomplete uploads under ${s3Url(this.location, folder)}`, () =>
         this.client.send(
-          new ListMultipartUploadsCommand({
+          new (clientS3().ListMultipartUploadsCommand)({
             Bucket: this.location.bucket,
             Prefix: folder,
             KeyMarker: keyMarker,
@@ -240,7 +240,9 @@ export class ObjectStore {
 
   async abortUpload(key: string, uploadId: string): Promise<void> {
     await this.call(`aborting the incomplete upload of ${s3Url(this.location, key)}`, () =>
-      this.client.send(new AbortMultipartUploadCommand({ Bucket: this.location.bucket, Key: key, UploadId: uploadId })),
+      this.client.send(
+        new (clientS3().AbortMultipartUploadCommand)({ Bucket: this.location.bucket, Key: key, UploadId: uploadId }),
+      ),
     );
   }
 
