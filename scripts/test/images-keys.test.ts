@@ -28,7 +28,12 @@ async function keys(): Promise<Record<string, string>> {
   const { stdout } = await run(path.join(clone, 'scripts', 'images'), ['keys'], {
     env: { ...process.env, WEBRANA_IMAGES_CACHE: cache },
   });
-  return Object.fromEntries(stdout.trim().split('\n').map((line) => line.split(' ') as [string, string]));
+  return Object.fromEntries(
+    stdout
+      .trim()
+      .split('\n')
+      .map((line) => line.split(' ') as [string, string]),
+  );
 }
 
 /** The images whose key changes when `file` gets one more line. */
@@ -41,7 +46,14 @@ async function rebuiltBy(file: string): Promise<string[]> {
 
 test('the keys of all six images are printed and are stable while nothing changes', async () => {
   const first = await keys();
-  expect(Object.keys(first)).toEqual(['auth-service', 'catalog-service', 'order-service', 'billing-service', 'jobs', 'operator']);
+  expect(Object.keys(first)).toEqual([
+    'auth-service',
+    'catalog-service',
+    'order-service',
+    'billing-service',
+    'jobs',
+    'operator',
+  ]);
   expect(await keys()).toEqual(first);
 });
 
@@ -63,7 +75,7 @@ test('an edit to a package every service uses rebuilds the four services and job
   ]);
 });
 
-test('an edit to the Dockerfiles\' runtime-tree helper rebuilds every image', async () => {
+test("an edit to the Dockerfiles' runtime-tree helper rebuilds every image", async () => {
   expect(await rebuiltBy('docker/runtime-tree.js')).toHaveLength(6);
 });
 
