@@ -179,6 +179,7 @@ describe.each(SERVICE_CHARTS)('%s hooks', (chart) => {
       '--lock-wait=120s',
       '--statement-timeout=0',
       '--phase=post-deploy',
+      '--rollout-grace=30s',
     ]);
     const tuned = named(
       template(chart, { migrations: { lockTimeout: '2s', backoffLimit: 1, extraArgs: ['--allow-missing'] } }).objects,
@@ -189,7 +190,15 @@ describe.each(SERVICE_CHARTS)('%s hooks', (chart) => {
     expect(tuned.spec).toMatchObject({ backoffLimit: 1 });
   });
 
-  test("the post-deploy migration pod is the pre-deploy one but for its name, labels, --phase and the release's database Secret", () => {
+  test("the post-deploy migration Job waits out the old pods: --rollout-grace is the pods' terminationGracePeriodSeconds", () => {
+    const slow = template(chart, { terminationGracePeriodSeconds: 45 }).objects;
+    expect(firstContainer(named(slow, 'Job', `${name}-migrate-post-deploy`)).args).toContain('--rollout-grace=45s');
+    expect(firstContainer(named(slow, 'Job', `${name}-migrate`)).args).not.toContainEqual(
+      expect.stringMatching(/^--rollout-grace/),
+    );
+  });
+
+  test("the post-deploy migration pod is the pre-deploy one but for its name, labels, --phase, --rollout-grace and the release's database Secret", () => {
     const managed = template(chart, { database: { url: MANAGED_URL } }).objects;
     const pre = podSpecOf(named(managed, 'Job', `${name}-migrate`))!;
     const post = podSpecOf(named(managed, 'Job', `${name}-migrate-post-deploy`))!;
@@ -202,7 +211,7 @@ describe.each(SERVICE_CHARTS)('%s hooks', (chart) => {
           {
             ...c,
             name: 'x',
-            args: (c!.args as string[]).filter((a) => !a.startsWith('--phase=')),
+            args: (c!.args as string[]).filter((a) => !a.startsWith('--phase=') && !a.startsWith('--rollout-grace=')),
             env: JSON.parse(JSON.stringify(c!.env).replace(`"${name}-database-hook"`, `"${name}-database"`)) as unknown,
           },
         ],

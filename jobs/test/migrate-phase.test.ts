@@ -61,6 +61,32 @@ test('deploy --phase=pre-deploy applies the migrations before a post-deploy one 
   expect((await runCli(args('status'))).code).toBe(0);
 });
 
+test('deploy --rollout-grace waits that long before applying a pending post-deploy migration (old pods may still serve), and not at all with nothing pending', async () => {
+  addMigration(prisma.migrationsDir, EXPAND, EXPAND_SQL);
+  addMigration(prisma.migrationsDir, CONTRACT, CONTRACT_SQL);
+  expect((await runCli(args('deploy', '--phase=pre-deploy'))).code).toBe(0);
+  const timed = async () => {
+    const t0 = Date.now();
+    const r = await runCli(args('deploy', '--phase=post-deploy', '--rollout-grace=5s'));
+    return { ...r, seconds: (Date.now() - t0) / 1000 };
+  };
+  const first = await timed();
+  expect(first.stderr).toBe('');
+  expect(first.code).toBe(0);
+  expect(first.stdout).toContain('waiting 5000 ms for the old pods to finish before migrating');
+  expect(first.seconds).toBeGreaterThanOrEqual(5);
+  expect(await columnExists(db.url, 'vps_plans', 'legacy_note')).toBe(false);
+
+  const again = await timed(); // a retried hook: nothing pending, no wait
+  expect(again.code).toBe(0);
+  expect(again.stdout).not.toContain('for the old pods to finish');
+  expect(again.seconds).toBeLessThan(5);
+
+  const bad = await runCli(args('deploy', '--rollout-grace=soon'));
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toContain('--rollout-grace');
+}, 60_000);
+
 test('migrate status shows a pending post-deploy migration as waiting for the rollout (text and --json) and is not up to date', async () => {
   addMigration(prisma.migrationsDir, EXPAND, EXPAND_SQL);
   addMigration(prisma.migrationsDir, CONTRACT, CONTRACT_SQL);

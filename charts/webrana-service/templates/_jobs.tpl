@@ -117,6 +117,9 @@ Helm runs post-upgrade hooks once the release's objects are created; it waits fo
 Ready first only with --wait (or --atomic, which implies it). Without --wait this Job may run while old
 pods still serve: upgrade with --wait, or set migrations.postDeploy.enabled=false and run
 `webrana-jobs migrate deploy --phase=post-deploy` yourself after the rollout.
+--wait returns once the new pods are ready, while the old ones still serve through their preStop delay
+and drain: with a migration pending, the Job first waits terminationGracePeriodSeconds (--rollout-grace),
+after which no old pod is left (the real-node expand/contract test saw one request fail without it).
 Nothing in the Deployment waits for this Job, so `helm upgrade --wait` cannot deadlock on it. Same
 weight as the seed hook (the dependency wave); at the same weight Helm orders by name, so it runs
 before the seed (migrate-post-deploy < seed). It reads the release's database Secret, which exists by
@@ -125,7 +128,8 @@ then (like the seed).
 {{- define "webrana-service.postDeployMigrationJob" -}}
 {{- if and (include "webrana-service.hooksEnabled" .) .Values.migrations.postDeploy.enabled -}}
 {{- $m := .Values.migrations -}}
-{{- $args := concat (include "webrana-service.migrateArgs" (list . "post-deploy") | fromYamlArray) $m.extraArgs -}}
+{{- $grace := list (printf "--rollout-grace=%ds" (int .Values.terminationGracePeriodSeconds)) -}}
+{{- $args := concat (include "webrana-service.migrateArgs" (list . "post-deploy") | fromYamlArray) $grace $m.extraArgs -}}
 {{- $env := include "webrana-service.databaseUrlEnv" (list . (include "webrana-service.databaseSecretName" .) true) -}}
 {{- include "webrana-service.hookJob" (dict "ctx" . "component" "post-deploy-migration" "suffix" "migrate-post-deploy" "hook" "post-install,post-upgrade" "job" $m "args" $args "env" $env) -}}
 {{- end -}}

@@ -69,6 +69,9 @@ options:
                                 post-deploy  after the rollout (the chart's post-upgrade hook): every
                                              pending migration, in order
                                 all          every pending migration, in order (default: local use)
+  --rollout-grace=DURATION    deploy: when a migration is pending, first wait this long: the old
+                              pods' terminationGracePeriodSeconds, so none still serves (the chart's
+                              post-upgrade hook passes it; helm --wait returns while old pods drain)
   --json                      status, plan: machine-readable output
   --lock-timeout=DURATION     longest a DDL statement waits for a table lock (default 5s; 0: no limit)
   --lock-retries=N            after a lock timeout (nothing applied, nothing recorded) try again up to N
@@ -117,6 +120,7 @@ const OPTIONS = {
   'lock-wait': { type: 'string' },
   'lock-retries': { type: 'string' },
   'lock-retry-delay': { type: 'string' },
+  'rollout-grace': { type: 'string' },
   'allow-missing': { type: 'boolean', default: false },
   'check-deps': { type: 'boolean', default: false },
   'with-deps': { type: 'boolean', default: false },
@@ -167,6 +171,26 @@ function settingsFrom(values: Record<string, unknown>): MigrateSettings {
     if (error instanceof FlagRangeError) throw new UsageError(error.message);
     throw error;
   }
+}
+
+function rolloutGraceMs(values: Record<string, unknown>): number {
+  const value = values['rollout-grace'];
+  if (typeof value !== 'string') return 0;
+  try {
+    return parseDurationFlag('rollout-grace', value);
+  } catch (error) {
+    if (error instanceof FlagRangeError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+/** With pending migrations, waits `graceMs` first: an old pod may serve that long after the rollout. */
+async function waitOutRollout(target: MigrateTarget, settings: MigrateSettings, graceMs: number, io: CommandIO) {
+  if (graceMs <= 0) return;
+  const pending = (await plan(target, settings, io.log)).pending.map((m) => m.name);
+  if (pending.length === 0) return;
+  io.log.info({ pending, graceMs }, `waiting ${graceMs} ms for the old pods to finish before migrating`);
+  await new Promise((resolve) => setTimeout(resolve, graceMs));
 }
 
 function formatStatus(service: string, assessment: Assessment & { blockers: string[] }): string {
@@ -277,6 +301,7 @@ async function runMigrateCommand(args: string[], io: CommandIO): Promise<number>
         return 0;
       }
       if (values['check-deps']) await refuseIfDependenciesBehind(service, settings, io);
+      await waitOutRollout(target, settings, rolloutGraceMs(values), io);
       await deploy(target, settings, io.log);
       return 0;
     case 'plan':

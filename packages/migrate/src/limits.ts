@@ -18,6 +18,7 @@ export const DURATION_RULES: Record<string, DurationRule> = {
   wait: { zero: 'try to connect once', minMs: 1, maxMs: MAX_MS },
   'lock-wait': { zero: 'try the advisory lock once', minMs: 1, maxMs: MAX_MS },
   'lock-retry-delay': { minMs: 1, maxMs: 600_000 },
+  'rollout-grace': { zero: 'do not wait', minMs: 1, maxMs: 3_600_000 },
 };
 
 /** --lock-retries: attempts beyond the first after a lock timeout. */
