@@ -86,7 +86,7 @@ test("the operator's ServiceAccount may do exactly what the operator does, in it
   // "resource/status" is a subresource, "resource/name" a named object (kubectl's own syntax for those).
   const can = async (verb: string, resource: string, ns = env.ns): Promise<boolean> => {
     const [base, sub] = resource.split('/');
-    const subresource = sub && ['status', 'finalizers', 'log', 'exec'].includes(sub) ? sub : undefined;
+    const subresource = sub && ['status', 'finalizers', 'log', 'exec', 'scale'].includes(sub) ? sub : undefined;
     const target = subresource ? base! : resource;
     const r = await kubectl(
       lab,
