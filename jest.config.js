@@ -23,5 +23,9 @@ module.exports = {
   globalSetup: '<rootDir>/packages/testing/src/global-setup.ts',
   globalTeardown: '<rootDir>/packages/testing/src/global-teardown.ts',
   testTimeout: 60_000,
+  // Every core: most slow files wait on Kubernetes or PostgreSQL rather than compute (jest's default
+  // leaves one core idle, which on 2 cores runs everything in one line).
+  maxWorkers: '100%',
+  testSequencer: '<rootDir>/scripts/jest-sequencer.js',
   reporters: ['default', '<rootDir>/scripts/jest-summary-reporter.js'],
 };

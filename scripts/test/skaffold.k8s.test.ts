@@ -58,6 +58,8 @@ function skaffoldEnv(): NodeJS.ProcessEnv {
     ...lab.env,
     DOCKER_HOST: dockerHost,
     WEBRANA_CONTAINERD_SOCKET: lab.containerdSocket,
+    // Other test files run operators in their own namespaces on the same node.
+    WEBRANA_WATCH_NAMESPACE: lab.ns,
     SKAFFOLD_UPDATE_CHECK: 'false',
     SKAFFOLD_INTERACTIVE: 'false',
     SKAFFOLD_COLLECT_METRICS: 'false',
@@ -130,6 +132,17 @@ test(
     for (const service of SERVICE_NAMES)
       expect(images[service]).toMatch(new RegExp(`^webrana/${service}:[0-9a-f]{64}$`));
     expect(await healthFromInside()).toEqual(ALL_HEALTHY);
+    // The operator watches this namespace only (WEBRANA_WATCH_NAMESPACE), with a Role here, not a ClusterRole.
+    const operator = await getJson(lab, [
+      'deployments',
+      '-n',
+      lab.ns,
+      '-l',
+      'app.kubernetes.io/instance=webrana-operator',
+    ]);
+    const env = (operator?.items?.[0]?.spec as { template: { spec: { containers: { env?: object[] }[] } } }).template
+      .spec.containers[0]!.env;
+    expect(env).toContainEqual({ name: 'WATCH_NAMESPACE', value: lab.ns });
   },
   35 * 60_000,
 );

@@ -9,8 +9,9 @@ import { apply, deleteNamespace, freshNamespace, kubectl, run, type KubeLab, typ
  * The real single-node cluster of scripts/kube-lab/real-node (kubelet + containerd + runc + CNI bridge +
  * kube-proxy, beside the control plane), for the tests that need real containers: images, securityContext,
  * Services, probes. Separate from the stand-in lab of startKubeLab (own state directory, ports and
- * cluster). Unlike that lab it is not left running: useRealNode starts it before a test file and
- * stops it after, removing everything it added to the machine.
+ * cluster). Unlike that lab it is not left running: the first test file of a run that needs it starts
+ * it (useRealNode), the others share it, and the run's global teardown stops it, removing everything it
+ * added to the machine.
  */
 export interface RealNode extends KubeLab {
   /** The node's address (on lo): the apiserver, the kubelet and the test PostgreSQL listen on it. */
@@ -48,16 +49,21 @@ function failure(what: string, r: RunResult): Error {
   return new Error(`${what} failed (exit ${r.code}):\n${r.stderr.split('\n').slice(-40).join('\n')}`);
 }
 
-/** Starts a fresh real-node cluster (stopping a previous one first). Needs root; see the script's --help. */
-export async function startRealNode(): Promise<RealNode> {
+const STATE_DIR = process.env.KUBE_LAB_REAL_STATE ?? '/tmp/webrana-kube-lab-real';
+const LOCK_FILE = `${STATE_DIR}.lock`;
+/** Which test run started the node (the jest run id of packages/testing's global setup). */
+const OWNER_FILE = path.join(STATE_DIR, 'jest-run');
+
+/** The node described by the exports `script` prints (real-node start, or its kept <state>/env). */
+async function nodeFromExports(what: string, script: string, timeoutMs: number): Promise<RealNode> {
   const t0 = Date.now();
-  const r = await run('bash', ['-c', 'set -euo pipefail; eval "$("$1" start)"; env -0', 'real-node', SCRIPT], {
-    timeoutMs: 30 * 60_000,
+  const r = await run('bash', ['-c', `set -euo pipefail; ${script}; env -0`, 'real-node', SCRIPT, STATE_DIR], {
+    timeoutMs,
     onStderrLine: (line) => {
       if (line.startsWith('build:')) process.stderr.write(`real-node ${line}\n`);
     },
   });
-  if (r.code !== 0) throw failure('scripts/kube-lab/real-node start', r);
+  if (r.code !== 0) throw failure(what, r);
   const printed = new Map(
     r.stdout
       .split('\0')
@@ -66,7 +72,7 @@ export async function startRealNode(): Promise<RealNode> {
   );
   const take = (name: string): string => {
     const v = printed.get(name);
-    if (v === undefined) throw new Error(`real-node start printed no ${name}`);
+    if (v === undefined) throw new Error(`${what} printed no ${name}`);
     return v;
   };
   const kubeconfig = take('KUBECONFIG');
@@ -90,6 +96,69 @@ export async function startRealNode(): Promise<RealNode> {
   };
 }
 
+/** Starts a fresh real-node cluster (stopping a previous one first). Needs root; see the script's --help. */
+export function startRealNode(): Promise<RealNode> {
+  return nodeFromExports('scripts/kube-lab/real-node start', 'eval "$("$1" start)"', 30 * 60_000);
+}
+
+/** The node this test run started, if it is still up and Ready (another run's node is never reused). */
+async function runningNodeOf(runId: string): Promise<RealNode | undefined> {
+  if (!fs.existsSync(path.join(STATE_DIR, 'env')) || readOwner() !== runId) return undefined;
+  const node = await nodeFromExports("the real node's <state>/env", 'source "$2/env"', 30_000).catch(() => undefined);
+  if (!node) return undefined;
+  const ready = await kubectl(node, [
+    'get',
+    'node',
+    node.nodeName,
+    '--request-timeout=10s',
+    '-o',
+    'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
+  ]).catch(() => undefined);
+  return ready?.stdout.trim() === 'True' ? node : undefined;
+}
+
+function readOwner(): string | undefined {
+  try {
+    return fs.readFileSync(OWNER_FILE, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** This jest run's id (set by packages/testing's global setup); outside jest, this process. */
+export function testRunId(): string {
+  return process.env.WEBRANA_TEST_RUN ?? `pid-${process.pid}`;
+}
+
+/**
+ * The real node for this test run: the one it already started, or a fresh one with the project's
+ * images imported. Callers hold a lockRealNode lock; the start itself is serialized by a second lock
+ * so that two test files arriving together start one node, not two.
+ */
+export async function sharedRealNode(): Promise<RealNode & { imagesSeconds: number }> {
+  const startLock = await lockRealNode('exclusive', `${LOCK_FILE}.start`);
+  try {
+    const running = await runningNodeOf(testRunId());
+    if (running) return { ...running, imagesSeconds: 0 };
+    const node = await startRealNode();
+    const images = await loadImages();
+    fs.writeFileSync(OWNER_FILE, `${testRunId()}\n`);
+    return { ...node, imagesSeconds: images.seconds };
+  } finally {
+    startLock.kill('SIGKILL');
+  }
+}
+
+/** Stops the node if this test run started it (jest global teardown): waits until no file uses it. */
+export async function stopRealNodeOfRun(runId: string): Promise<void> {
+  const lock = await lockRealNode('exclusive');
+  try {
+    if (readOwner() === runId) await stopRealNode();
+  } finally {
+    lock.kill('SIGKILL');
+  }
+}
+
 /** Builds the images that are missing (scripts/images) and imports all six into the node's containerd. */
 export async function loadImages(): Promise<{ seconds: number; log: string }> {
   const t0 = Date.now();
@@ -102,6 +171,7 @@ export async function loadImages(): Promise<{ seconds: number; log: string }> {
 export async function stopRealNode(): Promise<RunResult> {
   const r = await run(SCRIPT, ['stop'], { timeoutMs: 180_000 });
   if (r.code !== 0) throw failure('scripts/kube-lab/real-node stop', r);
+  fs.rmSync(OWNER_FILE, { force: true });
   return r;
 }
 
@@ -157,15 +227,27 @@ export async function enforceRestricted(lab: KubeLab, ns: string): Promise<void>
 }
 
 /**
- * Holds an exclusive lock on the real node for as long as the returned child (`flock ... cat`) lives:
- * one machine has one node address and one cni0, so test files using the real node (in any jest
- * process) take turns instead of restarting each other's cluster. Release by killing the child.
+ * Holds a lock on the real node for as long as the returned child (`flock ... cat`) lives. Test files
+ * hold it shared while they use the node (each in its own namespace, so they run side by side); what
+ * must have the node alone (stopping it, a test whose measurements load would spoil) holds it
+ * exclusive, and waits for the others. Release by killing the child.
  */
-export async function lockRealNode(timeoutMs = 60 * 60_000): Promise<ChildProcess> {
-  const lockFile = `${process.env.KUBE_LAB_REAL_STATE ?? '/tmp/webrana-kube-lab-real'}.lock`;
+export async function lockRealNode(
+  mode: 'shared' | 'exclusive',
+  lockFile = LOCK_FILE,
+  timeoutMs = 60 * 60_000,
+): Promise<ChildProcess> {
   const child = spawn(
     'flock',
-    ['-w', String(Math.ceil(timeoutMs / 1000)), lockFile, 'bash', '-c', 'echo locked; exec cat >/dev/null'],
+    [
+      mode === 'shared' ? '--shared' : '--exclusive',
+      '-w',
+      String(Math.ceil(timeoutMs / 1000)),
+      lockFile,
+      'bash',
+      '-c',
+      'echo locked; exec cat >/dev/null',
+    ],
     // The lock lives until stdin closes: when this process ends, however it ends, the lock goes with it.
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );
@@ -188,12 +270,16 @@ function ready<T>(what: string, value: T | undefined): T {
 }
 
 /**
- * Jest: before the file's tests, start the real node, import the project's images, start a PostgreSQL
- * the pods reach (Service `postgres` in the namespace) and create a restricted namespace
- * `<prefix>-<random>`; after them, stop all of it. Test files take turns (lockRealNode: it is one
- * machine-wide network setup); the jest timeout of the hooks covers a cold image build.
+ * Jest: before the file's tests, take the test run's real node (started by the first file that needs
+ * it, with the project's images imported; stopped by the global teardown), start a PostgreSQL the pods
+ * reach (Service `postgres` in the namespace) and create a restricted namespace `<prefix>-<random>`;
+ * after them, delete the namespace and stop that PostgreSQL. Files share the node (lockRealNode
+ * shared) unless `exclusive`; the jest timeout of the hooks covers a cold image build.
  */
-export function useRealNode(prefix: string): RealNodeNamespace & { stopNow(): Promise<RunResult> } {
+export function useRealNode(
+  prefix: string,
+  opts: { exclusive?: boolean } = {},
+): RealNodeNamespace & { stopNow(): Promise<RunResult> } {
   let node: RealNode | undefined;
   let ns: string | undefined;
   let pg: RunningPostgres | undefined;
@@ -201,18 +287,19 @@ export function useRealNode(prefix: string): RealNodeNamespace & { stopNow(): Pr
   let imagesSeconds: number | undefined;
   let lock: ChildProcess | undefined;
   beforeAll(async () => {
-    lock = await lockRealNode();
-    node = await startRealNode();
-    imagesSeconds = (await loadImages()).seconds;
+    lock = await lockRealNode(opts.exclusive ? 'exclusive' : 'shared');
+    const taken = await sharedRealNode();
+    node = taken;
+    imagesSeconds = taken.imagesSeconds;
     pg = await startEmbeddedPostgres({
-      listenAddresses: `127.0.0.1,${node.nodeIp}`,
+      listenAddresses: `127.0.0.1,${taken.nodeIp}`,
       allowCidrs: [REAL_NODE_POD_CIDR],
     });
-    ns = await freshNamespace(node, prefix);
-    await enforceRestricted(node, ns);
-    await apply(node, ns, ...nodeServiceObjects('postgres', node.nodeIp, pg.port));
+    ns = await freshNamespace(taken, prefix);
+    await enforceRestricted(taken, ns);
+    await apply(taken, ns, ...nodeServiceObjects('postgres', taken.nodeIp, pg.port));
     const serviceIp = (
-      await kubectl(node, ['get', 'service', 'postgres', '-n', ns, '-o', 'jsonpath={.spec.clusterIP}'])
+      await kubectl(taken, ['get', 'service', 'postgres', '-n', ns, '-o', 'jsonpath={.spec.clusterIP}'])
     ).stdout.trim();
     const { port } = pg;
     const auth = new URL(pg.url);
@@ -227,7 +314,6 @@ export function useRealNode(prefix: string): RealNodeNamespace & { stopNow(): Pr
     try {
       await deleteNamespace(node, ns).catch(() => undefined);
       await pg?.stop();
-      await stopRealNode();
     } finally {
       lock?.kill('SIGKILL');
     }

@@ -1,0 +1,37 @@
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import { useRealNode } from '../src';
+
+// The real node's stop removes everything its start added to the machine. It needs the node alone
+// (exclusive): the jest sequencer (scripts/jest-sequencer.js) runs this file last, and a file after it
+// would start the node again.
+const lab = useRealNode('real-node-stop', { exclusive: true });
+const report = (line: string) => process.stderr.write(`real-node: ${line}\n`);
+
+describe('scripts/kube-lab/real-node stop', () => {
+  test('removes every process, mount, cgroup, interface, route, address and iptables rule it added', async () => {
+    const state = lab.stateDir;
+    const nodeIp = lab.nodeIp;
+    const t0 = Date.now();
+    await lab.stopNow();
+    report(`stopped in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    const sh = (cmd: string) => execFileSync('bash', ['-c', cmd], { encoding: 'utf8' });
+    // Processes: none with the state directory in their command line (servers, containerd, shims).
+    const procs = sh(`ps -eo pid=,args= | grep -F -- ${JSON.stringify(state + '/')} | grep -v grep || true`);
+    expect(procs.trim()).toBe('');
+    expect(sh(`findmnt -rn -o TARGET | grep -F -- ${JSON.stringify(state + '/')} || true`).trim()).toBe('');
+    expect(sh('ip -o link show cni0 2>/dev/null || true').trim()).toBe('');
+    expect(sh(`ip -o addr show dev lo | grep -F ' ${nodeIp}/' || true`).trim()).toBe('');
+    expect(sh('ip route show 10.96.0.0/24; ip route show 10.244.0.0/24').trim()).toBe('');
+    for (const save of ['iptables-save', 'ip6tables-save']) {
+      const rules = sh(`${save} 2>/dev/null || true`);
+      expect({ save, kube: rules.split('\n').filter((l) => /KUBE-|webrana-kube-lab-real/.test(l)) }).toEqual({
+        save,
+        kube: [],
+      });
+    }
+    expect(
+      fs.readdirSync('/sys/fs/cgroup').filter((c) => fs.existsSync(`/sys/fs/cgroup/${c}/webrana-kube-lab-real`)),
+    ).toEqual([]);
+  }, 240_000);
+});
