@@ -34,9 +34,10 @@ test('the zero-downtime benchmark at smoke scale applies each case with psql and
   // psql's ALTER queues behind the 1.5 s reader and every write queues behind it: longer than the runner
   // ever lets a write wait (how much longer depends on how soon psql starts on a loaded machine).
   expect(queue.psql.maxStallMs).toBeGreaterThan(SMOKE.lockTimeoutMs + 100);
-  // The runner gives up after its 500 ms lock timeout each time; writes waited at most about that long.
+  // The runner gives up after its 500 ms lock timeout each time, so writes wait less than behind psql.
+  // (How long they waited at all depends on whether the runner started before the reader let go: on a
+  // loaded machine, with other test files beside this one, it started after, and writes waited 88 ms.)
   expect(queue.runner.maxStallMs).toBeLessThan(queue.psql.maxStallMs);
-  expect(queue.runner.maxStallMs).toBeGreaterThan(SMOKE.lockTimeoutMs * 0.5);
   expect(JSON.parse(fs.readFileSync(resultFile('zero-downtime'), 'utf8'))).toEqual(result);
   expect(render()).toContain('## Zero-downtime schema changes under a steady write load');
 }, 180_000);
