@@ -1,6 +1,6 @@
 # The operator image: webrana-operator (watches WebranaDatabase resources).
-# The build stages install and compile everything (see service.Dockerfile); the last stage gets the operator's dist,
-# the workspaces it uses and their production packages.
+# The build stages install and compile everything (see service.Dockerfile); the last stage gets the
+# operator's dist, the workspaces it uses and their production packages.
 ARG NODE_IMAGE=node:20.20-bookworm-slim
 
 # Stages manifests, deps and build as in service.Dockerfile (kept identical: one cached install serves
@@ -9,7 +9,8 @@ FROM ${NODE_IMAGE} AS manifests
 WORKDIR /src
 COPY . .
 RUN mkdir /manifests \
- && find . -name node_modules -prune -o \( -name package.json -o -name package-lock.json -o -name .npmrc \) -print \
+ && find . -name node_modules -prune \
+      -o \( -name package.json -o -name package-lock.json -o -name .npmrc \) -print \
     | xargs cp --parents -t /manifests
 
 FROM ${NODE_IMAGE} AS deps

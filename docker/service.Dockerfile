@@ -13,7 +13,8 @@ FROM ${NODE_IMAGE} AS manifests
 WORKDIR /src
 COPY . .
 RUN mkdir /manifests \
- && find . -name node_modules -prune -o \( -name package.json -o -name package-lock.json -o -name .npmrc \) -print \
+ && find . -name node_modules -prune \
+      -o \( -name package.json -o -name package-lock.json -o -name .npmrc \) -print \
     | xargs cp --parents -t /manifests
 
 FROM ${NODE_IMAGE} AS deps
