@@ -413,6 +413,49 @@ function operatorEndToEnd(r: OperatorE2eResult | null, run: RunRecord | null): s
   ];
 }
 
+/**
+ * Image builds with scripts/images (buildah), before and after the dependency install became a layer of
+ * its own. Measured by hand (bench/results/images.json), not by `npm run bench`: builds take minutes of
+ * both cores and share the layer store with everyone on the machine.
+ */
+export interface ImagesResult {
+  measuredAt: string;
+  commits: { before: string; after: string };
+  loadAverage: string;
+  how: string;
+  sizesMB: Record<string, { before: number; after: number }>;
+  builds: { image: string; build: string; beforeSeconds: number | null; afterSeconds: number | null }[];
+  skaffoldLoop?: { beforeSeconds: string; afterSeconds: number | null; note: string };
+}
+
+function images(r: ImagesResult | null): string[] {
+  if (!r) return [];
+  const seconds = (n: number | null) => (n === null ? 'not measured' : fmt(n, 0));
+  return [
+    '## Image builds (scripts/images, buildah)',
+    '',
+    `Measured by hand on ${r.measuredAt} (not by \`npm run bench\`), before (commit ${r.commits.before}: \`COPY . .\` ` +
+      `then \`npm ci\`) and after (commit ${r.commits.after}: \`npm ci\` from the manifests, then the sources); ` +
+      `load average ${r.loadAverage} (the machine is shared: seconds move with it). ${r.how}`,
+    '',
+    '| image | build | before (s) | after (s) |',
+    '|---|---|---|---|',
+    ...r.builds.map((b) => `| ${b.image} | ${b.build} | ${seconds(b.beforeSeconds)} | ${seconds(b.afterSeconds)} |`),
+    '',
+    `- Unpacked sizes (MB, before / after): ${Object.entries(r.sizesMB)
+      .map(([image, s]) => `${image} ${s.before} / ${s.after}`)
+      .join('; ')}.`,
+    ...(r.skaffoldLoop
+      ? [
+          `- skaffold dev loop, edit of a catalog-service source -> rebuilt and rolled out: before ${r.skaffoldLoop.beforeSeconds} s, ` +
+            `after ${r.skaffoldLoop.afterSeconds === null ? 'not measured' : `${fmt(r.skaffoldLoop.afterSeconds, 0)} s`}. ` +
+            r.skaffoldLoop.note,
+        ]
+      : []),
+    '',
+  ];
+}
+
 export function render(): string {
   const run = read<RunRecord>('run');
   const lines = [
@@ -425,6 +468,7 @@ export function render(): string {
     ...drill(read('drill'), run),
     ...zeroDowntime(read('zero-downtime'), run),
     ...operatorScale(read('operator'), run),
+    ...images(read('images')),
   ];
   return `${lines.join('\n').replace(/\n{3,}/g, '\n\n')}`;
 }

@@ -1,15 +1,30 @@
 # The jobs image: webrana-jobs (migrate, seed, backup, restore) with the PostgreSQL 15 client tools
 # and zstd (full dumps are zstd-compressed tars; tar is in the base).
-# Stage 1 installs and compiles everything (see service.Dockerfile); stage 2 gets webrana-jobs, every
-# service's compiled seed and Prisma client, schemas and migrations, and their production packages.
+# The build stages install and compile everything (see service.Dockerfile); the last stage gets
+# webrana-jobs, every service's compiled seed and Prisma client, schemas and migrations, and their
+# production packages.
 ARG NODE_IMAGE=node:20.20-bookworm-slim
 
-FROM ${NODE_IMAGE} AS build
+# Stages manifests, deps and build as in service.Dockerfile (kept identical: one cached install serves
+# every image).
+FROM ${NODE_IMAGE} AS manifests
+WORKDIR /src
+COPY . .
+RUN mkdir /manifests \
+ && find . -name node_modules -prune \
+      -o \( -name package.json -o -name package-lock.json -o -name .npmrc \) -print \
+    | xargs cp --parents -t /manifests
+
+FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 ENV CHECKPOINT_DISABLE=1
-COPY . .
+COPY --from=manifests /manifests/ ./
 ARG NPM_CONFIG_CAFILE
-RUN --mount=type=cache,target=/root/.npm,sharing=locked npm ci --no-audit --no-fund
+RUN --mount=type=cache,target=/root/.npm,sharing=locked npm ci --no-audit --no-fund --ignore-scripts
+
+FROM deps AS build
+COPY . .
+RUN node scripts/postinstall.js
 RUN node docker/runtime-tree.js /runtime jobs services/*-service
 
 FROM ${NODE_IMAGE}

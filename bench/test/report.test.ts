@@ -96,3 +96,25 @@ test('result files from before per-round ratios are named old (run npm run bench
   expect(report).toContain('load average at its start not recorded, an old result format');
   expect(report).not.toContain('1.14x');
 });
+
+test('images: each build is a row with its before and after seconds (or "not measured"), with the sizes, the load and the skaffold loop', () => {
+  put('images', {
+    measuredAt: '2026-11-30',
+    commits: { before: 'aaa', after: 'bbb' },
+    loadAverage: '6-10',
+    how: 'Each build as scripts/images runs it.',
+    sizesMB: { 'catalog-service': { before: 217, after: 216 }, jobs: { before: 319, after: 318 } },
+    builds: [
+      { image: 'catalog-service', build: 'after a source edit', beforeSeconds: 337.1, afterSeconds: 61.4 },
+      { image: 'jobs', build: 'cold', beforeSeconds: null, afterSeconds: 150 },
+    ],
+    skaffoldLoop: { beforeSeconds: '210-236', afterSeconds: null, note: 'Real node busy.' },
+  });
+  const text = render();
+  expect(text).toContain('## Image builds (scripts/images, buildah)');
+  expect(text).toContain('load average 6-10');
+  expect(text).toContain('| catalog-service | after a source edit | 337 | 61 |');
+  expect(text).toContain('| jobs | cold | not measured | 150 |');
+  expect(text).toContain('catalog-service 217 / 216; jobs 319 / 318');
+  expect(text).toContain('before 210-236 s, after not measured. Real node busy.');
+});

@@ -197,6 +197,73 @@ test('scripts/images load imports an image into a running containerd (own root, 
   }
 }, 180_000);
 
+/** The deps.log lines of `scripts/images deps` run in `dir`: whether npm ci's step was taken from the cache. */
+async function depsInstallCached(dir: string, cache: string): Promise<boolean> {
+  await run(path.join(dir, 'scripts', 'images'), ['deps', '--quiet'], {
+    env: { ...process.env, WEBRANA_IMAGES_CACHE: cache },
+    maxBuffer: 1 << 24,
+  });
+  const lines = fs.readFileSync(path.join(cache, 'logs', 'deps.log'), 'utf8').split('\n');
+  const install = lines.findIndex((line) => /STEP \d+\/\d+: RUN .*npm ci/.test(line));
+  if (install < 0) throw new Error(`no npm ci step in ${cache}/logs/deps.log`);
+  return lines[install + 1]!.startsWith('--> Using cache');
+}
+
+test(
+  'a source edit reuses the dependency install kept by the last build; a package.json edit reinstalls',
+  async () => {
+    // A copy of this checkout (edits included) with its own cache directory; the layers are shared.
+    const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'webrana-images-deps-'));
+    const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'webrana-images-deps-cache-'));
+    try {
+      await run(
+        'sh',
+        [
+          '-c',
+          'git ls-files -co --exclude-standard -z | tar --null --ignore-failed-read -T - -cf - | tar -C "$1" -xf -',
+          'sh',
+          copy,
+        ],
+        { cwd: REPO_ROOT, maxBuffer: 1 << 24 },
+      );
+      await run('git', ['init', '--quiet', copy]);
+      fs.appendFileSync(path.join(copy, 'services', 'catalog-service', 'src', 'main.ts'), '\n// edited\n');
+      expect(await depsInstallCached(copy, cache)).toBe(true);
+      const manifest = path.join(copy, 'services', 'catalog-service', 'package.json');
+      const original = fs.readFileSync(manifest, 'utf8');
+      fs.writeFileSync(manifest, original.replace('{', '{\n  "description": "edited",'));
+      expect(await depsInstallCached(copy, cache)).toBe(false);
+      // Back to this checkout's manifests: the install that the builds use is found again and re-tagged.
+      fs.writeFileSync(manifest, original);
+      expect(await depsInstallCached(copy, cache)).toBe(true);
+    } finally {
+      fs.rmSync(copy, { recursive: true, force: true });
+      fs.rmSync(cache, { recursive: true, force: true });
+    }
+  },
+  10 * 60_000,
+);
+
+test('the three Dockerfiles share one manifests and deps stage, so one cached install serves every image', () => {
+  const depsStages = fs
+    .readdirSync(path.join(REPO_ROOT, 'docker'))
+    .filter((f) => f.endsWith('.Dockerfile'))
+    .map((file) => {
+      const text = fs.readFileSync(path.join(REPO_ROOT, 'docker', file), 'utf8');
+      const instructions = text.split('\n').filter((line) => line.trim() !== '' && !line.startsWith('#'));
+      const from = instructions.indexOf('FROM ${NODE_IMAGE} AS manifests');
+      const to = instructions.indexOf('FROM deps AS build');
+      expect([file, from >= 0 && to > from]).toEqual([file, true]);
+      return instructions.slice(from, to + 3).join('\n');
+    });
+  expect(depsStages).toHaveLength(3);
+  expect(new Set(depsStages).size).toBe(1);
+  // The install sees the manifests only; the sources come after it.
+  expect(depsStages[0]).toMatch(
+    /COPY --from=manifests \/manifests\/ \.\/\n(.*\n)*RUN .*npm ci .*\nFROM deps AS build\nCOPY \. \./,
+  );
+});
+
 test('every Dockerfile keeps the public node:20 bookworm-slim base as the default of its NODE_IMAGE argument', () => {
   for (const file of fs.readdirSync(path.join(REPO_ROOT, 'docker')).filter((f) => f.endsWith('.Dockerfile')))
     expect(fs.readFileSync(path.join(REPO_ROOT, 'docker', file), 'utf8')).toMatch(
