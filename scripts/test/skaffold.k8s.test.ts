@@ -58,6 +58,7 @@ function skaffoldEnv(): NodeJS.ProcessEnv {
     ...lab.env,
     DOCKER_HOST: dockerHost,
     WEBRANA_CONTAINERD_SOCKET: lab.containerdSocket,
+    WEBRANA_LAB_DB_PORT: String(lab.postgres.port),
     SKAFFOLD_UPDATE_CHECK: 'false',
     SKAFFOLD_INTERACTIVE: 'false',
     SKAFFOLD_COLLECT_METRICS: 'false',

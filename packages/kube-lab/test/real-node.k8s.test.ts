@@ -112,6 +112,13 @@ async function servicePod(service: ServiceName): Promise<string> {
 const report = (line: string) => process.stderr.write(`real-node: ${line}\n`);
 
 /**
+ * A pod of the namespace outside the umbrella release (auth-service's test Deployment above): the chart's
+ * NetworkPolicies let any pod of the namespace call the four services, while the release's own pods
+ * may call only their own service.
+ */
+const callerOutsideRelease = () => servicePod('auth-service');
+
+/**
  * A jobs image with one more auth-service migration: built with buildah from `from` (the jobs image under
  * test, in containers-storage), kept there as localhost/webrana/jobs:<tag> and imported into the node as
  * docker.io/webrana/jobs:<tag>.
@@ -359,7 +366,18 @@ describe('the umbrella chart on the real node', () => {
     const t0 = Date.now();
     const install = await helm(
       lab,
-      ['upgrade', '--install', 'w', umbrellaChartDir(), '-n', lab.ns, '--wait', '--timeout', '5m'],
+      [
+        'upgrade',
+        '--install',
+        'w',
+        umbrellaChartDir(),
+        '-n',
+        lab.ns,
+        ...lab.postgres.networkPolicyFlags(SERVICE_NAMES),
+        '--wait',
+        '--timeout',
+        '5m',
+      ],
       { timeoutMs: 420_000, allowFailure: true },
     );
     if (install.code !== 0) {
@@ -377,15 +395,13 @@ describe('the umbrella chart on the real node', () => {
     }
     const services = await getJson(lab, ['services', '-n', lab.ns, '-l', 'app.kubernetes.io/instance=w']);
     const byName = new Map((services?.items ?? []).map((s) => [s.metadata.name, s] as const));
-    const pods = await getJson(lab, ['pods', '-n', lab.ns, '-l', 'app.kubernetes.io/instance=w']);
-    const from = pods?.items?.find((p) => p.status?.phase === 'Running' && !p.metadata.name.includes('test'));
-    if (!from) throw new Error('no running pod of the release');
+    const from = await callerOutsideRelease();
     for (const service of SERVICE_NAMES) {
       const svc = [...byName.values()].find((s) => s.metadata.name.endsWith(service));
       if (!svc) throw new Error(`no Service of ${service} in the release: ${[...byName.keys()].join(', ')}`);
       const ip = (svc.spec as { clusterIP: string }).clusterIP;
       const out = await nodeInPod(
-        from.metadata.name,
+        from,
         `fetch('http://${ip}/health/db',{headers:{accept:'application/json'}}).then(async r=>console.log(JSON.stringify({status:r.status,body:await r.json()})))`,
       );
       const { status, body } = JSON.parse(out) as { status: number; body: Record<string, unknown> };
@@ -472,14 +488,12 @@ describe('the umbrella chart on the real node', () => {
       (before?.items ?? []).map((r) => r.metadata.uid).sort(),
     );
     const services = await getJson(lab, ['services', '-n', lab.ns, '-l', 'app.kubernetes.io/instance=w']);
-    const pods = await getJson(lab, ['pods', '-n', lab.ns, '-l', 'app.kubernetes.io/instance=w']);
-    const from = pods?.items?.find((p) => p.status?.phase === 'Running' && !p.metadata.name.includes('test'));
-    if (!from) throw new Error('no running pod of the release');
+    const from = await callerOutsideRelease();
     expect(services?.items).toHaveLength(4);
     for (const svc of services?.items ?? []) {
       const ip = (svc.spec as { clusterIP: string }).clusterIP;
       const out = await nodeInPod(
-        from.metadata.name,
+        from,
         `fetch('http://${ip}/health/db',{headers:{accept:'application/json'}}).then(r=>console.log(r.status))`,
       );
       expect({ service: svc.metadata.name, status: out.trim() }).toEqual({ service: svc.metadata.name, status: '200' });
@@ -488,13 +502,19 @@ describe('the umbrella chart on the real node', () => {
 });
 
 describe('scripts/kube-lab/real-node stop', () => {
-  test('removes every process, mount, cgroup, interface, route, address and iptables rule it added', async () => {
+  test('removes every process, mount, cgroup, interface, route, address, iptables rule and ipset it added', async () => {
     const state = lab.stateDir;
     const nodeIp = lab.nodeIp;
+    const sh = (cmd: string) => execFileSync('bash', ['-c', cmd], { encoding: 'utf8' });
+    const kubeRouterSets = () =>
+      sh('ipset list -n')
+        .split('\n')
+        .filter((name) => /^(inet6:)?KUBE-(SRC|DST)-/.test(name));
+    // kube-router enforces the umbrella's NetworkPolicies (installed above) with ipsets of their pods.
+    expect(kubeRouterSets().length).toBeGreaterThan(0);
     const t0 = Date.now();
     await lab.stopNow();
     report(`stopped in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    const sh = (cmd: string) => execFileSync('bash', ['-c', cmd], { encoding: 'utf8' });
     // Processes: none with the state directory in their command line (servers, containerd, shims).
     const procs = sh(`ps -eo pid=,args= | grep -F -- ${JSON.stringify(state + '/')} | grep -v grep || true`);
     expect(procs.trim()).toBe('');
@@ -509,6 +529,7 @@ describe('scripts/kube-lab/real-node stop', () => {
         kube: [],
       });
     }
+    expect(kubeRouterSets()).toEqual([]);
     expect(
       fs.readdirSync('/sys/fs/cgroup').filter((c) => fs.existsSync(`/sys/fs/cgroup/${c}/webrana-kube-lab-real`)),
     ).toEqual([]);
