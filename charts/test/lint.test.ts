@@ -31,6 +31,15 @@ const EVERYTHING_ON = {
   priorityClassName: 'webrana',
   hooks: { serviceAccountName: 'webrana-hooks' },
   image: { digest: `sha256:${'a'.repeat(64)}` },
+  networkPolicy: {
+    ingress: {
+      sameNamespace: false,
+      from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } }],
+    },
+    dns: { to: [{ ipBlock: { cidr: '169.254.20.10/32' } }] },
+    database: { ports: [5432, 6432], to: [{ ipBlock: { cidr: '10.0.5.12/32' } }] },
+    egress: { extra: [{ to: [{ ipBlock: { cidr: '192.0.2.10/32' } }], ports: [{ protocol: 'TCP', port: 443 }] }] },
+  },
 };
 
 beforeAll(() => {

@@ -38,12 +38,13 @@ describe.each(SERVICE_CHARTS)('%s chart', (chart) => {
   const { objects } = rendered;
   const name = `r-${chart}`;
 
-  test('renders a Deployment, Service, ServiceAccount, ConfigMap, PodDisruptionBudget and the helm test pod', () => {
+  test('renders a Deployment, Service, ServiceAccount, ConfigMap, PodDisruptionBudget, NetworkPolicy and the helm test pod', () => {
     const kinds = objects.filter((o) => !o.metadata.annotations?.['helm.sh/hook']?.match(/install|upgrade/));
     expect(kinds.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(
       [
         `ConfigMap/${name}`,
         `Deployment/${name}`,
+        `NetworkPolicy/${name}`,
         `Pod/${name}-test-health-db`,
         `PodDisruptionBudget/${name}`,
         `Service/${name}`,
@@ -64,7 +65,7 @@ describe.each(SERVICE_CHARTS)('%s chart', (chart) => {
         'helm.sh/chart': `${chart}-0.1.0`,
       });
       expect(object.metadata.labels?.['app.kubernetes.io/component']).toMatch(
-        /^(server|migration|post-deploy-migration|seed|test|database)$/,
+        /^(server|migration|post-deploy-migration|seed|test|database|network-policy)$/,
       );
     }
   });

@@ -86,6 +86,7 @@ interface Schema {
   oneOf?: Schema[];
   anyOf?: Schema[];
   $ref?: string;
+  definitions?: Record<string, Schema>;
   description?: string;
 }
 
@@ -97,14 +98,16 @@ function leafPaths(value: unknown, prefix: string[] = []): string[][] {
   return [prefix];
 }
 
-/** The schema node for a values path, through properties (and an object alternative of oneOf). */
+/** The schema node for a values path, through properties (and an object alternative of oneOf) and local $refs. */
 function schemaAt(schema: Schema, keys: string[]): Schema | undefined {
+  const deref = (node: Schema | undefined): Schema | undefined =>
+    node?.$ref?.startsWith('#/definitions/') ? schema.definitions?.[node.$ref.slice('#/definitions/'.length)] : node;
   let node: Schema | undefined = schema;
   for (const key of keys) {
     const objectVariant: Schema | undefined = node?.properties ? node : node?.oneOf?.find((s) => s.properties);
     const open: Schema | undefined =
       typeof node?.additionalProperties === 'object' ? node.additionalProperties : undefined;
-    node = objectVariant?.properties?.[key] ?? open;
+    node = deref(objectVariant?.properties?.[key] ?? open);
     if (!node) return undefined;
   }
   return node;

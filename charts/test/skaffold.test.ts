@@ -22,7 +22,7 @@ interface Skaffold {
   deploy: { helm: { releases: Release[] } };
   profiles: {
     name: string;
-    patches?: { path: string; value: Record<string, unknown> }[];
+    patches?: { path: string; value: Record<string, unknown> | string }[];
     portForward?: { resourceType: string; resourceName: string; port: number }[];
   }[];
 }
@@ -42,6 +42,19 @@ function nested(entries: [string, unknown][]): Record<string, unknown> {
     node[parts[parts.length - 1]!] = value;
   }
   return root;
+}
+
+/** Example values of the environment variables profiles' setValueTemplates read. */
+const EXAMPLE_ENV: Record<string, string> = { WEBRANA_LAB_DB_PORT: '5433' };
+
+/** A profile's setValueTemplates patches as skaffold passes them (--set key=value), the environment expanded. */
+function templateSets(patches: { path: string; value: unknown }[] = []): string[] {
+  return patches.flatMap((p) => {
+    const key = /\/setValueTemplates\/(.+)$/.exec(p.path)?.[1];
+    if (!key) return [];
+    const value = String(p.value).replace(/\{\{\.(\w+)\}\}/g, (_m, name: string) => EXAMPLE_ENV[name] ?? '<no value>');
+    return ['--set', `${key}=${value}`];
+  });
 }
 
 /** What skaffold would pass for a release's templates: an image's repository and a tag. */
@@ -95,10 +108,24 @@ test.each(releases.map((r) => [r.name, r]))(
 );
 
 test.each(skaffold.profiles.map((p) => [p.name, p]))(
-  'profile %s: the values it sets are accepted by the charts and its port-forwards hit rendered Services',
+  'profile %s: the values it sets (setValues and setValueTemplates) are accepted by the charts and its port-forwards hit rendered Services',
   (_name, profile) => {
     const set = profile.patches?.flatMap((p) => (p.path.endsWith('/setValues') ? Object.entries(p.value) : [])) ?? [];
-    const rendered = template('webrana', nested([...resolvedTemplates, ...set]), release!.name);
+    const rendered = template(
+      'webrana',
+      nested([...resolvedTemplates, ...set]),
+      release!.name,
+      templateSets(profile.patches),
+    );
+    if (profile.name === 'kube-lab') {
+      // The lab's database port reaches every service's NetworkPolicy (the real node enforces them).
+      const policies = byKind(rendered.objects, 'NetworkPolicy');
+      expect(policies).toHaveLength(SERVICE_CHARTS.length);
+      for (const policy of policies)
+        expect((policy.spec as { egress: { ports: unknown[] }[] }).egress[1]!.ports).toEqual([
+          { protocol: 'TCP', port: 5433 },
+        ]);
+    }
     const services = byKind(rendered.objects, 'Service');
     for (const forward of profile.portForward ?? []) {
       const service = services.find((s) => s.metadata.name === forward.resourceName);

@@ -181,6 +181,7 @@ test('in place with scaleDown on the real node: the pods go, the restore Job bri
     'database.existingSecret=auth-db',
     '--set',
     'database.existingSecretKey=url',
+    ...lab.postgres.networkPolicyFlags(),
   ]);
   expect((await healthDb()).status).toBe(200);
 

@@ -60,6 +60,7 @@ function skaffoldEnv(): NodeJS.ProcessEnv {
     WEBRANA_CONTAINERD_SOCKET: lab.containerdSocket,
     // Other test files run operators in their own namespaces on the same node.
     WEBRANA_WATCH_NAMESPACE: lab.ns,
+    WEBRANA_LAB_DB_PORT: String(lab.postgres.port),
     SKAFFOLD_UPDATE_CHECK: 'false',
     SKAFFOLD_INTERACTIVE: 'false',
     SKAFFOLD_COLLECT_METRICS: 'false',

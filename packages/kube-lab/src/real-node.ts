@@ -184,6 +184,12 @@ export interface NodePostgres {
   readonly serviceIp: string;
   /** A URL pods use (through the Service's ClusterIP) for database `db`. */
   podUrl(db: string): string;
+  /**
+   * helm flags that open the service chart's NetworkPolicy to this PostgreSQL, whose port is not the
+   * chart's default 5432 (policies see the node's port, after the Service): for the umbrella, pass its
+   * service keys; for the service chart alone, nothing.
+   */
+  networkPolicyFlags(umbrellaKeys?: readonly string[]): string[];
 }
 
 export interface RealNodeNamespace extends RealNode {
@@ -308,6 +314,8 @@ export function useRealNode(
       port,
       serviceIp,
       podUrl: (db) => `postgresql://${auth.username}:${auth.password}@${serviceIp}:${port}/${db}`,
+      networkPolicyFlags: (umbrellaKeys = ['']) =>
+        umbrellaKeys.flatMap((key) => ['--set-json', `${key ? `${key}.` : ''}networkPolicy.database.ports=[${port}]`]),
     };
   }, 45 * 60_000);
   afterAll(async () => {

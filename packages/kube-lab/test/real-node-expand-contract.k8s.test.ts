@@ -270,7 +270,16 @@ describe('expand/contract on the real node: a release that stops reading a colum
     // Release N: the images under test; the catalog seed fills vps_plans (descriptions included).
     const install = await helm(
       lab,
-      ['upgrade', '--install', RELEASE, chart, '--set', `serviceName=${SERVICE}`, ...common],
+      [
+        'upgrade',
+        '--install',
+        RELEASE,
+        chart,
+        '--set',
+        `serviceName=${SERVICE}`,
+        ...lab.postgres.networkPolicyFlags(),
+        ...common,
+      ],
       {
         timeoutMs: 300_000,
         allowFailure: true,
@@ -423,6 +432,7 @@ describe('the same with the operator: its post-deploy Job waits for the rollout 
         'hooks.enabled=false',
         '--set',
         'database.existingSecret=webrana-database-op',
+        ...lab.postgres.networkPolicyFlags(),
         ...common,
       ],
       { timeoutMs: 300_000, allowFailure: true },

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { useRealNode } from '../src';
+import { apply, imageRef, useRealNode, waitFor } from '../src';
 
 // The real node's stop removes everything its start added to the machine. It needs the node alone
 // (exclusive): the jest sequencer (scripts/jest-sequencer.js) runs this file last, and a file after it
@@ -8,8 +8,45 @@ import { useRealNode } from '../src';
 const lab = useRealNode('real-node-stop', { exclusive: true });
 const report = (line: string) => process.stderr.write(`real-node: ${line}\n`);
 
+/** kube-router's ipsets (it keeps one per NetworkPolicy peer/target set of pods). */
+const kubeRouterSets = () =>
+  execFileSync('ipset', ['list', '-n'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((name) => /^(inet6:)?KUBE-(SRC|DST)-/.test(name));
+
 describe('scripts/kube-lab/real-node stop', () => {
-  test('removes every process, mount, cgroup, interface, route, address and iptables rule it added', async () => {
+  test('removes every process, mount, cgroup, interface, route, address, iptables rule and ipset it added', async () => {
+    // A pod under a NetworkPolicy, so that kube-router has ipsets for stop to remove.
+    await apply(
+      lab,
+      lab.ns,
+      {
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'NetworkPolicy',
+        metadata: { name: 'only-same-namespace' },
+        spec: { podSelector: {}, policyTypes: ['Ingress'], ingress: [{ from: [{ podSelector: {} }] }] },
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'sleeper', labels: { app: 'sleeper' } },
+        spec: {
+          securityContext: { runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: 'RuntimeDefault' } },
+          containers: [
+            {
+              name: 'sleep',
+              image: imageRef('jobs'),
+              imagePullPolicy: 'Never',
+              command: ['sleep', '600'],
+              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+            },
+          ],
+        },
+      },
+    );
+    await waitFor('kube-router ipsets for the policy', async () => kubeRouterSets().length > 0, {
+      timeoutMs: 90_000,
+    });
     const state = lab.stateDir;
     const nodeIp = lab.nodeIp;
     const t0 = Date.now();
@@ -30,6 +67,7 @@ describe('scripts/kube-lab/real-node stop', () => {
         kube: [],
       });
     }
+    expect(kubeRouterSets()).toEqual([]);
     expect(
       fs.readdirSync('/sys/fs/cgroup').filter((c) => fs.existsSync(`/sys/fs/cgroup/${c}/webrana-kube-lab-real`)),
     ).toEqual([]);

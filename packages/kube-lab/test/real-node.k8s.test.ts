@@ -111,6 +111,13 @@ async function servicePod(service: ServiceName): Promise<string> {
 const report = (line: string) => process.stderr.write(`real-node: ${line}\n`);
 
 /**
+ * A pod of the namespace outside the umbrella release (auth-service's test Deployment above): the chart's
+ * NetworkPolicies let any pod of the namespace call the four services, while the release's own pods
+ * may call only their own service.
+ */
+const callerOutsideRelease = () => servicePod('auth-service');
+
+/**
  * A jobs image with one more auth-service migration: built with buildah from `from` (the jobs image under
  * test, in containers-storage), kept there as localhost/webrana/jobs:<tag> and imported into the node as
  * docker.io/webrana/jobs:<tag>.
@@ -358,7 +365,18 @@ describe('the umbrella chart on the real node', () => {
     const t0 = Date.now();
     const install = await helm(
       lab,
-      ['upgrade', '--install', 'w', umbrellaChartDir(), '-n', lab.ns, '--wait', '--timeout', '5m'],
+      [
+        'upgrade',
+        '--install',
+        'w',
+        umbrellaChartDir(),
+        '-n',
+        lab.ns,
+        ...lab.postgres.networkPolicyFlags(SERVICE_NAMES),
+        '--wait',
+        '--timeout',
+        '5m',
+      ],
       { timeoutMs: 420_000, allowFailure: true },
     );
     if (install.code !== 0) {
@@ -376,15 +394,13 @@ describe('the umbrella chart on the real node', () => {
     }
     const services = await getJson(lab, ['services', '-n', lab.ns, '-l', 'app.kubernetes.io/instance=w']);
     const byName = new Map((services?.items ?? []).map((s) => [s.metadata.name, s] as const));
-    const pods = await getJson(lab, ['pods', '-n', lab.ns, '-l', 'app.kubernetes.io/instance=w']);
-    const from = pods?.items?.find((p) => p.status?.phase === 'Running' && !p.metadata.name.includes('test'));
-    if (!from) throw new Error('no running pod of the release');
+    const from = await callerOutsideRelease();
     for (const service of SERVICE_NAMES) {
       const svc = [...byName.values()].find((s) => s.metadata.name.endsWith(service));
       if (!svc) throw new Error(`no Service of ${service} in the release: ${[...byName.keys()].join(', ')}`);
       const ip = (svc.spec as { clusterIP: string }).clusterIP;
       const out = await nodeInPod(
-        from.metadata.name,
+        from,
         `fetch('http://${ip}/health/db',{headers:{accept:'application/json'}}).then(async r=>console.log(JSON.stringify({status:r.status,body:await r.json()})))`,
       );
       const { status, body } = JSON.parse(out) as { status: number; body: Record<string, unknown> };
@@ -471,14 +487,12 @@ describe('the umbrella chart on the real node', () => {
       (before?.items ?? []).map((r) => r.metadata.uid).sort(),
     );
     const services = await getJson(lab, ['services', '-n', lab.ns, '-l', 'app.kubernetes.io/instance=w']);
-    const pods = await getJson(lab, ['pods', '-n', lab.ns, '-l', 'app.kubernetes.io/instance=w']);
-    const from = pods?.items?.find((p) => p.status?.phase === 'Running' && !p.metadata.name.includes('test'));
-    if (!from) throw new Error('no running pod of the release');
+    const from = await callerOutsideRelease();
     expect(services?.items).toHaveLength(4);
     for (const svc of services?.items ?? []) {
       const ip = (svc.spec as { clusterIP: string }).clusterIP;
       const out = await nodeInPod(
-        from.metadata.name,
+        from,
         `fetch('http://${ip}/health/db',{headers:{accept:'application/json'}}).then(r=>console.log(r.status))`,
       );
       expect({ service: svc.metadata.name, status: out.trim() }).toEqual({ service: svc.metadata.name, status: '200' });
