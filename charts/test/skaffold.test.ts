@@ -50,7 +50,8 @@ const EXAMPLE_ENV: Record<string, string> = { WEBRANA_LAB_DB_PORT: '5433' };
 /** A profile's setValueTemplates patches as skaffold passes them (--set key=value), the environment expanded. */
 function templateSets(patches: { path: string; value: unknown }[] = []): string[] {
   return patches.flatMap((p) => {
-    const key = /\/setValueTemplates\/(.+)$/.exec(p.path)?.[1];
+    // Release 0 is the umbrella (release 1, the operator chart, is rendered by the real skaffold test).
+    const key = /^\/deploy\/helm\/releases\/0\/setValueTemplates\/(.+)$/.exec(p.path)?.[1];
     if (!key) return [];
     const value = String(p.value).replace(/\{\{\.(\w+)\}\}/g, (_m, name: string) => EXAMPLE_ENV[name] ?? '<no value>');
     return ['--set', `${key}=${value}`];

@@ -88,18 +88,18 @@ async function deployedImages(): Promise<Record<string, string>> {
   );
 }
 
-/** /health/db of every service through its ClusterIP Service, fetched from inside a service pod. */
+/**
+ * /health/db of every service through its ClusterIP Service, fetched from inside one of that service's
+ * pods: the charts' NetworkPolicies let a service's pods call their own Service, not the others'.
+ */
 async function healthFromInside(): Promise<Record<string, number>> {
-  const pods = await getJson(lab, ['pods', '-n', lab.ns, '-l', 'app.kubernetes.io/instance=webrana']);
-  const from = pods?.items?.find((p) => p.status?.phase === 'Running' && p.metadata.name.includes('-service-'));
-  if (!from) throw new Error(`no running service pod:\n${await describeNamespace(lab, lab.ns)}`);
   const statuses: Record<string, number> = {};
   for (const service of SERVICE_NAMES) {
     const ip = (
       await kubectl(lab, ['get', 'service', `webrana-${service}`, '-n', lab.ns, '-o', 'jsonpath={.spec.clusterIP}'])
     ).stdout.trim();
     const code = `fetch('http://${ip}/health/db').then(r=>console.log(r.status))`;
-    const out = await kubectl(lab, ['exec', from.metadata.name, '-n', lab.ns, '--', 'node', '-e', code], {
+    const out = await kubectl(lab, ['exec', `deploy/webrana-${service}`, '-n', lab.ns, '--', 'node', '-e', code], {
       timeoutMs: 60_000,
     });
     statuses[service] = Number(out.stdout.trim());

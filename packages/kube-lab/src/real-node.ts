@@ -130,22 +130,49 @@ export function testRunId(): string {
   return process.env.WEBRANA_TEST_RUN ?? `pid-${process.pid}`;
 }
 
+/** A test file's hold on the real node (lockRealNode), released by `release`. */
+export interface RealNodeHold {
+  readonly node: RealNode;
+  /** Seconds this file spent importing the images (0 when the node was already up). */
+  readonly imagesSeconds: number;
+  release(): void;
+}
+
 /**
- * The real node for this test run: the one it already started, or a fresh one with the project's
- * images imported. Callers hold a lockRealNode lock; the start itself is serialized by a second lock
- * so that two test files arriving together start one node, not two.
+ * The real node for this test run, held `shared` (beside the run's other files) or `exclusive`: the one
+ * the run already started, or a fresh one with the project's images imported. A start lock makes the
+ * files arriving together start one node, not two; a node of another run (a second jest at once) is
+ * restarted only when none of its files uses it any more. An exclusive holder keeps the start lock
+ * too, so that no file takes the node it may stop (the stop test) before it is done.
  */
-export async function sharedRealNode(): Promise<RealNode & { imagesSeconds: number }> {
+export async function holdRealNode(mode: 'shared' | 'exclusive'): Promise<RealNodeHold> {
   const startLock = await lockRealNode('exclusive', `${LOCK_FILE}.start`);
   try {
-    const running = await runningNodeOf(testRunId());
-    if (running) return { ...running, imagesSeconds: 0 };
-    const node = await startRealNode();
-    const images = await loadImages();
-    fs.writeFileSync(OWNER_FILE, `${testRunId()}\n`);
-    return { ...node, imagesSeconds: images.seconds };
-  } finally {
+    let node = await runningNodeOf(testRunId());
+    let imagesSeconds = 0;
+    if (!node) {
+      const alone = await lockRealNode('exclusive');
+      try {
+        node = await startRealNode();
+        imagesSeconds = (await loadImages()).seconds;
+        fs.writeFileSync(OWNER_FILE, `${testRunId()}\n`);
+      } finally {
+        alone.kill('SIGKILL');
+      }
+    }
+    const use = await lockRealNode(mode);
+    if (mode === 'shared') startLock.kill('SIGKILL');
+    return {
+      node,
+      imagesSeconds,
+      release: () => {
+        use.kill('SIGKILL');
+        startLock.kill('SIGKILL');
+      },
+    };
+  } catch (err) {
     startLock.kill('SIGKILL');
+    throw err;
   }
 }
 
@@ -291,12 +318,12 @@ export function useRealNode(
   let pg: RunningPostgres | undefined;
   let postgres: NodePostgres | undefined;
   let imagesSeconds: number | undefined;
-  let lock: ChildProcess | undefined;
+  let hold: RealNodeHold | undefined;
   beforeAll(async () => {
-    lock = await lockRealNode(opts.exclusive ? 'exclusive' : 'shared');
-    const taken = await sharedRealNode();
+    hold = await holdRealNode(opts.exclusive ? 'exclusive' : 'shared');
+    const taken = hold.node;
     node = taken;
-    imagesSeconds = taken.imagesSeconds;
+    imagesSeconds = hold.imagesSeconds;
     pg = await startEmbeddedPostgres({
       listenAddresses: `127.0.0.1,${taken.nodeIp}`,
       allowCidrs: [REAL_NODE_POD_CIDR],
@@ -323,7 +350,7 @@ export function useRealNode(
       await deleteNamespace(node, ns).catch(() => undefined);
       await pg?.stop();
     } finally {
-      lock?.kill('SIGKILL');
+      hold?.release();
     }
   }, 240_000);
   return {
