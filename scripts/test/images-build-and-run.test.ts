@@ -3,6 +3,7 @@
 // root filesystem, the image's own non-root user, host network to reach the harness's PostgreSQL) and
 // does its job. Needs root and apt's buildah, podman, skopeo, runc and mmdebstrap (as .ci/run installs).
 import { execFile, spawn, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -197,16 +198,19 @@ test('scripts/images load imports an image into a running containerd (own root, 
   }
 }, 180_000);
 
-/** The deps.log lines of `scripts/images deps` run in `dir`: whether npm ci's step was taken from the cache. */
-async function depsInstallCached(dir: string, cache: string): Promise<boolean> {
-  await run(path.join(dir, 'scripts', 'images'), ['deps', '--quiet'], {
+/**
+ * `scripts/images deps` run in `dir`: the install's tag, and whether deps.log says npm ci's step was taken
+ * from the cache.
+ */
+async function depsInstall(dir: string, cache: string): Promise<{ cached: boolean; ref: string }> {
+  const { stdout } = await run(path.join(dir, 'scripts', 'images'), ['deps', '--quiet'], {
     env: { ...process.env, WEBRANA_IMAGES_CACHE: cache },
     maxBuffer: 1 << 24,
   });
   const lines = fs.readFileSync(path.join(cache, 'logs', 'deps.log'), 'utf8').split('\n');
   const install = lines.findIndex((line) => /STEP \d+\/\d+: RUN .*npm ci/.test(line));
   if (install < 0) throw new Error(`no npm ci step in ${cache}/logs/deps.log`);
-  return lines[install + 1]!.startsWith('--> Using cache');
+  return { cached: lines[install + 1]!.startsWith('--> Using cache'), ref: stdout.trim().split('\n').pop()! };
 }
 
 test(
@@ -215,6 +219,7 @@ test(
     // A copy of this checkout (edits included) with its own cache directory; the layers are shared.
     const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'webrana-images-deps-'));
     const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'webrana-images-deps-cache-'));
+    let editedInstall: string | undefined;
     try {
       await run(
         'sh',
@@ -228,15 +233,20 @@ test(
       );
       await run('git', ['init', '--quiet', copy]);
       fs.appendFileSync(path.join(copy, 'services', 'catalog-service', 'src', 'main.ts'), '\n// edited\n');
-      expect(await depsInstallCached(copy, cache)).toBe(true);
+      expect((await depsInstall(copy, cache)).cached).toBe(true);
       const manifest = path.join(copy, 'services', 'catalog-service', 'package.json');
       const original = fs.readFileSync(manifest, 'utf8');
-      fs.writeFileSync(manifest, original.replace('{', '{\n  "description": "edited",'));
-      expect(await depsInstallCached(copy, cache)).toBe(false);
+      // An edit no earlier run made (the layers of an earlier run's edit may still be in the store).
+      fs.writeFileSync(manifest, original.replace('{', `{\n  "description": "edited ${randomUUID()}",`));
+      const edited = await depsInstall(copy, cache);
+      editedInstall = edited.ref;
+      expect(edited.cached).toBe(false);
       // Back to this checkout's manifests: the install that the builds use is found again and re-tagged.
       fs.writeFileSync(manifest, original);
-      expect(await depsInstallCached(copy, cache)).toBe(true);
+      expect((await depsInstall(copy, cache)).cached).toBe(true);
     } finally {
+      // The edited install is no use to anyone (about 850 MB): untag it, its layers go with it.
+      if (editedInstall) await run('buildah', ['rmi', editedInstall]).catch(() => undefined);
       fs.rmSync(copy, { recursive: true, force: true });
       fs.rmSync(cache, { recursive: true, force: true });
     }
