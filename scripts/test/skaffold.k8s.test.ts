@@ -148,6 +148,22 @@ test(
   35 * 60_000,
 );
 
+test("skaffold's pruning of an image it built (removed by ID, forced) leaves scripts/images' tags and cache", async () => {
+  const deployed = `docker.io/${(await deployedImages())['auth-service']}`;
+  const key = execFileSync(path.join(checkout, 'scripts', 'images'), ['keys', 'auth-service'], { cwd: checkout })
+    .toString()
+    .trim()
+    .split(' ')[1]!;
+  const built = `localhost/webrana/auth-service:${key}`;
+  const id = (await run('podman', ['image', 'inspect', '--format', '{{.Id}}', deployed])).stdout.trim();
+  expect(id).toMatch(/^[0-9a-f]{64}$/);
+  // What skaffold's pruner asks the Docker API for: ImageRemove(id, force: true).
+  const removed = await run('podman', ['rmi', '--force', id]);
+  expect(removed.code).toBe(0);
+  for (const ref of [built, 'localhost/webrana/auth-service:latest'])
+    expect((await run('buildah', ['inspect', '--type', 'image', ref])).code).toBe(0);
+});
+
 test(
   'skaffold dev: editing a service source file rebuilds and redeploys that service (and jobs, which carries its code) and nothing else',
   async () => {

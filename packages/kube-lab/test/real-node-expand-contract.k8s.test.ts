@@ -16,6 +16,7 @@ import {
   waitFor,
   type ImageName,
 } from '../src';
+import { derivedImage } from './derived-image';
 
 // Expand/contract on the real node (issue 21 item 3): catalog-service's release N reads
 // vps_plans.description through Prisma (GET /plans); release N+1 is built from a schema.prisma
@@ -44,53 +45,6 @@ const DROP_SQL = `-- webrana:phase post-deploy
 ALTER TABLE "vps_plans" DROP COLUMN "description";
 `;
 const report = (line: string) => process.stderr.write(`expand-contract: ${line}\n`);
-
-async function sh(args: string[]): Promise<string> {
-  const r = await run(args[0]!, args.slice(1), { timeoutMs: 300_000 });
-  if (r.code !== 0) throw new Error(`${args.join(' ')} failed (exit ${r.code}): ${r.stderr}`);
-  return r.stdout.trim();
-}
-
-/**
- * The image the node runs as docker.io/webrana/<image>:<appVersion> (exported from its containerd, so
- * exactly the image under test), as an archive buildah can start from.
- */
-async function underTest(image: ImageName, dir: string): Promise<string> {
-  const archive = path.join(dir, `${image}-under-test.tar`);
-  await sh(['ctr', '--address', lab.containerdSocket, '-n', 'k8s.io', 'images', 'export', archive, imageRef(image)]);
-  return `oci-archive:${archive}`;
-}
-
-/**
- * Builds localhost/webrana/<image>:<tag> from `from` with `files` (host path -> image path) copied in
- * (buildah), and imports it into the node as docker.io/webrana/<image>:<tag>.
- */
-async function derivedImage(image: string, from: string, tag: string, files: Record<string, string>): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `webrana-${image}-`));
-  try {
-    const working = await sh(['buildah', 'from', '--pull-never', from]);
-    try {
-      for (const [source, target] of Object.entries(files)) {
-        await sh(['buildah', 'copy', '--chown', '10001:10001', working, source, target]);
-      }
-      await sh(['buildah', 'commit', '--quiet', working, `localhost/webrana/${image}:${tag}`]);
-    } finally {
-      await run('buildah', ['rm', working]);
-    }
-    const archive = path.join(dir, 'image.tar');
-    await sh([
-      'skopeo',
-      'copy',
-      '--quiet',
-      `containers-storage:localhost/webrana/${image}:${tag}`,
-      `oci-archive:${archive}:docker.io/webrana/${image}:${tag}`,
-    ]);
-    await sh(['ctr', '--address', lab.containerdSocket, '-n', 'k8s.io', 'images', 'import', archive]);
-  } finally {
-    await run('buildah', ['rmi', `localhost/webrana/${image}:${tag}`]);
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 /**
  * catalog-service's Prisma client generated from its schema.prisma without VpsPlan.description and
@@ -299,13 +253,13 @@ describe('expand/contract on the real node: a release that stops reading a colum
     const t0 = Date.now();
     try {
       const client = await clientWithoutDescription(path.join(work, 'client'));
-      await derivedImage(SERVICE, await underTest(SERVICE, work), 'without-description', {
+      await derivedImage(lab, SERVICE, imageRef(SERVICE), 'without-description', {
         [`${client}/.`]: `/app/services/${SERVICE}/dist/src/generated/prisma/`,
       });
       fs.writeFileSync(path.join(work, 'migration.sql'), DROP_SQL);
       // The jobs image of release N+1 has the same client (its catalog seed runs after the drop) and the
       // migration.
-      await derivedImage('jobs', await underTest('jobs', work), 'drop-description', {
+      await derivedImage(lab, 'jobs', imageRef('jobs'), 'drop-description', {
         [`${client}/.`]: `/app/services/${SERVICE}/dist/src/generated/prisma/`,
         [path.join(work, 'migration.sql')]: `/app/services/${SERVICE}/prisma/migrations/${DROP}/migration.sql`,
       });

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { getService, SERVICE_NAMES, type ServiceName } from '@webrana/registry';
 import { withClient } from '@webrana/testing';
 import { template, umbrellaChartDir, type K8sObject } from '../../../charts/test/helm';
+import { derivedImage } from './derived-image';
 import { prepareUmbrella } from './umbrella';
 import {
   apply,
@@ -118,43 +119,16 @@ const report = (line: string) => process.stderr.write(`real-node: ${line}\n`);
 const callerOutsideRelease = () => servicePod('auth-service');
 
 /**
- * A jobs image with one more auth-service migration: built with buildah from `from` (the jobs image under
- * test, in containers-storage), kept there as localhost/webrana/jobs:<tag> and imported into the node as
- * docker.io/webrana/jobs:<tag>.
+ * docker.io/webrana/jobs:<tag> on the node: the node's jobs image `from` with one more auth-service
+ * migration.
  */
 async function jobsImageWithMigration(from: string, tag: string, name: string, sql: string): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'webrana-jobs-migration-'));
-  const sh = async (args: string[]) => {
-    const r = await run(args[0]!, args.slice(1), { timeoutMs: 300_000 });
-    if (r.code !== 0) throw new Error(`${args.join(' ')} failed: ${r.stderr}`);
-    return r.stdout.trim();
-  };
   try {
     fs.writeFileSync(path.join(dir, 'migration.sql'), sql);
-    const working = await sh(['buildah', 'from', '--pull-never', from]);
-    try {
-      await sh([
-        'buildah',
-        'copy',
-        '--chown',
-        '10001:10001',
-        working,
-        path.join(dir, 'migration.sql'),
-        `/app/services/auth-service/prisma/migrations/${name}/migration.sql`,
-      ]);
-      await sh(['buildah', 'commit', '--quiet', working, `localhost/webrana/jobs:${tag}`]);
-    } finally {
-      await run('buildah', ['rm', working]);
-    }
-    const archive = path.join(dir, 'jobs.tar');
-    await sh([
-      'skopeo',
-      'copy',
-      '--quiet',
-      `containers-storage:localhost/webrana/jobs:${tag}`,
-      `oci-archive:${archive}:docker.io/webrana/jobs:${tag}`,
-    ]);
-    await sh(['ctr', '--address', lab.containerdSocket, '-n', 'k8s.io', 'images', 'import', archive]);
+    await derivedImage(lab, 'jobs', from, tag, {
+      [path.join(dir, 'migration.sql')]: `/app/services/auth-service/prisma/migrations/${name}/migration.sql`,
+    });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -411,7 +385,7 @@ describe('the umbrella chart on the real node', () => {
 
   test('a second helm upgrade with a new migration applies it before the new ReplicaSet is created', async () => {
     const name = '29991230000000_real_node_upgrade';
-    await jobsImageWithMigration('localhost/webrana/jobs:latest', 'next-migration', name, 'SELECT 1;\n');
+    await jobsImageWithMigration(imageRef('jobs'), 'next-migration', name, 'SELECT 1;\n');
     const before = await getJson(lab, ['replicasets', '-n', lab.ns, '-l', 'app.kubernetes.io/instance=w']);
     const known = new Set((before?.items ?? []).map((r) => r.metadata.uid));
     const upgrade = await helm(
@@ -455,12 +429,11 @@ describe('the umbrella chart on the real node', () => {
     // The jobs image of the previous upgrade plus one more auth-service migration that PostgreSQL rejects.
     const tag = 'failing-migration';
     await jobsImageWithMigration(
-      'localhost/webrana/jobs:next-migration',
+      'docker.io/webrana/jobs:next-migration',
       tag,
       '29991231000000_fails_on_purpose',
       'ALTER TABLE "no_such_table" ADD COLUMN "x" integer;\n',
     );
-    await run('buildah', ['rmi', `localhost/webrana/jobs:${tag}`, 'localhost/webrana/jobs:next-migration']);
     const before = await getJson(lab, ['replicasets', '-n', lab.ns, '-l', 'app.kubernetes.io/instance=w']);
     const upgrade = await helm(
       lab,
