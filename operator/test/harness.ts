@@ -3,29 +3,29 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  KUBE_LAB_START_TIMEOUT_MS,
   apply,
   describeNamespace,
-  freshNamespace,
   getJson,
   helm,
+  imageRef,
   kubectl,
   run,
   serviceAccountKubeconfig,
-  useKubeLabNamespace,
+  useRealNode,
   waitFor,
   type KubeLab,
+  type RealNodeNamespace,
 } from '@webrana/kube-lab';
 import { REPO_ROOT, SERVICES } from '@webrana/registry';
-import { createTestDatabase, type TestDatabase } from '@webrana/testing';
+import { createNodeDatabase, type NodeDatabase } from '../../packages/kube-lab/test/node-database';
 import type { Condition, WebranaDatabase, WebranaDatabaseSpec } from '../src/api/types';
 
 /**
- * kube-lab integration harness: the operator chart installed in a fresh namespace (CRD, RBAC,
- * ServiceAccount; the Deployment at 0 replicas, since kube-lab has neither a deployment controller nor
- * an image for it), and the compiled operator run as a child process with that ServiceAccount's token,
- * so it has exactly the chart's RBAC and nothing of the admin's. Its Jobs run for real: the kube-lab
- * kubelet maps webrana/jobs:<tag> to this checkout's jobs CLI, against real PostgreSQL databases.
+ * Operator integration harness on the real node: the operator chart installed in a fresh restricted
+ * namespace (CRD, RBAC, ServiceAccount; the Deployment at 0 replicas: the tests run the compiled
+ * operator as a child process with that ServiceAccount's token, so it has exactly the chart's RBAC and
+ * nothing of the admin's, and they can kill, restart and measure it). Its Jobs run for real: pods of
+ * the jobs image on the node, against databases of the namespace's PostgreSQL.
  */
 
 export const OPERATOR_DIR = path.join(REPO_ROOT, 'operator');
@@ -33,7 +33,8 @@ export const CHART_DIR = path.join(REPO_ROOT, 'charts', 'webrana-operator');
 export const RELEASE = 'wop';
 /** The chart's full name for release "wop": ServiceAccount and Lease name. */
 export const SERVICE_ACCOUNT = 'wop-webrana-operator';
-export const JOBS_IMAGE = 'registry.example/webrana/jobs:1.4.0';
+/** The jobs image the node has (scripts/images load). */
+export const JOBS_IMAGE = imageRef('jobs');
 
 /** Fast leader election for tests: a standby takes over within about 6 s of a crash. */
 export const FAST_LEASE = {
@@ -44,7 +45,7 @@ export const FAST_LEASE = {
 };
 
 export interface OperatorEnv {
-  readonly lab: KubeLab;
+  readonly lab: RealNodeNamespace;
   readonly ns: string;
   /** kubeconfig holding the chart ServiceAccount's token. */
   readonly kubeconfig: string;
@@ -63,21 +64,25 @@ export async function buildOperator(): Promise<void> {
   if (r.code !== 0) throw new Error(`tsc -b operator failed:\n${r.stdout}${r.stderr}`);
 }
 
-/** A fresh namespace with the operator installed in it (see installOperator): for code outside jest. */
-export async function setUpOperator(lab: KubeLab, prefix: string, values: string[] = []): Promise<OperatorEnv> {
-  return installOperator(lab, await freshNamespace(lab, prefix), prefix, values);
+/** The operator installed in the namespace of `lab` (see installOperator): for code outside jest. */
+export async function setUpOperator(
+  lab: RealNodeNamespace,
+  prefix: string,
+  values: string[] = [],
+): Promise<OperatorEnv> {
+  return installOperator(lab, prefix, values);
 }
 
 /**
- * Jest: the lab, a fresh namespace and the operator installed in it before the file's tests (the
+ * Jest: the real node, a fresh namespace and the operator installed in it before the file's tests (the
  * namespace is deleted after them). The fields throw when read before its beforeAll ran.
  */
 export function useOperatorEnv(prefix: string, values: string[] = []): OperatorEnv {
-  const lab = useKubeLabNamespace(prefix);
+  const lab = useRealNode(prefix);
   let env: OperatorEnv | undefined;
   beforeAll(async () => {
-    env = await installOperator(lab, lab.ns, prefix, values);
-  }, KUBE_LAB_START_TIMEOUT_MS);
+    env = await installOperator(lab, prefix, values);
+  }, 10 * 60_000);
   const ready = (): OperatorEnv => {
     if (!env) throw new Error(`operator env ${prefix}: read before its beforeAll ran`);
     return env;
@@ -97,7 +102,8 @@ export function useOperatorEnv(prefix: string, values: string[] = []): OperatorE
 }
 
 /** The CRD (kubectl apply: also updates an older one), the chart in `ns`, a token kubeconfig. */
-async function installOperator(lab: KubeLab, ns: string, prefix: string, values: string[]): Promise<OperatorEnv> {
+async function installOperator(lab: RealNodeNamespace, prefix: string, values: string[]): Promise<OperatorEnv> {
+  const ns = lab.ns;
   await buildOperator();
   await waitFor(
     'the CRD applied',
@@ -227,16 +233,24 @@ export function startOperator(env: OperatorEnv, name: string, extra: Record<stri
   };
 }
 
+/** An empty database on the namespace's PostgreSQL and a Secret `secretName` (key "url") pods use. */
+export async function databaseWithSecret(env: OperatorEnv, label: string, secretName: string): Promise<NodeDatabase> {
+  const db = await createNodeDatabase(env.lab, label);
+  await secret(env, secretName, db.podUrl);
+  return db;
+}
+
 /** One empty PostgreSQL database per service and a Secret (key "url") for each. */
 export async function serviceDatabases(
   env: OperatorEnv,
   label: string,
-): Promise<{ dbs: Map<string, TestDatabase>; spec: WebranaDatabaseSpec; drop(): Promise<void> }> {
-  const dbs = new Map<string, TestDatabase>();
+): Promise<{ dbs: Map<string, NodeDatabase>; spec: WebranaDatabaseSpec; drop(): Promise<void> }> {
+  const dbs = new Map<string, NodeDatabase>();
   for (const s of SERVICES) {
-    const db = await createTestDatabase(`${label}_${s.name.replace('-service', '')}`);
-    dbs.set(s.name, db);
-    await secret(env, `${label}-${s.name}-db`, db.url);
+    dbs.set(
+      s.name,
+      await databaseWithSecret(env, `${label}_${s.name.replace('-service', '')}`, `${label}-${s.name}-db`),
+    );
   }
   return {
     dbs,

@@ -296,47 +296,48 @@ export async function lockRealNode(
   return child;
 }
 
-/** Reads a value that exists only after beforeAll ran. */
-function ready<T>(what: string, value: T | undefined): T {
-  if (value === undefined) throw new Error(`real node ${what}: read before its beforeAll ran`);
-  return value;
+/** A namespace of the real node, open until `close`. */
+export interface OpenRealNodeNamespace extends RealNodeNamespace {
+  /** Deletes the namespace, stops its PostgreSQL and lets go of the node. */
+  close(): Promise<void>;
 }
 
 /**
- * Jest: before the file's tests, take the test run's real node (started by the first file that needs
- * it, with the project's images imported; stopped by the global teardown), start a PostgreSQL the pods
- * reach (Service `postgres` in the namespace) and create a restricted namespace `<prefix>-<random>`;
- * after them, delete the namespace and stop that PostgreSQL. Files share the node (lockRealNode
- * shared) unless `exclusive`; the jest timeout of the hooks covers a cold image build.
+ * Takes the test run's real node (started by the first file that needs it, with the project's images
+ * imported; stopped by the global teardown), starts a PostgreSQL the pods reach (Service `postgres` in
+ * the namespace) and creates a restricted namespace `<prefix>-<random>`. Files share the node
+ * (lockRealNode shared) unless `exclusive`. For code outside jest (benchmarks); tests use useRealNode.
  */
-export function useRealNode(
+export async function openRealNodeNamespace(
   prefix: string,
   opts: { exclusive?: boolean } = {},
-): RealNodeNamespace & { stopNow(): Promise<RunResult> } {
-  let node: RealNode | undefined;
-  let ns: string | undefined;
+): Promise<OpenRealNodeNamespace> {
+  const hold = await holdRealNode(opts.exclusive ? 'exclusive' : 'shared');
+  const node = hold.node;
   let pg: RunningPostgres | undefined;
-  let postgres: NodePostgres | undefined;
-  let imagesSeconds: number | undefined;
-  let hold: RealNodeHold | undefined;
-  beforeAll(async () => {
-    hold = await holdRealNode(opts.exclusive ? 'exclusive' : 'shared');
-    const taken = hold.node;
-    node = taken;
-    imagesSeconds = hold.imagesSeconds;
+  let ns: string | undefined;
+  const close = async () => {
+    try {
+      await deleteNamespace(node, ns).catch(() => undefined);
+      await pg?.stop();
+    } finally {
+      hold.release();
+    }
+  };
+  try {
     pg = await startEmbeddedPostgres({
-      listenAddresses: `127.0.0.1,${taken.nodeIp}`,
+      listenAddresses: `127.0.0.1,${node.nodeIp}`,
       allowCidrs: [REAL_NODE_POD_CIDR],
     });
-    ns = await freshNamespace(taken, prefix);
-    await enforceRestricted(taken, ns);
-    await apply(taken, ns, ...nodeServiceObjects('postgres', taken.nodeIp, pg.port));
+    ns = await freshNamespace(node, prefix);
+    await enforceRestricted(node, ns);
+    await apply(node, ns, ...nodeServiceObjects('postgres', node.nodeIp, pg.port));
     const serviceIp = (
-      await kubectl(taken, ['get', 'service', 'postgres', '-n', ns, '-o', 'jsonpath={.spec.clusterIP}'])
+      await kubectl(node, ['get', 'service', 'postgres', '-n', ns, '-o', 'jsonpath={.spec.clusterIP}'])
     ).stdout.trim();
     const { port } = pg;
     const auth = new URL(pg.url);
-    postgres = {
+    const postgres: NodePostgres = {
       url: pg.url,
       port,
       serviceIp,
@@ -344,48 +345,66 @@ export function useRealNode(
       networkPolicyFlags: (umbrellaKeys = ['']) =>
         umbrellaKeys.flatMap((key) => ['--set-json', `${key ? `${key}.` : ''}networkPolicy.database.ports=[${port}]`]),
     };
+    return { ...node, ns, postgres, imagesSeconds: hold.imagesSeconds, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/** Reads a value that exists only after beforeAll ran. */
+function ready<T>(what: string, value: T | undefined): T {
+  if (value === undefined) throw new Error(`real node ${what}: read before its beforeAll ran`);
+  return value;
+}
+
+/**
+ * Jest: openRealNodeNamespace before the file's tests, closed after them; the jest timeout of the
+ * hooks covers a cold image build.
+ */
+export function useRealNode(
+  prefix: string,
+  opts: { exclusive?: boolean } = {},
+): RealNodeNamespace & { stopNow(): Promise<RunResult> } {
+  let open: OpenRealNodeNamespace | undefined;
+  beforeAll(async () => {
+    open = await openRealNodeNamespace(prefix, opts);
   }, 45 * 60_000);
-  afterAll(async () => {
-    try {
-      await deleteNamespace(node, ns).catch(() => undefined);
-      await pg?.stop();
-    } finally {
-      hold?.release();
-    }
-  }, 240_000);
+  afterAll(() => open?.close(), 240_000);
+  const lab = () => ready('namespace', open);
   return {
     get ns() {
-      return ready('namespace', ns);
+      return lab().ns;
     },
     get postgres() {
-      return ready('postgres', postgres);
+      return lab().postgres;
     },
     get imagesSeconds() {
-      return ready('images', imagesSeconds);
+      return lab().imagesSeconds;
     },
     get stateDir() {
-      return ready('lab', node).stateDir;
+      return lab().stateDir;
     },
     get kubeletStateDir() {
-      return ready('lab', node).kubeletStateDir;
+      return lab().kubeletStateDir;
     },
     get kubeconfig() {
-      return ready('lab', node).kubeconfig;
+      return lab().kubeconfig;
     },
     get env() {
-      return ready('lab', node).env;
+      return lab().env;
     },
     get startSeconds() {
-      return ready('lab', node).startSeconds;
+      return lab().startSeconds;
     },
     get nodeIp() {
-      return ready('lab', node).nodeIp;
+      return lab().nodeIp;
     },
     get nodeName() {
-      return ready('lab', node).nodeName;
+      return lab().nodeName;
     },
     get containerdSocket() {
-      return ready('lab', node).containerdSocket;
+      return lab().containerdSocket;
     },
     stopNow: stopRealNode,
   };
