@@ -146,6 +146,38 @@ export interface RealNodeHold {
  * too, so that no file takes the node it may stop (the stop test) before it is done.
  */
 export async function holdRealNode(mode: 'shared' | 'exclusive'): Promise<RealNodeHold> {
+  if (mode === 'exclusive') return lockAndHold('exclusive');
+  // One shared hold per process, counted: a process that asked for the start lock while holding the
+  // node shared would deadlock with another run's file holding the start lock while it waits for the
+  // node alone.
+  const held = (sharedHold ??= { hold: lockAndHold('shared'), count: 0 });
+  held.count += 1;
+  const first = held.count === 1;
+  try {
+    const { node, imagesSeconds } = await held.hold;
+    let released = false;
+    return {
+      node,
+      imagesSeconds: first ? imagesSeconds : 0,
+      release: () => {
+        if (released) return;
+        released = true;
+        held.count -= 1;
+        if (held.count > 0) return;
+        sharedHold = undefined;
+        void held.hold.then((h) => h.release());
+      },
+    };
+  } catch (err) {
+    held.count -= 1;
+    if (held.count === 0) sharedHold = undefined;
+    throw err;
+  }
+}
+
+let sharedHold: { hold: Promise<RealNodeHold>; count: number } | undefined;
+
+async function lockAndHold(mode: 'shared' | 'exclusive'): Promise<RealNodeHold> {
   const startLock = await lockRealNode('exclusive', `${LOCK_FILE}.start`);
   try {
     let node = await runningNodeOf(testRunId());
