@@ -146,36 +146,44 @@ export interface RealNodeHold {
  * too, so that no file takes the node it may stop (the stop test) before it is done.
  */
 export async function holdRealNode(mode: 'shared' | 'exclusive'): Promise<RealNodeHold> {
-  if (mode === 'exclusive') return lockAndHold('exclusive');
-  // One shared hold per process, counted: a process that asked for the start lock while holding the
-  // node shared would deadlock with another run's file holding the start lock while it waits for the
-  // node alone.
-  const held = (sharedHold ??= { hold: lockAndHold('shared'), count: 0 });
-  held.count += 1;
-  const first = held.count === 1;
-  try {
-    const { node, imagesSeconds } = await held.hold;
-    let released = false;
-    return {
-      node,
-      imagesSeconds: first ? imagesSeconds : 0,
-      release: () => {
-        if (released) return;
-        released = true;
-        held.count -= 1;
-        if (held.count > 0) return;
-        sharedHold = undefined;
-        void held.hold.then((h) => h.release());
-      },
-    };
-  } catch (err) {
-    held.count -= 1;
-    if (held.count === 0) sharedHold = undefined;
-    throw err;
-  }
+  // One shared hold per process: a process that asked for the start lock while holding the node shared
+  // would deadlock with another run's file holding the start lock while it waits for the node alone.
+  return mode === 'shared' ? sharedHold() : lockAndHold('exclusive');
 }
 
-let sharedHold: { hold: Promise<RealNodeHold>; count: number } | undefined;
+const sharedHold = counted(() => lockAndHold('shared'));
+
+/**
+ * `acquire`, shared within this process: the holds taken while one is held are that one (counted, with
+ * imagesSeconds 0 but for the first), released when the last of them is.
+ */
+export function counted(acquire: () => Promise<RealNodeHold>): () => Promise<RealNodeHold> {
+  let held: { hold: Promise<RealNodeHold>; count: number } | undefined;
+  return async () => {
+    const current = (held ??= { hold: acquire(), count: 0 });
+    current.count += 1;
+    const first = current.count === 1;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      current.count -= 1;
+      if (current.count > 0) return;
+      if (held === current) held = undefined;
+      void current.hold.then(
+        (h) => h.release(),
+        () => undefined,
+      );
+    };
+    try {
+      const { node, imagesSeconds } = await current.hold;
+      return { node, imagesSeconds: first ? imagesSeconds : 0, release };
+    } catch (err) {
+      release();
+      throw err;
+    }
+  };
+}
 
 async function lockAndHold(mode: 'shared' | 'exclusive'): Promise<RealNodeHold> {
   const startLock = await lockRealNode('exclusive', `${LOCK_FILE}.start`);
