@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { getService, SERVICE_NAMES, type ServiceName } from '@webrana/registry';
-import { withClient } from '@webrana/testing';
+import { withClient, withDatabase } from '@webrana/testing';
 import { template, umbrellaChartDir, type K8sObject } from '../../../charts/test/helm';
 import { derivedImage } from './derived-image';
 import { prepareUmbrella } from './umbrella';
@@ -14,11 +14,13 @@ import {
   helm,
   imageRef,
   jobCondition,
+  jobPods,
   kubectl,
   run,
   useRealNode,
   waitFor,
   type ImageName,
+  type KubeObject,
 } from '../src';
 
 // A real node: kubelet v1.34 + containerd + runc + CNI bridge + kube-proxy (scripts/kube-lab/real-node),
@@ -110,6 +112,29 @@ async function servicePod(service: ServiceName): Promise<string> {
 }
 
 const report = (line: string) => process.stderr.write(`real-node: ${line}\n`);
+
+/** The host's URL (superuser) of a database on the node's PostgreSQL. */
+const hostUrl = (db: string) => withDatabase(lab.postgres.url, db);
+
+interface MigrationTimes {
+  migration_name: string;
+  started_at: Date;
+  finished_at: Date | null;
+  rolled_back_at: Date | null;
+}
+
+/** Prisma's ledger of a database, oldest first. */
+async function migrationTimes(db: string): Promise<MigrationTimes[]> {
+  const { rows } = await withClient(hostUrl(db), (c) =>
+    c.query<MigrationTimes>(
+      'SELECT migration_name, started_at, finished_at, rolled_back_at FROM _prisma_migrations ORDER BY started_at',
+    ),
+  );
+  return rows;
+}
+
+const createdAt = (o: KubeObject) =>
+  Date.parse((o.metadata as unknown as { creationTimestamp: string }).creationTimestamp);
 
 /**
  * A pod of the namespace outside the umbrella release (auth-service's test Deployment above): the chart's
@@ -334,7 +359,7 @@ describe('Pod Security admission (namespace labelled pod-security.kubernetes.io/
 
 describe('the umbrella chart on the real node', () => {
   let helmDbs: Record<ServiceName, string>;
-  test('helm upgrade --install --wait with the real images: hooks migrate, and all four services answer /health/db 200 through their ClusterIP Services from inside the cluster', async () => {
+  test('helm upgrade --install --wait with the real images: hooks migrate in dependency order before any Deployment, then seed, and all four services answer /health/db 200 through their ClusterIP Services from inside the cluster', async () => {
     const dbs = (helmDbs = await prepareUmbrella(lab, `helm_${randomBytes(3).toString('hex')}`));
     const t0 = Date.now();
     const install = await helm(
@@ -366,6 +391,31 @@ describe('the umbrella chart on the real node', () => {
       );
       expect({ service, migrated: Number(finished.rows[0]!.n) > 0 }).toEqual({ service, migrated: true });
     }
+    // In dependency order, all before any Deployment: ledger times and creationTimestamps come from this
+    // machine's clock (creationTimestamp has whole seconds).
+    const ledgers = new Map<ServiceName, MigrationTimes[]>();
+    for (const service of SERVICE_NAMES) ledgers.set(service, await migrationTimes(dbs[service]));
+    const firstStart = (s: ServiceName) => Math.min(...ledgers.get(s)!.map((r) => r.started_at.getTime()));
+    const lastFinish = (s: ServiceName) =>
+      Math.max(...ledgers.get(s)!.map((r) => r.finished_at?.getTime() ?? Infinity));
+    for (const service of SERVICE_NAMES) {
+      for (const dependency of getService(service).dependsOn) {
+        expect({ service, dependency, after: firstStart(service) >= lastFinish(dependency) }).toEqual({
+          service,
+          dependency,
+          after: true,
+        });
+      }
+    }
+    const migrated = Math.floor(Math.max(...SERVICE_NAMES.map(lastFinish)) / 1000) * 1000;
+    const deployments = await getJson(lab, ['deployments', '-n', lab.ns, '-l', 'app.kubernetes.io/instance=w']);
+    expect(deployments?.items).toHaveLength(4);
+    for (const d of deployments?.items ?? []) expect(createdAt(d)).toBeGreaterThanOrEqual(migrated);
+    // Then the seeds: the two admin users (production), the three plans.
+    const users = await withClient(hostUrl(dbs['auth-service']), (c) => c.query('SELECT email FROM users'));
+    expect(users.rowCount).toBe(2);
+    const plans = await withClient(hostUrl(dbs['catalog-service']), (c) => c.query('SELECT slug FROM vps_plans'));
+    expect(plans.rowCount).toBe(3);
     const services = await getJson(lab, ['services', '-n', lab.ns, '-l', 'app.kubernetes.io/instance=w']);
     const byName = new Map((services?.items ?? []).map((s) => [s.metadata.name, s] as const));
     const from = await callerOutsideRelease();
@@ -425,13 +475,14 @@ describe('the umbrella chart on the real node', () => {
     expect(Math.floor(finishedAt.getTime() / 1000) * 1000).toBeLessThanOrEqual(rsCreated);
   }, 600_000);
 
-  test('a failing migration fails helm upgrade with the SQL error in its output, and the running pods keep serving', async () => {
+  test('a failing migration fails helm upgrade naming the Job with the SQL error in its output, keeps the failed Job and the last good revision, and the running pods keep serving', async () => {
     // The jobs image of the previous upgrade plus one more auth-service migration that PostgreSQL rejects.
     const tag = 'failing-migration';
+    const failing = '29991231000000_fails_on_purpose';
     await jobsImageWithMigration(
       'docker.io/webrana/jobs:next-migration',
       tag,
-      '29991231000000_fails_on_purpose',
+      failing,
       'ALTER TABLE "no_such_table" ADD COLUMN "x" integer;\n',
     );
     const before = await getJson(lab, ['replicasets', '-n', lab.ns, '-l', 'app.kubernetes.io/instance=w']);
@@ -454,6 +505,30 @@ describe('the umbrella chart on the real node', () => {
     );
     expect(upgrade.code).not.toBe(0);
     expect(upgrade.stderr).toMatch(/relation "no_such_table" does not exist/);
+    // Helm names the failed hook and copies its pod's log into its output (hook-output-log-policy:
+    // hook-failed); the database URL is never in it.
+    expect(upgrade.stderr).toContain('UPGRADE FAILED: pre-upgrade hooks failed');
+    expect(upgrade.stderr).toContain('job w-auth-service-migrate failed: BackoffLimitExceeded');
+    expect(upgrade.stderr).not.toContain('Failed to stream pod logs');
+    const podUrl = lab.postgres.podUrl(helmDbs['auth-service']);
+    expect(upgrade.stdout + upgrade.stderr).not.toContain(podUrl);
+    // The failed Job stays (no hook-failed delete policy); its pod's termination message is the runner's
+    // log tail too, for `kubectl describe` after helm has gone.
+    const failedJob = await getJson(lab, ['job', 'w-auth-service-migrate', '-n', lab.ns]);
+    expect(failedJob?.status?.conditions?.find((c) => c.type === 'Failed')?.status).toBe('True');
+    const [failedPod] = await jobPods(lab, lab.ns, 'w-auth-service-migrate');
+    const terminated = failedPod?.status?.containerStatuses?.[0]?.state.terminated;
+    expect(terminated?.exitCode).not.toBe(0);
+    expect(terminated?.message).toContain('relation "no_such_table" does not exist');
+    expect(terminated?.message).not.toContain(podUrl);
+    // The release stays at the last good revision; the runner recorded the failure the way Prisma does
+    // (the next deploy stops until it is resolved).
+    const history = JSON.parse((await helm(lab, ['history', 'w', '-n', lab.ns, '-o', 'json'])).stdout) as {
+      status: string;
+    }[];
+    expect(history.map((h) => h.status)).toEqual(['superseded', 'deployed', 'failed']);
+    const recorded = (await migrationTimes(helmDbs['auth-service'])).find((r) => r.migration_name === failing);
+    expect(recorded).toMatchObject({ finished_at: null, rolled_back_at: null });
     // Nothing rolled: the same ReplicaSets, and every service still answers /health/db 200.
     const after = await getJson(lab, ['replicasets', '-n', lab.ns, '-l', 'app.kubernetes.io/instance=w']);
     expect((after?.items ?? []).map((r) => r.metadata.uid).sort()).toEqual(
