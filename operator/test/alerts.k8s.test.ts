@@ -4,11 +4,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { apply, jobCondition, kubectl, waitFor } from '@webrana/kube-lab';
 import { REPO_ROOT } from '@webrana/registry';
-import { createTestDatabase, freePort, type TestDatabase } from '@webrana/testing';
+import { freePort } from '@webrana/testing';
+import type { NodeDatabase } from '../../packages/kube-lab/test/node-database';
 import { startService, type RunningService } from '../../packages/service-kit/test/helpers';
 import {
   JOBS_IMAGE,
-  pvc,
+  databaseWithSecret,
+  hostPathClaim,
   secret,
   startOperator,
   useOperatorEnv,
@@ -18,8 +20,8 @@ import {
 } from './harness';
 
 // End to end: a real Prometheus (Debian's prometheus, a plain process on a free loopback port) loads
-// the chart's rules file and scrapes the real operator (on kube-lab, its backup Jobs run by the
-// kube-lab kubelet against real PostgreSQL) and a real service; a backup Job that fails makes
+// the chart's rules file and scrapes the real operator (its backup Jobs run on the real node, from the
+// jobs image, against the namespace's PostgreSQL) and a real service; a backup Job that fails makes
 // WebranaBackupFailed fire in Prometheus's /api/v1/alerts, and a later good backup resolves it.
 const PROMETHEUS = process.env.PROMETHEUS_BIN ?? '/usr/bin/prometheus';
 const RULES_FILE = path.join(REPO_ROOT, 'charts', 'webrana-operator', 'files', 'webrana-rules.yaml');
@@ -29,7 +31,7 @@ const DB = 'al';
 const SERVICE = 'auth-service';
 let operator: RunningOperator;
 let service: RunningService | undefined;
-let database: TestDatabase;
+let database: NodeDatabase;
 let prometheus: ChildProcess | undefined;
 let prometheusUrl = '';
 let workDir = '';
@@ -62,9 +64,8 @@ beforeAll(async () => {
   if (!fs.existsSync(PROMETHEUS)) {
     throw new Error(`${PROMETHEUS} is missing: apt-get install -y --no-install-recommends prometheus`);
   }
-  database = await createTestDatabase('al_auth');
-  await secret(env, 'al-auth-db', database.url);
-  await apply(lab, env.ns, pvc('al-backups'));
+  database = await databaseWithSecret(env, 'al_auth', 'al-auth-db');
+  await hostPathClaim(env, 'al-backups');
   operator = startOperator(env, 'op-alerts');
   const operatorPort = await operator.port;
   await apply(
@@ -131,7 +132,6 @@ afterAll(async () => {
   }
   await service?.stop();
   await operator?.stop();
-  await database?.drop().catch(() => undefined);
   if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
 }, 60_000);
 
@@ -213,7 +213,7 @@ test('a backup Job that fails makes WebranaBackupFailed fire in Prometheus; a la
   expect(alert?.annotations.runbook_url).toBe('docs/runbooks/alerts.md#webranabackupfailed');
   expect((await query(`webrana_backup_failures_total{namespace="${env.ns}"}`))[0]?.value[1]).toBe('1');
 
-  await secret(env, 'al-auth-db', database.url);
+  await secret(env, 'al-auth-db', database.podUrl);
   await kubectl(lab, ['annotate', 'wdb', DB, '-n', env.ns, 'webrana.cloud/backup-now=ok-1', '--overwrite']);
   await waitFor(
     'WebranaBackupFailed resolved',

@@ -1,11 +1,12 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { apply, getJson, jobCondition, jobPods, kubectl, pvcDir, waitFor } from '@webrana/kube-lab';
-import { createTestDatabase, type TestDatabase } from '@webrana/testing';
+import { apply, getJson, jobCondition, jobPods, kubectl, waitFor } from '@webrana/kube-lab';
+import type { NodeDatabase } from '../../packages/kube-lab/test/node-database';
 import type { WebranaDatabaseSpec } from '../src/api/types';
 import {
+  databaseWithSecret,
   getDatabase,
-  pvc,
+  hostPathClaim,
   secret,
   startOperator,
   useOperatorEnv,
@@ -15,16 +16,17 @@ import {
   type RunningOperator,
 } from './harness';
 
-// Backup metrics, backup-now and `kubectl create job --from=cronjob/...` on kube-lab: real apiserver,
-// Job and CronJob controllers, backup pods run by the kube-lab kubelet (the jobs CLI against real
-// PostgreSQL; its termination message is the backup summary), and the operator under the chart's RBAC.
+// Backup metrics, backup-now and `kubectl create job --from=cronjob/...` on the real node: backup pods
+// of the jobs image against the namespace's PostgreSQL (their termination message is the backup
+// summary), dumps on a hostPath volume, and the operator under the chart's RBAC.
 const env = useOperatorEnv('bmetrics');
 const lab = env.lab;
 const DB = 'bm';
 const SERVICES = ['auth-service', 'catalog-service'] as const;
 const BAD_URL = 'postgresql://nobody:wrong@127.0.0.1:1/none';
 let operator: RunningOperator;
-const dbs = new Map<string, TestDatabase>();
+const dbs = new Map<string, NodeDatabase>();
+let backupDir: string;
 
 const labels = (service: string) => ({ namespace: env.ns, database: DB, service });
 const metric = (name: string, service: string, op = operator) => op.metric(name, labels(service));
@@ -70,12 +72,10 @@ beforeAll(async () => {
     backup: { schedule: '0 0 30 2 *', volumeClaimName: 'bm-backups' },
   };
   for (const s of SERVICES) {
-    const db = await createTestDatabase(`bm_${s.replace('-service', '')}`);
-    dbs.set(s, db);
-    await secret(env, `bm-${s}-db`, db.url);
+    dbs.set(s, await databaseWithSecret(env, `bm_${s.replace('-service', '')}`, `bm-${s}-db`));
     spec.services.push({ name: s, databaseUrlSecretRef: { name: `bm-${s}-db`, key: 'url' } });
   }
-  await apply(lab, env.ns, pvc('bm-backups'));
+  backupDir = await hostPathClaim(env, 'bm-backups');
   operator = startOperator(env, 'op-1');
   await operator.port;
   await apply(lab, env.ns, webranaDatabase(DB, spec));
@@ -84,7 +84,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await operator?.stop();
-  for (const db of dbs.values()) await db.drop().catch(() => undefined);
 });
 
 test('before any backup: last success 0 (never had one) and expected-since at the resource creation for every service; no size or duration yet', async () => {
@@ -119,7 +118,7 @@ test("backup-now: one Job per service for a value; each pod's termination messag
     const service = job.metadata.labels!['webrana.cloud/service']!;
     const summary = await summaryOf(job.metadata.name);
     expect(JSON.stringify(summary)).not.toContain('postgres');
-    const dumpFile = path.join(pvcDir(lab.kubeletStateDir, env.ns, 'bm-backups'), service, String(summary.file));
+    const dumpFile = path.join(backupDir, service, String(summary.file));
     expect(summary.bytes).toBe((await fs.stat(dumpFile)).size);
     await waitFor(`${service} size metric`, async () =>
       (await metric('webrana_backup_last_size_bytes', service)) === summary.bytes ? true : undefined,
@@ -148,7 +147,7 @@ test('kubectl create job --from=cronjob/...: tracked like a scheduled backup; a 
   const status = (await getDatabase(env, DB))?.status?.services?.find((s) => s.name === service)?.backup;
   expect(status).toMatchObject({ lastJob: 'bm-manual-fail', lastResult: 'Failed' });
 
-  await secret(env, `bm-${service}-db`, dbs.get(service)!.url);
+  await secret(env, `bm-${service}-db`, dbs.get(service)!.podUrl);
   await new Promise((r) => setTimeout(r, 1100)); // a later second: distinct dump name
   await kubectl(lab, ['create', 'job', 'bm-manual-ok', `--from=cronjob/${DB}-${service}-backup`, '-n', env.ns]);
   await jobCondition(lab, env.ns, 'bm-manual-ok', 'Complete', 120_000);

@@ -1,12 +1,16 @@
-import { getJson, helm, kubectl, useKubeLabNamespace } from '@webrana/kube-lab';
+import { deleteNamespace, freshNamespace, getJson, helm, kubectl } from '@webrana/kube-lab';
 import { CHART_DIR, SERVICE_ACCOUNT, useOperatorEnv } from './harness';
 
-// charts/webrana-operator against the lab's apiserver: it renders, validates, installs, and its RBAC
+// charts/webrana-operator against the real node's apiserver: it renders, validates, installs, and its RBAC
 // grants the operator what it uses and nothing else.
 const env = useOperatorEnv('operator-chart');
 const lab = env.lab;
 // A second namespace, for renderings installed outside the operator's.
-const other = useKubeLabNamespace('operator-chart-other');
+let other = '';
+beforeAll(async () => {
+  other = await freshNamespace(lab, 'operator-chart-other');
+});
+afterAll(() => deleteNamespace(lab, other));
 
 test('helm lint passes and the schema refuses root, unknown keys and a bad namespace', async () => {
   await helm(lab, ['lint', '--strict', CHART_DIR]);
@@ -27,11 +31,11 @@ test('the default rendering (all namespaces, two replicas) is accepted by the ap
     'wop',
     CHART_DIR,
     '--namespace',
-    other.ns,
+    other,
     '--set',
     'webranaDatabase.create=true',
   ]);
-  const dry = await kubectl(lab, ['apply', '--dry-run=server', '-n', other.ns, '-f', '-'], { input: rendered.stdout });
+  const dry = await kubectl(lab, ['apply', '--dry-run=server', '-n', other, '-f', '-'], { input: rendered.stdout });
   expect(dry.stdout).toMatch(/clusterrole.rbac.authorization.k8s.io\/.* created \(server dry run\)/);
   expect(dry.stdout).toMatch(/deployment.apps\/wop-webrana-operator created/);
   expect(dry.stdout).toMatch(/webranadatabase.webrana.cloud\/webrana created/);
@@ -41,7 +45,7 @@ test('the default rendering (all namespaces, two replicas) is accepted by the ap
     'wop',
     CHART_DIR,
     '--namespace',
-    other.ns,
+    other,
     '--show-only',
     'templates/deployment.yaml',
   ]);
@@ -156,8 +160,8 @@ test("the operator's ServiceAccount may do exactly what the operator does, in it
   for (const [verb, resource] of denied)
     expect([verb, resource, await can(verb!, resource!)]).toEqual([verb, resource, false]);
   // watchNamespace: nothing outside it.
-  expect(await can('list', 'jobs.batch', other.ns)).toBe(false);
-  expect(await can('list', 'webranadatabases.webrana.cloud', other.ns)).toBe(false);
+  expect(await can('list', 'jobs.batch', other)).toBe(false);
+  expect(await can('list', 'webranadatabases.webrana.cloud', other)).toBe(false);
 });
 
 test('installed with webranaDatabase.create, the chart creates the resource the umbrella chart would', async () => {
@@ -166,10 +170,10 @@ test('installed with webranaDatabase.create, the chart creates the resource the 
     'wop',
     CHART_DIR,
     '--namespace',
-    other.ns,
+    other,
     '--skip-crds',
     '--set',
-    `watchNamespace=${other.ns}`,
+    `watchNamespace=${other}`,
     '--set',
     'replicaCount=0',
     '--set',
@@ -177,7 +181,7 @@ test('installed with webranaDatabase.create, the chart creates the resource the 
   ]);
   const db = await getJson<{
     spec: { services: { name: string; dependsOn?: string[] }[]; backup: { schedule: string } };
-  }>(lab, ['webranadatabase', 'webrana', '-n', other.ns]);
+  }>(lab, ['webranadatabase', 'webrana', '-n', other]);
   expect(db?.spec.services.map((s) => s.name)).toEqual([
     'auth-service',
     'catalog-service',

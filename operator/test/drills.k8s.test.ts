@@ -1,17 +1,18 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { generate } from '@webrana/datagen';
-import { apply, getJson, kubectl, pvcDir, waitFor } from '@webrana/kube-lab';
-import { createTestDatabase, serverUrl, withClient, type TestDatabase } from '@webrana/testing';
+import { apply, getJson, kubectl, waitFor } from '@webrana/kube-lab';
+import { withClient } from '@webrana/testing';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { copyAsLater, dropFirstRow, tamperedArchive } from '../../jobs/test/backup-verify-helpers';
 import { startS3Server } from '../../jobs/test/s3-server';
+import type { NodeDatabase } from '../../packages/kube-lab/test/node-database';
 import type { WebranaDatabaseSpec } from '../src/api/types';
 import {
   condition,
+  databaseWithSecret,
   getDatabase,
-  pvc,
-  secret,
+  hostPathClaim,
   startOperator,
   useOperatorEnv,
   waitForCondition,
@@ -20,16 +21,17 @@ import {
   type RunningOperator,
 } from './harness';
 
-// Restore drills on kube-lab (stand-in node): real apiserver, CronJob and Job controllers, the drill
-// pods run by the kube-lab kubelet (the jobs CLI against real PostgreSQL; its termination message is
-// the drill's outcome), and the operator under the chart's RBAC. The drill CronJob runs every minute
-// here, so each drill below is a scheduled one.
+// Restore drills on the real node: the drill pods run the jobs image against the namespace's PostgreSQL
+// (their termination message is the drill's outcome), the dumps are on a hostPath volume, and the
+// operator runs under the chart's RBAC. The drill CronJob runs every minute here, so each drill below
+// is a scheduled one.
 const env = useOperatorEnv('drills');
 const lab = env.lab;
 const DB = 'dr';
 const SERVICE = 'order-service';
 let operator: RunningOperator;
-let db: TestDatabase;
+let db: NodeDatabase;
+let backupDir: string;
 
 const verifiedMetric = () =>
   operator.metric('webrana_backup_last_verified_timestamp_seconds', {
@@ -37,7 +39,7 @@ const verifiedMetric = () =>
     database: DB,
     service: SERVICE,
   });
-const dumpDir = () => path.join(pvcDir(lab.kubeletStateDir, env.ns, 'dr-backups'), SERVICE);
+const dumpDir = () => path.join(backupDir, SERVICE);
 const manifestOf = (file: string) => JSON.parse(fs.readFileSync(path.join(dumpDir(), `${file}.json`), 'utf8'));
 const drillStatus = async () =>
   (await getDatabase(env, DB))?.status?.services?.find((s) => s.name === SERVICE)?.backup?.verify;
@@ -54,8 +56,7 @@ async function events(reason: string): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  db = await createTestDatabase('dr_order');
-  await secret(env, 'dr-order-db', db.url);
+  db = await databaseWithSecret(env, 'dr_order', 'dr-order-db');
   const spec: WebranaDatabaseSpec = {
     image: JOBS_IMAGE,
     services: [{ name: SERVICE, databaseUrlSecretRef: { name: 'dr-order-db', key: 'url' } }],
@@ -63,7 +64,7 @@ beforeAll(async () => {
     // February 30th: backups never fire by themselves (one is asked for below); drills every minute.
     backup: { schedule: '0 0 30 2 *', volumeClaimName: 'dr-backups', verify: { schedule: '* * * * *' } },
   };
-  await apply(lab, env.ns, pvc('dr-backups'));
+  backupDir = await hostPathClaim(env, 'dr-backups');
   operator = startOperator(env, 'op-1');
   await operator.port;
   await apply(lab, env.ns, webranaDatabase(DB, spec));
@@ -79,7 +80,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await operator?.stop();
-  await db?.drop().catch(() => undefined);
 });
 
 let good: string;
@@ -107,6 +107,8 @@ test('a scheduled drill fails on a dump altered after it was written: condition 
   const altered = copyAsLater(path.join(dumpDir(), good), 60);
   await tamperedArchive(altered, (dataFile) => dropFirstRow(dataFile('public.status_history')));
   const name = path.basename(altered);
+  // The drill pods (uid 10001) mark the dump in its manifest.
+  for (const file of [altered, `${altered}.json`]) fs.chownSync(file, 10001, 10001);
   const failed = await waitForCondition(env, DB, 'BackupVerified', 'False', 180_000);
   const c = condition(failed, 'BackupVerified')!;
   expect(c.reason).toBe('DrillFailed');
@@ -117,15 +119,15 @@ test('a scheduled drill fails on a dump altered after it was written: condition 
   expect((await events('BackupVerificationFailed')).some((m) => m.includes(name))).toBe(true);
   // No scratch database is left behind by the drills (one may exist while a drill runs: every minute here).
   const scratch = () =>
-    withClient(serverUrl(), (client) =>
+    withClient(lab.postgres.url, (client) =>
       client.query(`SELECT datname FROM pg_database WHERE datname LIKE $1`, [`${db.name}\\_drill\\_%`]),
     );
   await waitFor('no scratch database', async () => ((await scratch()).rows.length === 0 ? true : undefined));
 }, 240_000);
 
 test('from a bucket alone (spec.backup.s3, no volume): a scheduled drill restores the newest object, BackupVerified True, verifiedAt in its manifest object', async () => {
-  const s3 = await startS3Server();
-  const other = await createTestDatabase('dr_auth');
+  const s3 = await startS3Server({ host: lab.nodeIp });
+  const other = await databaseWithSecret(env, 'dr_auth', 'dr-auth-db');
   try {
     await s3.createBucket('dr-dumps');
     await apply(lab, env.ns, {
@@ -134,7 +136,6 @@ test('from a bucket alone (spec.backup.s3, no volume): a scheduled drill restore
       metadata: { name: 'dr-s3' },
       stringData: { AWS_ACCESS_KEY_ID: s3.accessKey, AWS_SECRET_ACCESS_KEY: s3.secretKey },
     });
-    await secret(env, 'dr-auth-db', other.url);
     const spec: WebranaDatabaseSpec = {
       image: JOBS_IMAGE,
       services: [{ name: 'auth-service', databaseUrlSecretRef: { name: 'dr-auth-db', key: 'url' } }],

@@ -419,11 +419,41 @@ export async function setUpNamespaceObjects(env: OperatorEnv, ...objects: object
   await apply(env.lab, env.ns, ...objects);
 }
 
-export function pvc(name: string): object {
-  return {
-    apiVersion: 'v1',
-    kind: 'PersistentVolumeClaim',
-    metadata: { name },
-    spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
-  };
+/**
+ * A PersistentVolumeClaim `claim` bound to a hostPath PersistentVolume on a fresh directory of the host
+ * (returned): the backup pods write there, the tests read it. The pods run as 10001 and hostPath gets
+ * no fsGroup, so the directory is theirs; the hostPath is in the PV, so the restricted namespace admits
+ * the pods that only name the claim.
+ */
+export async function hostPathClaim(env: OperatorEnv, claim: string): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), `${env.ns}-${claim}-`));
+  await fs.chown(dir, 10001, 10001);
+  await apply(
+    env.lab,
+    env.ns,
+    {
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: `${env.ns}-${claim}` },
+      spec: {
+        capacity: { storage: '1Gi' },
+        accessModes: ['ReadWriteOnce'],
+        persistentVolumeReclaimPolicy: 'Retain',
+        storageClassName: 'manual',
+        hostPath: { path: dir, type: 'Directory' },
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: claim },
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        storageClassName: 'manual',
+        volumeName: `${env.ns}-${claim}`,
+        resources: { requests: { storage: '1Gi' } },
+      },
+    },
+  );
+  return dir;
 }

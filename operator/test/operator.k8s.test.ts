@@ -1,28 +1,19 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import {
-  KUBE_LAB_START_TIMEOUT_MS,
-  apply,
-  containerLog,
-  getJson,
-  jobCondition,
-  jobPods,
-  kubectl,
-  pvcDir,
-  waitFor,
-} from '@webrana/kube-lab';
+import { apply, containerLog, getJson, jobCondition, jobPods, kubectl, waitFor } from '@webrana/kube-lab';
 import { SERVICES } from '@webrana/registry';
-import { createTestDatabase, withClient, type TestDatabase } from '@webrana/testing';
+import { withClient } from '@webrana/testing';
+import type { NodeDatabase } from '../../packages/kube-lab/test/node-database';
 import type { WebranaDatabaseSpec } from '../src/api/types';
 import {
   condition,
+  databaseWithSecret,
   deleteFlowSchemas,
   dispatched,
   getDatabase,
   migrationJobs,
+  hostPathClaim,
   operatorFlowSchemas,
-  pvc,
-  secret,
   serviceDatabases,
   startOperator,
   useOperatorEnv,
@@ -31,25 +22,23 @@ import {
   type RunningOperator,
 } from './harness';
 
-// The operator against kube-lab: real apiserver, job and cronjob controllers, pods run by the kube-lab
-// kubelet, real migrations on real PostgreSQL. The operator runs under the chart's ServiceAccount.
+// The operator on the real node: its migration and backup Jobs run the jobs image against the
+// namespace's PostgreSQL; the operator runs under the chart's ServiceAccount.
 const env = useOperatorEnv('operator');
 const lab = env.lab;
 let operator: RunningOperator;
-const cleanups: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
   operator = startOperator(env, 'operator-0');
   await operator.waitForLog('leading', (e) => e.msg === 'caches started');
-}, KUBE_LAB_START_TIMEOUT_MS);
+}, 120_000);
 
 afterAll(async () => {
   await operator?.stop();
   await deleteFlowSchemas(env);
-  for (const c of cleanups) await c();
 }, 60_000);
 
-async function tables(db: TestDatabase): Promise<string[]> {
+async function tables(db: NodeDatabase): Promise<string[]> {
   return withClient(db.url, async (c) =>
     (
       await c.query<{ table_name: string }>(
@@ -60,8 +49,8 @@ async function tables(db: TestDatabase): Promise<string[]> {
 }
 
 test('on empty databases: auth and catalog start first, in parallel; order after both; billing after order; all tables; Ready', async () => {
-  const { dbs, spec, drop } = await serviceDatabases(env, 'fresh');
-  cleanups.push(drop);
+  // The databases go with the file's PostgreSQL (useRealNode stops it after the tests).
+  const { dbs, spec } = await serviceDatabases(env, 'fresh');
   await apply(lab, env.ns, webranaDatabase('fresh', spec));
   const ready = await waitForCondition(env, 'fresh', 'Ready', 'True');
 
@@ -117,8 +106,7 @@ test('on empty databases: auth and catalog start first, in parallel; order after
 }, 300_000);
 
 test('a broken catalog migration: order and billing never start, Degraded carries the SQL error; fixing the spec reaches Ready', async () => {
-  const { dbs, spec, drop } = await serviceDatabases(env, 'broken');
-  cleanups.push(drop);
+  const { dbs, spec } = await serviceDatabases(env, 'broken');
   // The catalog database already has a table its first migration creates: the migration fails in SQL.
   await withClient(dbs.get('catalog-service')!.url, (c) => c.query('CREATE TABLE vps_plans (id int)'));
   await apply(lab, env.ns, webranaDatabase('broken', spec));
@@ -144,9 +132,7 @@ test('a broken catalog migration: order and billing never start, Degraded carrie
   ]);
 
   // The fix: point catalog at a good database (a spec change: generation 2 re-runs every service).
-  const fixed = await createTestDatabase('broken_catalog_fixed');
-  cleanups.push(() => fixed.drop());
-  await secret(env, 'broken-catalog-fixed-db', fixed.url);
+  const fixed = await databaseWithSecret(env, 'broken_catalog_fixed', 'broken-catalog-fixed-db');
   const fixedSpec: WebranaDatabaseSpec = structuredClone(spec);
   fixedSpec.services[1]!.databaseUrlSecretRef.name = 'broken-catalog-fixed-db';
   await apply(lab, env.ns, webranaDatabase('broken', fixedSpec));
@@ -233,9 +219,8 @@ describe('invalid resources', () => {
 });
 
 test('one CronJob per service with the schedule; a Job made from one writes a verified dump and applies retention', async () => {
-  const { spec, drop } = await serviceDatabases(env, 'bk');
-  cleanups.push(drop);
-  await apply(lab, env.ns, pvc('bk-backups'));
+  const { spec } = await serviceDatabases(env, 'bk');
+  const backupDir = await hostPathClaim(env, 'bk-backups');
   const withBackup: WebranaDatabaseSpec = {
     ...spec,
     // Keep one dump per day: a second dump the same day must delete the first.
@@ -260,7 +245,7 @@ test('one CronJob per service with the schedule; a Job made from one writes a ve
     expect(cj.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'WebranaDatabase', name: 'bk' })]);
   }
 
-  const dumpDir = path.join(pvcDir(lab.kubeletStateDir, env.ns, 'bk-backups'), 'order-service');
+  const dumpDir = path.join(backupDir, 'order-service');
   const dumps = async () =>
     (await fs.readdir(dumpDir).catch(() => [] as string[])).filter((f) => f.endsWith('.tar.zst'));
   const summaries: Record<string, unknown>[] = [];

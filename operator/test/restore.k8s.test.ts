@@ -1,15 +1,16 @@
 import { withDatabase } from '@webrana/db';
 import { apply, describeNamespace, getJson, jobPods, kubectl, waitFor } from '@webrana/kube-lab';
-import { createTestDatabase, withClient, type TestDatabase } from '@webrana/testing';
+import { withClient } from '@webrana/testing';
 import { Client } from 'pg';
 import { startS3Server, type S3Server } from '../../jobs/test/s3-server';
+import type { NodeDatabase } from '../../packages/kube-lab/test/node-database';
 import type { WebranaDatabaseSpec } from '../src/api/types';
 import { REPLICAS_ANNOTATION, type WebranaRestore, type WebranaRestoreSpec } from '../src/restore/api';
 import {
   condition,
+  databaseWithSecret,
   getDatabase,
-  pvc,
-  secret,
+  hostPathClaim,
   startOperator,
   useOperatorEnv,
   waitForCondition,
@@ -18,19 +19,17 @@ import {
   type RunningOperator,
 } from './harness';
 
-// WebranaRestore on kube-lab (stand-in node): real apiserver, Job controller and PostgreSQL, the jobs CLI
-// as the Jobs' container, a versitygw bucket on loopback, and the operator under the chart's RBAC. The
-// stand-in lab has no Deployment controller: a Deployment here is an object whose scale the operator
-// patches (and whose pods never exist); the real node's test (restore-real-node.k8s.test.ts) runs the
-// service's pods and asks /health/db.
+// WebranaRestore on the real node: restore Jobs of the jobs image against the namespace's PostgreSQL, a
+// versitygw bucket on the node address, dumps on a hostPath volume, and the operator under the chart's
+// RBAC. The Deployments here only idle (their scale is what the operator changes); the service's own
+// pods and /health/db after a restore are restore-real-node.k8s.test.ts's.
 const env = useOperatorEnv('restore');
 const lab = env.lab;
 const DB = 'rs';
 const BUCKET = 'rs-dumps';
 let operator: RunningOperator;
 let s3: S3Server;
-let auth: TestDatabase;
-const extraDatabases: string[] = [];
+let auth: NodeDatabase;
 
 const users = (url: string) =>
   withClient(url, async (c) =>
@@ -98,7 +97,22 @@ async function deployment(name: string, service: string, replicas: number): Prom
       selector: { matchLabels: { 'app.kubernetes.io/name': service, 'app.kubernetes.io/component': 'server' } },
       template: {
         metadata: { labels: { 'app.kubernetes.io/name': service, 'app.kubernetes.io/component': 'server' } },
-        spec: { containers: [{ name: 'app', image: `registry.example/webrana/${service}:1.4.0` }] },
+        spec: {
+          terminationGracePeriodSeconds: 1,
+          securityContext: { runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: 'RuntimeDefault' } },
+          containers: [
+            {
+              name: 'app',
+              image: JOBS_IMAGE,
+              command: ['node', '-e', 'setInterval(() => {}, 1 << 30)'],
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                capabilities: { drop: ['ALL'] },
+              },
+            },
+          ],
+        },
       },
     },
   });
@@ -124,7 +138,7 @@ async function backupNow(value: string): Promise<string> {
 
 beforeAll(async () => {
   await kubectl(lab, ['wait', '--for=condition=Established', 'crd/webranarestores.webrana.cloud', '--timeout=60s']);
-  s3 = await startS3Server();
+  s3 = await startS3Server({ host: lab.nodeIp });
   await s3.createBucket(BUCKET);
   await apply(lab, env.ns, {
     apiVersion: 'v1',
@@ -132,9 +146,8 @@ beforeAll(async () => {
     metadata: { name: 'rs-s3' },
     stringData: { AWS_ACCESS_KEY_ID: s3.accessKey, AWS_SECRET_ACCESS_KEY: s3.secretKey },
   });
-  auth = await createTestDatabase('rs_auth');
-  await secret(env, 'rs-auth-db', auth.url);
-  await apply(lab, env.ns, pvc('rs-backups'));
+  auth = await databaseWithSecret(env, 'rs_auth', 'rs-auth-db');
+  await hostPathClaim(env, 'rs-backups');
   const spec: WebranaDatabaseSpec = {
     image: JOBS_IMAGE,
     services: [{ name: 'auth-service', databaseUrlSecretRef: { name: 'rs-auth-db', key: 'url' } }],
@@ -163,9 +176,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await operator?.stop();
   await s3?.stop();
-  for (const name of extraDatabases)
-    await withClient(auth.url, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).catch(() => undefined);
-  await auth?.drop().catch(() => undefined);
 }, 60_000);
 
 test('in place from the volume with scaleDown: the Deployment goes to 0 (replicas recorded in an annotation) and back, the rows of the dump are back, the status names the dump, one Job', async () => {
@@ -227,7 +237,6 @@ test('to a new database from the bucket, a named dump: the rows are in the new d
   await addUsers(auth.url, 'later', 2);
   const now = await users(auth.url);
   const name = `${auth.name}_copy`;
-  extraDatabases.push(name);
   await createRestore('newdb', {
     database: DB,
     service: 'auth-service',

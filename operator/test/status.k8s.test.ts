@@ -1,6 +1,6 @@
 import * as fs from 'node:fs/promises';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { KUBE_LAB_START_TIMEOUT_MS, apply, getJson } from '@webrana/kube-lab';
+import { apply, getJson } from '@webrana/kube-lab';
 import { createLogger } from '@webrana/logger';
 import type { WebranaDatabase, WebranaDatabaseSpec } from '../src/api/types';
 import { Controller } from '../src/runtime/controller';
@@ -8,7 +8,7 @@ import { WorkQueue } from '../src/runtime/queue';
 import { KubeClient } from '../src/runtime/client';
 import { clusterWriter } from '../src/runtime/writer';
 import { Reconciler, type ClusterView } from '../src/reconcile';
-import { condition, getDatabase, useOperatorEnv, webranaDatabase } from './harness';
+import { JOBS_IMAGE, condition, getDatabase, useOperatorEnv, webranaDatabase } from './harness';
 
 // The status write's optimistic concurrency against the real apiserver: a writer holding an old
 // resourceVersion (a demoted leader, or a cache behind the apiserver) is refused with 409 and never
@@ -23,7 +23,7 @@ beforeAll(async () => {
   client = new KubeClient(await tokenConfig(env.kubeconfig), ({ verb, resource, code }) =>
     codes.push({ verb, resource, code }),
   );
-}, KUBE_LAB_START_TIMEOUT_MS);
+}, 120_000);
 
 afterAll(() => client?.close());
 
@@ -49,7 +49,7 @@ async function tokenConfig(file: string): Promise<KubeConfig> {
 }
 
 const spec = (...services: string[]): WebranaDatabaseSpec => ({
-  image: 'registry.example/webrana/jobs:1.4.0',
+  image: JOBS_IMAGE,
   services: services.map((name) => ({ name, databaseUrlSecretRef: { name: `${name}-db`, key: 'url' } })),
 });
 

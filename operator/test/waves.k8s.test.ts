@@ -1,4 +1,4 @@
-import { KUBE_LAB_START_TIMEOUT_MS, apply } from '@webrana/kube-lab';
+import { apply } from '@webrana/kube-lab';
 import { adminAccess, watch, type KubeWatched, type WatchEvent } from '../../bench/operator-lab';
 import {
   serviceDatabases,
@@ -19,7 +19,7 @@ let operator: RunningOperator;
 beforeAll(async () => {
   operator = startOperator(env, 'operator-0');
   await operator.waitForLog('leading', (e) => e.msg === 'caches started');
-}, KUBE_LAB_START_TIMEOUT_MS);
+}, 120_000);
 
 afterAll(async () => {
   await operator?.stop();
