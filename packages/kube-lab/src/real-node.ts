@@ -175,6 +175,8 @@ export async function holdRealNode(mode: 'shared' | 'exclusive'): Promise<RealNo
 
 /** Stops the node if this test run started it (jest global teardown): waits until no file uses it. */
 export async function stopRealNodeOfRun(runId: string): Promise<void> {
+  // A run that did not start the node has nothing to stop, and no reason to wait for other runs' files.
+  if (readOwner() !== runId) return;
   const lock = await lockRealNode('exclusive');
   try {
     if (readOwner() === runId) await stopRealNode();
