@@ -10,7 +10,7 @@ const sources: Record<string, string> = {
   'unit.test.ts': "test('x', () => {});",
   'shared-a.k8s.test.ts': "const lab = useRealNode('a');",
   'stop.k8s.test.ts': "const lab = useRealNode('stop', { exclusive: true });",
-  'stand-in.k8s.test.ts': "const lab = useKubeLabNamespace('jobs');",
+  'helm-render.test.ts': "const out = template('charts/webrana-service');",
   'shared-b.k8s.test.ts': "const lab = useRealNode('b', {});",
 };
 const order = (names: string[]) =>
@@ -24,7 +24,7 @@ test('real-node files run first, those that need the node alone last, the rest i
     'shared-a.k8s.test.ts',
     'shared-b.k8s.test.ts',
     'unit.test.ts',
-    'stand-in.k8s.test.ts',
+    'helm-render.test.ts',
     'stop.k8s.test.ts',
   ]);
 });

@@ -2,86 +2,19 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { REPO_ROOT } from '@webrana/registry';
 
 /**
- * Jest helpers for tests against kube-lab: start (or reuse) the lab and its kubelet, a fresh
- * namespace per test file, and the real kubectl/helm as child processes. Tests never load
- * @kubernetes/client-node (ESM-only, which jest cannot load); the kubelet, a separate process, does.
- * Test files get both from useKubeLabNamespace (jest.ts).
+ * Helpers for code that talks to kube-lab's cluster (real-node.ts starts it): the real kubectl and helm
+ * as child processes, never @kubernetes/client-node (ESM-only, which jest cannot load).
  */
 export interface KubeLab {
-  /** The lab's state directory (KUBE_LAB_STATE, default /tmp/webrana-kube-lab). */
+  /** The cluster's state directory (its logs are in <stateDir>/logs). */
   readonly stateDir: string;
-  /** The kubelet's volumes, container roots and logs (see layout.ts). */
-  readonly kubeletStateDir: string;
   readonly kubeconfig: string;
   /** process.env plus PATH (the lab's kubectl and helm first), HELM_*_HOME and KUBECONFIG. */
   readonly env: NodeJS.ProcessEnv;
-  /** Seconds this process waited for the lab (and kubelet) to be ready. */
+  /** Seconds this process waited for the cluster to be ready. */
   readonly startSeconds: number;
-}
-
-/** Long enough for a cold build of the pinned binaries (about 10 minutes on 2 cores). */
-export const KUBE_LAB_START_TIMEOUT_MS = 30 * 60_000;
-
-const SCRIPTS = path.join(REPO_ROOT, 'scripts', 'kube-lab');
-let starting: Promise<KubeLab> | undefined;
-
-/**
- * Builds what is missing, starts the lab or reuses the running one (scripts/kube-lab/start), then
- * the kubelet (scripts/kube-lab/kubelet). Both scripts lock, so parallel jest workers share one lab.
- * The lab keeps running after the tests (the next run reuses it in well under a second); stop it
- * with scripts/kube-lab/stop.
- */
-export function startKubeLab(): Promise<KubeLab> {
-  starting ??= start().catch((err: unknown) => {
-    starting = undefined;
-    throw err;
-  });
-  return starting;
-}
-
-async function start(): Promise<KubeLab> {
-  const t0 = Date.now();
-  const script = 'set -euo pipefail; eval "$("$1/start")"; eval "$("$1/kubelet")"; env -0';
-  const r = await run('bash', ['-c', script, 'kube-lab', SCRIPTS], {
-    env: process.env,
-    timeoutMs: KUBE_LAB_START_TIMEOUT_MS,
-    // A cold build takes minutes: show its progress, keep the rest for a failure message.
-    onStderrLine: (line) => {
-      if (line.startsWith('build:')) process.stderr.write(`kube-lab ${line}\n`);
-    },
-  });
-  if (r.code !== 0) {
-    throw new Error(`kube-lab did not start (exit ${r.code}):\n${r.stderr.split('\n').slice(-40).join('\n')}`);
-  }
-  const printed = new Map(
-    r.stdout
-      .split('\0')
-      .filter((kv) => kv.includes('='))
-      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] as const),
-  );
-  const take = (name: string): string => {
-    const v = printed.get(name);
-    if (v === undefined) throw new Error(`kube-lab start printed no ${name}`);
-    return v;
-  };
-  const kubeconfig = take('KUBECONFIG');
-  return {
-    stateDir: path.dirname(kubeconfig),
-    kubeletStateDir: take('KUBE_LAB_KUBELET_STATE'),
-    kubeconfig,
-    env: {
-      ...process.env,
-      PATH: take('PATH'),
-      KUBECONFIG: kubeconfig,
-      HELM_CONFIG_HOME: take('HELM_CONFIG_HOME'),
-      HELM_CACHE_HOME: take('HELM_CACHE_HOME'),
-      HELM_DATA_HOME: take('HELM_DATA_HOME'),
-    },
-    startSeconds: (Date.now() - t0) / 1000,
-  };
 }
 
 export interface RunResult {
@@ -231,7 +164,7 @@ export async function freshNamespace(lab: KubeLab, prefix: string): Promise<stri
   return name;
 }
 
-/** Deletes the namespace without waiting (the namespace controller and kubelet finish it). KUBE_LAB_KEEP_NAMESPACES=1 keeps it. */
+/** Deletes the namespace without waiting (the namespace controller and the kubelet finish it). KUBE_LAB_KEEP_NAMESPACES=1 keeps it. */
 export async function deleteNamespace(lab: KubeLab | undefined, ns: string | undefined): Promise<void> {
   if (!lab || !ns || process.env.KUBE_LAB_KEEP_NAMESPACES === '1') return;
   await kubectl(lab, ['delete', 'namespace', ns, '--wait=false'], { allowFailure: true });
@@ -315,7 +248,7 @@ export async function jobPods(lab: KubeLab, ns: string, job: string): Promise<Ku
   return list?.items ?? [];
 }
 
-/** A container's stdout+stderr through the logs API (`kubectl logs`, which the lab kubelet serves). */
+/** A container's stdout+stderr through the logs API (`kubectl logs`, which the kubelet serves). */
 export async function containerLog(lab: KubeLab, pod: KubeObject, container: string): Promise<string> {
   const namespace = pod.metadata.namespace ?? 'default';
   return (await kubectl(lab, ['logs', pod.metadata.name, '-n', namespace, '-c', container])).stdout;

@@ -6,12 +6,10 @@ import { REPO_ROOT } from '@webrana/registry';
 import { apply, deleteNamespace, freshNamespace, kubectl, run, type KubeLab, type RunResult } from './lab';
 
 /**
- * The real single-node cluster of scripts/kube-lab/real-node (kubelet + containerd + runc + CNI bridge +
- * kube-proxy, beside the control plane), for the tests that need real containers: images, securityContext,
- * Services, probes. Separate from the stand-in lab of startKubeLab (own state directory, ports and
- * cluster). Unlike that lab it is not left running: the first test file of a run that needs it starts
- * it (useRealNode), the others share it, and the run's global teardown stops it, removing everything it
- * added to the machine.
+ * kube-lab's cluster: one real node (kubelet + containerd + runc + CNI bridge + kube-proxy + kube-router's
+ * NetworkPolicy firewall) beside the control plane, started by scripts/kube-lab/start. It is not left
+ * running: the first test file of a run that needs it starts it (useRealNode), the others share it, and
+ * the run's global teardown stops it (scripts/kube-lab/stop), removing everything it added to the machine.
  */
 export interface RealNode extends KubeLab {
   /** The node's address (on lo): the apiserver, the kubelet and the test PostgreSQL listen on it. */
@@ -21,7 +19,7 @@ export interface RealNode extends KubeLab {
   readonly containerdSocket: string;
 }
 
-/** The project's images as the node knows them (scripts/images load names them so). */
+/** The project's images as the node knows them (scripts/kube-lab/load-images names them so). */
 export const IMAGES = [
   'auth-service',
   'catalog-service',
@@ -32,12 +30,12 @@ export const IMAGES = [
 ] as const;
 export type ImageName = (typeof IMAGES)[number];
 
-/** The pod network the real node's CNI bridge hands out (scripts/kube-lab/real-node). */
+/** The pod network the real node's CNI bridge hands out (scripts/kube-lab/start). */
 export const REAL_NODE_POD_CIDR = '10.244.0.0/24';
 
-const SCRIPT = path.join(REPO_ROOT, 'scripts', 'kube-lab', 'real-node');
+const SCRIPTS = path.join(REPO_ROOT, 'scripts', 'kube-lab');
 
-/** `docker.io/webrana/<image>:<appVersion>`, the reference scripts/images load imports. */
+/** `docker.io/webrana/<image>:<appVersion>`, the reference scripts/kube-lab/load-images imports. */
 export function imageRef(image: ImageName): string {
   const chart = fs.readFileSync(path.join(REPO_ROOT, 'charts', 'webrana-service', 'Chart.yaml'), 'utf8');
   const version = /^appVersion:\s*'?([^'\s]+)'?\s*$/m.exec(chart)?.[1];
@@ -54,13 +52,13 @@ const LOCK_FILE = `${STATE_DIR}.lock`;
 /** Which test run started the node (the jest run id of packages/testing's global setup). */
 const OWNER_FILE = path.join(STATE_DIR, 'jest-run');
 
-/** The node described by the exports `script` prints (real-node start, or its kept <state>/env). */
+/** The node described by the exports `script` prints (scripts/kube-lab/start, or its kept <state>/env). */
 async function nodeFromExports(what: string, script: string, timeoutMs: number): Promise<RealNode> {
   const t0 = Date.now();
-  const r = await run('bash', ['-c', `set -euo pipefail; ${script}; env -0`, 'real-node', SCRIPT, STATE_DIR], {
+  const r = await run('bash', ['-c', `set -euo pipefail; ${script}; env -0`, 'kube-lab', SCRIPTS, STATE_DIR], {
     timeoutMs,
     onStderrLine: (line) => {
-      if (line.startsWith('build:')) process.stderr.write(`real-node ${line}\n`);
+      if (line.startsWith('build:')) process.stderr.write(`kube-lab ${line}\n`);
     },
   });
   if (r.code !== 0) throw failure(what, r);
@@ -79,7 +77,6 @@ async function nodeFromExports(what: string, script: string, timeoutMs: number):
   const stateDir = take('KUBE_LAB_REAL_STATE');
   return {
     stateDir,
-    kubeletStateDir: path.join(stateDir, 'kubelet'),
     kubeconfig,
     nodeIp: take('KUBE_LAB_NODE_IP'),
     nodeName: take('KUBE_LAB_NODE_NAME'),
@@ -96,9 +93,9 @@ async function nodeFromExports(what: string, script: string, timeoutMs: number):
   };
 }
 
-/** Starts a fresh real-node cluster (stopping a previous one first). Needs root; see the script's --help. */
+/** Starts a fresh cluster (stopping a previous one first). Needs root; see scripts/kube-lab/start --help. */
 export function startRealNode(): Promise<RealNode> {
-  return nodeFromExports('scripts/kube-lab/real-node start', 'eval "$("$1" start)"', 30 * 60_000);
+  return nodeFromExports('scripts/kube-lab/start', 'eval "$("$1/start")"', 30 * 60_000);
 }
 
 /** The node this test run started, if it is still up and Ready (another run's node is never reused). */
@@ -218,6 +215,8 @@ async function lockAndHold(mode: 'shared' | 'exclusive'): Promise<RealNodeHold> 
 
 /** Stops the node if this test run started it (jest global teardown): waits until no file uses it. */
 export async function stopRealNodeOfRun(runId: string): Promise<void> {
+  // A run that did not start the node has nothing to stop, and no reason to wait for other runs' files.
+  if (readOwner() !== runId) return;
   const lock = await lockRealNode('exclusive');
   try {
     if (readOwner() === runId) await stopRealNode();
@@ -229,15 +228,15 @@ export async function stopRealNodeOfRun(runId: string): Promise<void> {
 /** Builds the images that are missing (scripts/images) and imports all six into the node's containerd. */
 export async function loadImages(): Promise<{ seconds: number; log: string }> {
   const t0 = Date.now();
-  const r = await run(SCRIPT, ['load-images'], { timeoutMs: 40 * 60_000 });
-  if (r.code !== 0) throw failure('scripts/kube-lab/real-node load-images', r);
+  const r = await run(path.join(SCRIPTS, 'load-images'), [], { timeoutMs: 40 * 60_000 });
+  if (r.code !== 0) throw failure('scripts/kube-lab/load-images', r);
   return { seconds: (Date.now() - t0) / 1000, log: r.stdout + r.stderr };
 }
 
-/** Stops the real node and removes what it added to the machine (scripts/kube-lab/real-node stop). */
+/** Stops the cluster and removes what it added to the machine (scripts/kube-lab/stop). */
 export async function stopRealNode(): Promise<RunResult> {
-  const r = await run(SCRIPT, ['stop'], { timeoutMs: 180_000 });
-  if (r.code !== 0) throw failure('scripts/kube-lab/real-node stop', r);
+  const r = await run(path.join(SCRIPTS, 'stop'), [], { timeoutMs: 180_000 });
+  if (r.code !== 0) throw failure('scripts/kube-lab/stop', r);
   fs.rmSync(OWNER_FILE, { force: true });
   return r;
 }
@@ -424,9 +423,6 @@ export function useRealNode(
     },
     get stateDir() {
       return lab().stateDir;
-    },
-    get kubeletStateDir() {
-      return lab().kubeletStateDir;
     },
     get kubeconfig() {
       return lab().kubeconfig;

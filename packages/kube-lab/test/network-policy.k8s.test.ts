@@ -17,7 +17,7 @@ import {
 } from '../src';
 
 // The service chart's NetworkPolicy enforced on the real node (kube-router's firewall, started by
-// scripts/kube-lab/real-node): catalog-service installed with its policy on (the default), then who
+// scripts/kube-lab/start): catalog-service installed with its policy on (the default), then who
 // can reach it and where its pod can go, from real pods through real iptables and ipsets. The lab has no
 // cluster DNS (no CoreDNS): the DNS rule is shown with a TCP listener on port 53 in kube-system.
 const lab = useRealNode('netpol');

@@ -2,20 +2,21 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  KUBE_LAB_START_TIMEOUT_MS,
   apply,
   containerLog,
   describeNamespace,
   getJson,
+  imageRef,
   run,
   serviceAccountKubeconfig,
-  useKubeLabNamespace,
+  useRealNode,
   waitFor,
-} from '@webrana/kube-lab';
+} from '../src';
 
 // RBAC is enforced by the lab apiserver: a ServiceAccount with a narrow Role gets that and nothing more,
-// both with a token from `kubectl create token` and with the token the kubelet projects into a pod.
-const lab = useKubeLabNamespace('rbac');
+// both with a token from `kubectl create token` (serviceAccountKubeconfig) and with the token the
+// kubelet projects into a pod.
+const lab = useRealNode('rbac');
 let tmp: string;
 
 beforeAll(async () => {
@@ -40,7 +41,7 @@ beforeAll(async () => {
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'visible' }, data: { a: '1' } },
     { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'hidden' }, stringData: { b: '2' } },
   );
-}, KUBE_LAB_START_TIMEOUT_MS);
+});
 afterAll(async () => {
   if (tmp) await fs.rm(tmp, { recursive: true, force: true });
 });
@@ -87,7 +88,7 @@ test('the same token is refused what the Role does not allow: Secrets, writes, a
 });
 
 test('inside a pod, the projected service-account token and KUBERNETES_SERVICE_HOST/PORT reach the apiserver with the same rights', async () => {
-  // Plain https from the pod, as an in-cluster client would; paths come through the mount mapping.
+  // Plain https from the pod, as an in-cluster client would.
   const script = `
     const fs = require('fs'), https = require('https');
     const dir = process.env.SA_DIR;
@@ -114,12 +115,15 @@ test('inside a pod, the projected service-account token and KUBERNETES_SERVICE_H
     spec: {
       restartPolicy: 'Never',
       serviceAccountName: 'reader',
+      securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
       containers: [
         {
           name: 'client',
-          image: 'node:20',
+          image: imageRef('jobs'),
+          imagePullPolicy: 'Never',
           command: ['node', '-e', script],
           env: [{ name: 'SA_DIR', value: '/var/run/secrets/kubernetes.io/serviceaccount' }],
+          securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
         },
       ],
     },
@@ -130,7 +134,7 @@ test('inside a pod, the projected service-account token and KUBERNETES_SERVICE_H
       const pod = await getJson(lab, ['pod', 'in-cluster', '-n', lab.ns]);
       return pod?.status?.phase === 'Succeeded' || pod?.status?.phase === 'Failed' ? pod : undefined;
     },
-    { timeoutMs: 30_000, diagnose: () => describeNamespace(lab, lab.ns) },
+    { timeoutMs: 60_000, diagnose: () => describeNamespace(lab, lab.ns) },
   );
   const output = await containerLog(lab, p, 'client');
   expect(JSON.parse(output)).toEqual({ namespace: lab.ns, configmaps: 200, secrets: 403 });

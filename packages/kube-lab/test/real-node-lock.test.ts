@@ -16,7 +16,8 @@ const settledWithin = (p: Promise<unknown>, ms: number) =>
       () => true,
       () => false,
     ),
-    new Promise<boolean>((r) => setTimeout(() => r(false), ms)),
+    // unref: a race already settled leaves no timer keeping jest alive
+    new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref()),
   ]);
 
 test('two shared holders hold the node at once; an exclusive one waits until both released it', async () => {
@@ -55,4 +56,47 @@ test('a lock not had within its timeout fails, naming the lock file', async () =
   } finally {
     holder.kill('SIGKILL');
   }
+});
+
+describe('the jest global teardown (stopRealNodeOfRun)', () => {
+  // In a child with a scratch state directory: the lock is <state>.lock, the owner <state>/jest-run. The
+  // children are dead before the lock goes, so none can run scripts/kube-lab/stop (which would act on
+  // the machine's real node).
+  const state = path.join(dir, 'state');
+  const children: ReturnType<typeof spawn>[] = [];
+  const killChildren = () =>
+    Promise.all(
+      children.map((c) =>
+        c.exitCode !== null || c.signalCode !== null
+          ? undefined
+          : new Promise((resolve) => {
+              c.once('exit', resolve);
+              c.kill('SIGKILL');
+            }),
+      ),
+    );
+  const teardown = (runId: string) => {
+    const code = `require(${JSON.stringify(path.join(__dirname, '..', 'dist', 'real-node.js'))})
+      .stopRealNodeOfRun(${JSON.stringify(runId)}).then(() => console.log('done'))`;
+    const child = spawn(process.execPath, ['-e', code], {
+      env: { ...process.env, KUBE_LAB_REAL_STATE: state },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.push(child);
+    return new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+  };
+
+  test("of a run that did not start the node returns at once, while other runs' files hold it", async () => {
+    fs.mkdirSync(state, { recursive: true });
+    fs.writeFileSync(path.join(state, 'jest-run'), 'run-a\n');
+    const other = await lockRealNode('shared', `${state}.lock`);
+    try {
+      expect(await settledWithin(teardown('run-b'), 10_000)).toBe(true);
+      // The run that started it waits for the files still using it.
+      expect(await settledWithin(teardown('run-a'), 2_000)).toBe(false);
+    } finally {
+      await killChildren();
+      other.kill('SIGKILL');
+    }
+  });
 });

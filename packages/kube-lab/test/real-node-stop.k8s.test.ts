@@ -2,9 +2,9 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { apply, imageRef, useRealNode, waitFor } from '../src';
 
-// The real node's stop removes everything its start added to the machine. It needs the node alone
-// (exclusive): the jest sequencer (scripts/jest-sequencer.js) runs this file last, and a file after it
-// would start the node again.
+// scripts/kube-lab/stop removes everything scripts/kube-lab/start added to the machine. It needs the
+// node alone (exclusive): the jest sequencer (scripts/jest-sequencer.js) runs this file last, and a
+// file after it would start the node again.
 const lab = useRealNode('real-node-stop', { exclusive: true });
 const report = (line: string) => process.stderr.write(`real-node: ${line}\n`);
 
@@ -14,7 +14,7 @@ const kubeRouterSets = () =>
     .split('\n')
     .filter((name) => /^(inet6:)?KUBE-(SRC|DST)-/.test(name));
 
-describe('scripts/kube-lab/real-node stop', () => {
+describe('scripts/kube-lab/stop', () => {
   test('removes every process, mount, cgroup, interface, route, address, iptables rule and ipset it added', async () => {
     // A pod under a NetworkPolicy, so that kube-router has ipsets for stop to remove.
     await apply(

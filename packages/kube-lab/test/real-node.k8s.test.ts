@@ -23,7 +23,7 @@ import {
   type KubeObject,
 } from '../src';
 
-// A real node: kubelet v1.34 + containerd + runc + CNI bridge + kube-proxy (scripts/kube-lab/real-node),
+// A real node: kubelet v1.34 + containerd + runc + CNI bridge + kube-proxy (scripts/kube-lab/start),
 // the project's images built by scripts/images and imported into its containerd, PostgreSQL on the host
 // reached by pods through a selector-less Service. Nothing here is a stand-in.
 const lab = useRealNode('real-node');
