@@ -6,7 +6,8 @@ const Sequencer = require('@jest/test-sequencer').default;
 
 /** 0: shares the real node, 1: no real node, 2: needs the real node alone. */
 function rank(source) {
-  if (!/\buseRealNode\(/.test(source)) return 1;
+  // useOperatorEnv: operator/test/harness.ts, on the real node.
+  if (!/\buse(RealNode|OperatorEnv)\(/.test(source)) return 1;
   return /\buseRealNode\([^)]*exclusive:\s*true/.test(source) ? 2 : 0;
 }
 

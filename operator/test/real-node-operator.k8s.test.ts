@@ -25,7 +25,7 @@ import type { WebranaDatabase, WebranaDatabaseSpec } from '../src/api/types';
 import { BACKUP_NOW_ANNOTATION, LABELS, backupCronJobName, backupNowJobName } from '../src/names';
 import { CHART_DIR, RELEASE, SERVICE_ACCOUNT } from './harness';
 
-// The operator on the REAL node (scripts/kube-lab/real-node: kubelet + containerd + runc): installed from
+// The operator on the REAL node (scripts/kube-lab/start: kubelet + containerd + runc): installed from
 // its chart with its image, two replicas electing a leader; its migration Jobs and backup CronJobs run the
 // jobs image against PostgreSQL on the host (reached through the Service `postgres`), backups go to a
 // hostPath-backed PersistentVolume and to a versitygw bucket on the node address. Nothing is a stand-in.

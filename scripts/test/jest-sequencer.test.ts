@@ -12,6 +12,7 @@ const sources: Record<string, string> = {
   'stop.k8s.test.ts': "const lab = useRealNode('stop', { exclusive: true });",
   'helm-render.test.ts': "const out = template('charts/webrana-service');",
   'shared-b.k8s.test.ts': "const lab = useRealNode('b', {});",
+  'operator.k8s.test.ts': "const env = useOperatorEnv('operator');",
 };
 const order = (names: string[]) =>
   byRank(
@@ -23,6 +24,7 @@ test('real-node files run first, those that need the node alone last, the rest i
   expect(order(Object.keys(sources))).toEqual([
     'shared-a.k8s.test.ts',
     'shared-b.k8s.test.ts',
+    'operator.k8s.test.ts',
     'unit.test.ts',
     'helm-render.test.ts',
     'stop.k8s.test.ts',
