@@ -134,11 +134,15 @@ export async function startPostgres(): Promise<BenchPostgres> {
   const given = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL;
   const server = given ? { url: given, stop: async () => undefined } : await startEmbeddedPostgres();
   process.env.TEST_DATABASE_URL = server.url;
-  const version = await withClient(server.url, async (c) => {
+  return { url: server.url, version: await serverVersion(server.url), embedded: !given, stop: () => server.stop() };
+}
+
+/** The server's version (SHOW server_version). */
+export async function serverVersion(url: string): Promise<string> {
+  return withClient(url, async (c) => {
     const r = await c.query<{ server_version: string }>('SHOW server_version');
     return r.rows[0]!.server_version;
   });
-  return { url: server.url, version, embedded: !given, stop: () => server.stop() };
 }
 
 /**
@@ -146,15 +150,22 @@ export async function startPostgres(): Promise<BenchPostgres> {
  * PostgreSQL started around `run` and stopped after it; failures become the exit code.
  */
 export function runMain<T>(name: string, parse: () => T, run: (opts: T, pg: BenchPostgres) => Promise<void>): void {
-  const go = async () => {
-    const opts = parse();
+  runCommand(name, parse, async (opts) => {
     const pg = await startPostgres();
     try {
       await run(opts, pg);
     } finally {
       await pg.stop();
     }
-  };
+  });
+}
+
+/**
+ * runMain without a PostgreSQL of its own: for the benchmarks on the real node, whose namespaces each
+ * come with theirs (openRealNodeNamespace).
+ */
+export function runCommand<T>(name: string, parse: () => T, run: (opts: T) => Promise<void>): void {
+  const go = async () => run(parse());
   go().catch(exitWithError(name));
 }
 

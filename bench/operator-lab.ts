@@ -1,6 +1,6 @@
 // What the operator benchmarks add to operator/test/harness.ts (which installs the chart, writes the
-// ServiceAccount kubeconfig and runs the operator for them): the operator's production lease timing,
-// Prometheus counters by label, and raw apiserver watches that timestamp every event.
+// ServiceAccount kubeconfig and runs the operator for them): where they run, the operator's production
+// lease timing, Prometheus counters by label, and raw apiserver watches that timestamp every event.
 import * as https from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { kubectl, type KubeLab } from '@webrana/kube-lab';
@@ -12,6 +12,14 @@ export const PRODUCTION_LEASE = {
   RENEW_DEADLINE_SECONDS: '20',
   RETRY_PERIOD_SECONDS: '5',
 };
+
+/**
+ * Where the operator benchmarks run, recorded with their results: figures measured before (on the
+ * stand-in kubelet, whose pods were host processes) carry no `cluster` and are not comparable.
+ */
+export const REAL_NODE_CLUSTER =
+  "kube-lab's real node (kubelet, containerd, runc): every pod a container of the project's images, the " +
+  "operator a host process with its chart's ServiceAccount token, PostgreSQL the namespace's own";
 
 /** A counter's series summed by the value of one label. */
 export function byLabel(text: string, name: string, label: string): Record<string, number> {

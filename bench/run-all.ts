@@ -30,6 +30,9 @@ function main(): void {
   const smoke = process.argv.includes('--smoke');
   if (smoke)
     process.env.BENCH_RESULTS_DIR ??= path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-smoke-')), 'results');
+  // One run id for the benchmarks this spawns: the operator ones then share the real node the first
+  // starts (packages/kube-lab's testRunId), rather than each restarting it with the images.
+  process.env.WEBRANA_TEST_RUN ??= `bench-${process.pid}`;
   const startedAt = new Date().toISOString();
   const loadAverageAtStart = os.loadavg().map((n) => Number(n.toFixed(2)));
   const ran: BenchRun[] = [];
