@@ -48,6 +48,7 @@ import {
   PRODUCTION_LEASE,
   REAL_NODE_CLUSTER,
   adminAccess,
+  asOneRealNodeRun,
   kubernetesVersion,
   watch,
   type AdminAccess,
@@ -737,14 +738,15 @@ if (require.main === module) {
   runCommand(
     'bench/operator-e2e',
     () => parseOptions(process.argv.slice(2), USAGE, { rounds: 5, timeout: 300 }, { rounds: 1 }),
-    async (opts) => {
-      say('taking the real node (starting it when this run has none) and a namespace with its PostgreSQL');
-      const lab = await openRealNodeNamespace('wop-e2e');
-      try {
-        report(await benchOperatorE2e(lab, opts));
-      } finally {
-        await lab.close();
-      }
-    },
+    (opts) =>
+      asOneRealNodeRun(async () => {
+        say('taking the real node (starting it when this run has none) and a namespace with its PostgreSQL');
+        const lab = await openRealNodeNamespace('wop-e2e');
+        try {
+          report(await benchOperatorE2e(lab, opts));
+        } finally {
+          await lab.close();
+        }
+      }),
   );
 }

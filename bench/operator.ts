@@ -20,7 +20,7 @@ import {
   webranaDatabase,
 } from '../operator/test/harness';
 import { REPO_ROOT, loadAverage, log, parseOptions, requireBuilt, runCommand, writeResult } from './common';
-import { PRODUCTION_LEASE, REAL_NODE_CLUSTER, byLabel } from './operator-lab';
+import { PRODUCTION_LEASE, REAL_NODE_CLUSTER, asOneRealNodeRun, byLabel } from './operator-lab';
 
 const USAGE = `usage: node bench/dist/bench/operator.js [--count=200] [--single] [--max-active=24] [--workers=4] [--timeout=3600] [--smoke]
 
@@ -206,38 +206,41 @@ if (require.main === module) {
   runCommand(
     'bench/operator',
     () => parseOptions(process.argv.slice(2), USAGE, defaults, { count: 2, single: true, timeout: 300 }),
-    async (opts) => {
-      const counts = opts.single ? [opts.count] : [Math.round(opts.count / 4), Math.round(opts.count / 2), opts.count];
-      const scale: ScalePoint[] = [];
-      let r: OperatorBenchResult | undefined;
-      for (const count of counts) {
-        say('taking the real node (starting it when this run has none) and a namespace with its PostgreSQL');
-        const lab = await openRealNodeNamespace('wop-bench');
-        try {
-          r = await benchOperator(lab, { ...opts, count });
-        } finally {
-          await lab.close();
+    (opts) =>
+      asOneRealNodeRun(async () => {
+        const counts = opts.single
+          ? [opts.count]
+          : [Math.round(opts.count / 4), Math.round(opts.count / 2), opts.count];
+        const scale: ScalePoint[] = [];
+        let r: OperatorBenchResult | undefined;
+        for (const count of counts) {
+          say('taking the real node (starting it when this run has none) and a namespace with its PostgreSQL');
+          const lab = await openRealNodeNamespace('wop-bench');
+          try {
+            r = await benchOperator(lab, { ...opts, count });
+          } finally {
+            await lab.close();
+          }
+          scale.push(scalePoint(r));
+          say(
+            `${count} resources: Ready in ${r.secondsToAllReady} s, ${r.apiRequestsPerResource} API requests per resource, ` +
+              `peak RSS ${r.operatorPeakRssMiB} MiB`,
+          );
         }
-        scale.push(scalePoint(r));
+        r = { ...r!, scale };
+        writeResult('operator', r);
+        const api = r.apiRequests;
+        process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+        for (const p of scale) {
+          say(
+            `| ${p.resources} | ${p.secondsToAllReady} s | ${p.secondsPerResource} s/resource | ${p.apiRequestsPerResource} req/resource | ${p.operatorPeakRssMiB} MiB |`,
+          );
+        }
         say(
-          `${count} resources: Ready in ${r.secondsToAllReady} s, ${r.apiRequestsPerResource} API requests per resource, ` +
-            `peak RSS ${r.operatorPeakRssMiB} MiB`,
+          `all ${r.resources} Ready in ${r.secondsToAllReady} s; operator peak RSS ${r.operatorPeakRssMiB} MiB; ` +
+            `${api.operatorCounted.total} API requests (apiserver: ${api.apiserverCounted.writes} writes, ` +
+            `${api.apiserverCounted.leaseWrites} Lease writes, ${api.apiserverCounted.readsAndWatches} reads/watches)`,
         );
-      }
-      r = { ...r!, scale };
-      writeResult('operator', r);
-      const api = r.apiRequests;
-      process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
-      for (const p of scale) {
-        say(
-          `| ${p.resources} | ${p.secondsToAllReady} s | ${p.secondsPerResource} s/resource | ${p.apiRequestsPerResource} req/resource | ${p.operatorPeakRssMiB} MiB |`,
-        );
-      }
-      say(
-        `all ${r.resources} Ready in ${r.secondsToAllReady} s; operator peak RSS ${r.operatorPeakRssMiB} MiB; ` +
-          `${api.operatorCounted.total} API requests (apiserver: ${api.apiserverCounted.writes} writes, ` +
-          `${api.apiserverCounted.leaseWrites} Lease writes, ${api.apiserverCounted.readsAndWatches} reads/watches)`,
-      );
-    },
+      }),
   );
 }
