@@ -70,8 +70,8 @@ critical path and the time no migration container was running). Writes bench/res
   --smoke      one round, results in BENCH_RESULTS_DIR (a check, not a figure)
 
 Runs on kube-lab's real node (openRealNodeNamespace: root, scripts/kube-lab/real-node; it restarts a
-node no test holds with this checkout's images, scripts/images building the missing ones, and leaves it
-running) and needs compiled workspaces (npx tsc -b). PostgreSQL: the namespace's own (embedded): the
+node no test holds with this checkout's images, scripts/images building the missing ones, and stops it
+at the end) and needs compiled workspaces (npx tsc -b). PostgreSQL: the namespace's own (embedded): the
 host's migrate.sh uses its host URL, the pods its Service.`;
 
 const MIGRATE_SH = path.join(REPO_ROOT, 'scripts', 'migrate.sh');

@@ -35,8 +35,8 @@ const USAGE = `usage: node bench/dist/bench/operator.js [--count=200] [--single]
   --smoke          2 resources, results in BENCH_RESULTS_DIR (a check, not a figure)
 
 Runs on kube-lab's real node (openRealNodeNamespace: root, scripts/kube-lab/real-node; it restarts a
-node no test holds with this checkout's images, scripts/images building the missing ones, and leaves it
-running) and needs compiled workspaces (npx tsc -b). PostgreSQL: each namespace's own (embedded), which
+node no test holds with this checkout's images, scripts/images building the missing ones, and stops it
+at the end) and needs compiled workspaces (npx tsc -b). PostgreSQL: each namespace's own (embedded), which
 the Jobs' pods reach through its Service.`;
 
 export interface OperatorBenchOptions {
