@@ -15,7 +15,8 @@ export class UsageError extends Error {}
 
 /**
  * `--name=value` options into `defaults`' keys (camelCase); booleans are bare flags; --help prints
- * `usage`. `--smoke` (every benchmark has it) replaces the defaults by `smoke`: a tiny run end to end.
+ * `usage`. `--smoke` (every benchmark has it) replaces the defaults by `smoke`: a tiny run end to end, its
+ * results in a temporary folder (useSmokeResultsDir).
  */
 export function parseOptions<T extends Record<string, number | boolean>>(
   argv: readonly string[],
@@ -24,6 +25,7 @@ export function parseOptions<T extends Record<string, number | boolean>>(
   smoke: Partial<T>,
 ): T & { smoke: boolean } {
   const isSmoke = argv.includes('--smoke');
+  if (isSmoke) useSmokeResultsDir();
   const opts: Record<string, number | boolean> = { ...defaults, ...(isSmoke ? smoke : {}), smoke: isSmoke };
   for (const arg of argv) {
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
@@ -72,6 +74,11 @@ export const log =
 /** bench/results, or BENCH_RESULTS_DIR (smoke runs and tests write there, never over real figures). */
 export function resultsDir(): string {
   return process.env.BENCH_RESULTS_DIR ?? path.join(REPO_ROOT, 'bench', 'results');
+}
+
+/** A smoke run's results go to a temporary folder unless BENCH_RESULTS_DIR names one. */
+export function useSmokeResultsDir(): void {
+  process.env.BENCH_RESULTS_DIR ??= path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-smoke-')), 'results');
 }
 
 export function writeResult(name: string, result: unknown): string {

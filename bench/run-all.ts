@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { REPO_ROOT, exitWithError, resultsDir } from './common';
+import { REPO_ROOT, exitWithError, resultsDir, useSmokeResultsDir } from './common';
 import { asOneRealNodeRun } from './operator-lab';
 import { writeReport, type BenchRun, type RunRecord } from './report';
 
@@ -29,8 +29,7 @@ function version(cmd: string, args: string[]): string {
 
 async function main(): Promise<void> {
   const smoke = process.argv.includes('--smoke');
-  if (smoke)
-    process.env.BENCH_RESULTS_DIR ??= path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-smoke-')), 'results');
+  if (smoke) useSmokeResultsDir();
   const startedAt = new Date().toISOString();
   const loadAverageAtStart = os.loadavg().map((n) => Number(n.toFixed(2)));
   const ran: BenchRun[] = [];
