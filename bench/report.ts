@@ -320,11 +320,21 @@ function zeroDowntime(r: ZeroDowntimeResult | null, run: RunRecord | null): stri
   ];
 }
 
+/** Where an operator benchmark ran: older results, from the stand-in kubelet, say so. */
+function cluster(where: string | undefined): string {
+  return where
+    ? `Ran on ${where}.`
+    : 'Ran on the stand-in kubelet (pods as host processes), before these benchmarks moved to the real node: ' +
+        'not comparable with real-node figures.';
+}
+
 function operatorScale(r: OperatorBenchResult | null, run: RunRecord | null): string[] {
   if (!r) return [];
   const api = r.apiRequests;
   return [
     `## Operator with ${r.resources} WebranaDatabase resources`,
+    '',
+    cluster(r.cluster),
     '',
     `- ${r.resources} resources (${r.migrationJobs} real migration Jobs, MAX_ACTIVE_MIGRATIONS=${r.maxActiveMigrations}, ` +
       `WORKERS=${r.workers}) all Ready in **${fmt(r.secondsToAllReady, 1)} s** (one run, ${loadAtStart(r.loadAverageAtStart)}; ` +
@@ -369,6 +379,8 @@ function operatorEndToEnd(r: OperatorE2eResult | null, run: RunRecord | null): s
   const hooks = r.ratios.vsHooks;
   return [
     title,
+    '',
+    cluster(r.cluster),
     '',
     `Fresh empty databases, ${r.rounds} rounds, ${loadAtStart(r.machine?.loadAverageAtStart)} ` +
       `(${r.machine?.loadAverageAtEnd?.join(' ') ?? '?'} at its end); every round runs all three, and each ratio is the ` +

@@ -6,7 +6,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { REPO_ROOT, resultsDir } from './common';
+import { REPO_ROOT, exitWithError, resultsDir, useSmokeResultsDir } from './common';
+import { asOneRealNodeRun } from './operator-lab';
 import { writeReport, type BenchRun, type RunRecord } from './report';
 
 const BENCHES = [
@@ -26,30 +27,32 @@ function version(cmd: string, args: string[]): string {
   return r.error ? 'not installed' : (`${r.stdout}${r.stderr}`.split('\n')[0] ?? '').trim();
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const smoke = process.argv.includes('--smoke');
-  if (smoke)
-    process.env.BENCH_RESULTS_DIR ??= path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-smoke-')), 'results');
+  if (smoke) useSmokeResultsDir();
   const startedAt = new Date().toISOString();
   const loadAverageAtStart = os.loadavg().map((n) => Number(n.toFixed(2)));
   const ran: BenchRun[] = [];
-  for (const bench of BENCHES) {
-    const script = path.join('bench', 'dist', 'bench', `${bench.name}.js`);
-    const args = smoke ? ['--smoke'] : bench.args;
-    const command = `node ${script} ${args.join(' ')}`.trim();
-    process.stdout.write(`== ${bench.name}: ${command}\n`);
-    const started = Date.now();
-    const r = spawnSync(process.execPath, [path.join(REPO_ROOT, script), ...args], {
-      stdio: 'inherit',
-      cwd: REPO_ROOT,
-    });
-    ran.push({
-      name: bench.name,
-      command,
-      status: r.status === 0 ? 'ok' : `failed (exit ${r.status})`,
-      seconds: (Date.now() - started) / 1000,
-    });
-  }
+  // One run of the real node for all of them: the operator benchmarks share it, stopped after the last.
+  await asOneRealNodeRun(async () => {
+    for (const bench of BENCHES) {
+      const script = path.join('bench', 'dist', 'bench', `${bench.name}.js`);
+      const args = smoke ? ['--smoke'] : bench.args;
+      const command = `node ${script} ${args.join(' ')}`.trim();
+      process.stdout.write(`== ${bench.name}: ${command}\n`);
+      const started = Date.now();
+      const r = spawnSync(process.execPath, [path.join(REPO_ROOT, script), ...args], {
+        stdio: 'inherit',
+        cwd: REPO_ROOT,
+      });
+      ran.push({
+        name: bench.name,
+        command,
+        status: r.status === 0 ? 'ok' : `failed (exit ${r.status})`,
+        seconds: (Date.now() - started) / 1000,
+      });
+    }
+  });
 
   // What the report states about the run: the machine and the versions every figure was measured with.
   const e2eFile = path.join(resultsDir(), 'operator-e2e.json');
@@ -85,4 +88,4 @@ function main(): void {
   process.exitCode = ran.some((b) => b.status.startsWith('failed')) ? 1 : 0;
 }
 
-main();
+main().catch(exitWithError('bench/run-all'));

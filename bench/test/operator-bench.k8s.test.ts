@@ -1,17 +1,21 @@
-import { KUBE_LAB_START_TIMEOUT_MS, startKubeLab } from '@webrana/kube-lab';
+import { useRealNode } from '@webrana/kube-lab';
 import { benchOperator } from '../operator';
 import { benchOperatorE2e } from '../operator-e2e';
+import { REAL_NODE_CLUSTER } from '../operator-lab';
 import { render } from '../report';
 import { useBenchResultsDir } from './results-dir';
 
-// The kube-lab benchmarks at a tiny scale (2 resources; 1 round), end to end, so they cannot rot.
+// The operator benchmarks at a tiny scale (2 resources; 1 round), end to end on the real node, so they
+// cannot rot. Each installs the operator chart in a namespace of its own (with its own PostgreSQL).
 useBenchResultsDir();
+const scaleLab = useRealNode('wop-bench');
+const e2eLab = useRealNode('wop-e2e');
+const BENCH_TIMEOUT_MS = 10 * 60_000;
 
 test(
   'the operator benchmark with 2 resources gets both Ready, counts the API requests at the operator and at the apiserver, and records operator.json',
   async () => {
-    const lab = await startKubeLab();
-    const result = await benchOperator(lab, { count: 2, maxActive: 24, workers: 4, timeout: 300, keep: false });
+    const result = await benchOperator(scaleLab, { count: 2, maxActive: 24, workers: 4, timeout: 300 });
     expect(result.resources).toBe(2);
     expect(result.migrationJobs).toBe(8);
     expect(result.reconcileErrors).toBe(0);
@@ -19,18 +23,19 @@ test(
     expect(result.apiRequests.apiserverCounted.writes).toBeGreaterThan(0);
     expect(result.operatorPeakRssMiB).toBeGreaterThan(0);
     expect(result.loadAverageAtStart).toHaveLength(3);
+    expect(result.cluster).toBe(REAL_NODE_CLUSTER);
     const report = render();
     expect(report).toContain('## Operator with 2 WebranaDatabase resources');
+    expect(report).toContain(REAL_NODE_CLUSTER);
     expect(report).toContain(`load average ${result.loadAverageAtStart.join(' ')} at its start`);
   },
-  KUBE_LAB_START_TIMEOUT_MS,
+  BENCH_TIMEOUT_MS,
 );
 
 test(
   'the end-to-end benchmark at one round migrates four fresh databases with migrate.sh and with the operator, and records the critical path in operator-e2e.json',
   async () => {
-    const lab = await startKubeLab();
-    const result = await benchOperatorE2e(lab, { rounds: 1, timeout: 300, keep: false, postgres: 'the test server' });
+    const result = await benchOperatorE2e(e2eLab, { rounds: 1, timeout: 300 });
     expect(result.rounds).toBe(1);
     expect(result.criticalPath.waves.map((w) => w.services)).toEqual([
       ['auth-service', 'catalog-service'],
@@ -49,6 +54,7 @@ test(
     expect(report).toContain('## Operator end to end');
     expect(report).toContain('(median of the per-round ratios ');
     expect(report).not.toContain('Old result format');
+    expect(report).toContain(REAL_NODE_CLUSTER);
   },
-  KUBE_LAB_START_TIMEOUT_MS,
+  BENCH_TIMEOUT_MS,
 );

@@ -97,6 +97,16 @@ test('result files from before per-round ratios are named old (run npm run bench
   expect(report).not.toContain('1.14x');
 });
 
+test("operator results without a cluster, measured on the stand-in kubelet, are said to be not comparable; the real node's are named", () => {
+  const standIn = 'Ran on the stand-in kubelet (pods as host processes)';
+  for (const name of ['operator', 'operator-e2e']) put(name, { ...committed(name), cluster: undefined });
+  expect(render().split(standIn)).toHaveLength(3);
+  for (const name of ['operator', 'operator-e2e']) put(name, { ...committed(name), cluster: 'the real node X' });
+  const report = render();
+  expect(report).not.toContain(standIn);
+  expect(report.split('Ran on the real node X.')).toHaveLength(3);
+});
+
 test('images: each build is a row with its before and after seconds (or "not measured"), with the sizes, the load and the skaffold loop', () => {
   put('images', {
     measuredAt: '2026-11-30',
