@@ -65,7 +65,7 @@ beforeAll(async () => {
     throw new Error(`${PROMETHEUS} is missing: apt-get install -y --no-install-recommends prometheus`);
   }
   database = await databaseWithSecret(env, 'al_auth', 'al-auth-db');
-  await hostPathClaim(env, 'al-backups');
+  await hostPathClaim(env.lab, 'al-backups', path.join(env.tmp, 'al-backups'));
   operator = startOperator(env, 'op-alerts');
   const operatorPort = await operator.port;
   await apply(

@@ -75,7 +75,7 @@ beforeAll(async () => {
     dbs.set(s, await databaseWithSecret(env, `bm_${s.replace('-service', '')}`, `bm-${s}-db`));
     spec.services.push({ name: s, databaseUrlSecretRef: { name: `bm-${s}-db`, key: 'url' } });
   }
-  backupDir = await hostPathClaim(env, 'bm-backups');
+  backupDir = await hostPathClaim(env.lab, 'bm-backups', path.join(env.tmp, 'bm-backups'));
   operator = startOperator(env, 'op-1');
   await operator.port;
   await apply(lab, env.ns, webranaDatabase(DB, spec));

@@ -17,7 +17,7 @@ import { withClient } from '@webrana/testing';
 import { copyAsLater, dropFirstRow, tamperedArchive } from '../../jobs/test/backup-verify-helpers';
 import type { Condition, WebranaDatabase } from '../src/api/types';
 import { backupCronJobName } from '../src/names';
-import { CHART_DIR, RELEASE } from './harness';
+import { CHART_DIR, RELEASE, hostPathClaim } from './harness';
 
 // Restore drills on the REAL node (kubelet + containerd + runc): the operator from its chart and image,
 // the drill CronJob's pods from the jobs image (read-only root filesystem, uid 10001, /tmp an emptyDir,
@@ -82,30 +82,7 @@ test(
       lab.ns,
       `--from-literal=url=${lab.postgres.podUrl(dbName)}`,
     ]);
-    fs.chownSync(backupDir, 10001, 10001); // hostPath gets no fsGroup; the pods run as 10001
-    await apply(lab, lab.ns, {
-      apiVersion: 'v1',
-      kind: 'PersistentVolume',
-      metadata: { name: `${lab.ns}-backups` },
-      spec: {
-        capacity: { storage: '1Gi' },
-        accessModes: ['ReadWriteOnce'],
-        persistentVolumeReclaimPolicy: 'Delete',
-        storageClassName: 'manual',
-        hostPath: { path: backupDir, type: 'Directory' },
-      },
-    });
-    await apply(lab, lab.ns, {
-      apiVersion: 'v1',
-      kind: 'PersistentVolumeClaim',
-      metadata: { name: 'backups' },
-      spec: {
-        accessModes: ['ReadWriteOnce'],
-        storageClassName: 'manual',
-        volumeName: `${lab.ns}-backups`,
-        resources: { requests: { storage: '1Gi' } },
-      },
-    });
+    await hostPathClaim(lab, 'backups', backupDir);
     await apply(lab, lab.ns, {
       apiVersion: 'webrana.cloud/v1alpha1',
       kind: 'WebranaDatabase',

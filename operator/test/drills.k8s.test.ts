@@ -64,7 +64,7 @@ beforeAll(async () => {
     // February 30th: backups never fire by themselves (one is asked for below); drills every minute.
     backup: { schedule: '0 0 30 2 *', volumeClaimName: 'dr-backups', verify: { schedule: '* * * * *' } },
   };
-  backupDir = await hostPathClaim(env, 'dr-backups');
+  backupDir = await hostPathClaim(env.lab, 'dr-backups', path.join(env.tmp, 'dr-backups'));
   operator = startOperator(env, 'op-1');
   await operator.port;
   await apply(lab, env.ns, webranaDatabase(DB, spec));

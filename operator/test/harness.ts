@@ -83,6 +83,7 @@ export function useOperatorEnv(prefix: string, values: string[] = []): OperatorE
   beforeAll(async () => {
     env = await installOperator(lab, prefix, values);
   }, 10 * 60_000);
+  afterAll(() => (env ? fs.rm(env.tmp, { recursive: true, force: true }) : undefined));
   const ready = (): OperatorEnv => {
     if (!env) throw new Error(`operator env ${prefix}: read before its beforeAll ran`);
     return env;
@@ -420,21 +421,21 @@ export async function setUpNamespaceObjects(env: OperatorEnv, ...objects: object
 }
 
 /**
- * A PersistentVolumeClaim `claim` bound to a hostPath PersistentVolume on a fresh directory of the host
- * (returned): the backup pods write there, the tests read it. The pods run as 10001 and hostPath gets
- * no fsGroup, so the directory is theirs; the hostPath is in the PV, so the restricted namespace admits
- * the pods that only name the claim.
+ * A PersistentVolumeClaim `claim` in the namespace, bound to a hostPath PersistentVolume on `dir` of the
+ * host (created, and returned): the backup pods write there, the tests read it. The pods run as 10001
+ * and hostPath gets no fsGroup, so the directory is theirs; the hostPath is in the PV, so the restricted
+ * namespace admits the pods that only name the claim.
  */
-export async function hostPathClaim(env: OperatorEnv, claim: string): Promise<string> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), `${env.ns}-${claim}-`));
+export async function hostPathClaim(lab: RealNodeNamespace, claim: string, dir: string): Promise<string> {
+  await fs.mkdir(dir, { recursive: true });
   await fs.chown(dir, 10001, 10001);
   await apply(
-    env.lab,
-    env.ns,
+    lab,
+    lab.ns,
     {
       apiVersion: 'v1',
       kind: 'PersistentVolume',
-      metadata: { name: `${env.ns}-${claim}` },
+      metadata: { name: `${lab.ns}-${claim}` },
       spec: {
         capacity: { storage: '1Gi' },
         accessModes: ['ReadWriteOnce'],
@@ -450,7 +451,7 @@ export async function hostPathClaim(env: OperatorEnv, claim: string): Promise<st
       spec: {
         accessModes: ['ReadWriteOnce'],
         storageClassName: 'manual',
-        volumeName: `${env.ns}-${claim}`,
+        volumeName: `${lab.ns}-${claim}`,
         resources: { requests: { storage: '1Gi' } },
       },
     },

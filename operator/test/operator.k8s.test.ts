@@ -220,7 +220,7 @@ describe('invalid resources', () => {
 
 test('one CronJob per service with the schedule; a Job made from one writes a verified dump and applies retention', async () => {
   const { spec } = await serviceDatabases(env, 'bk');
-  const backupDir = await hostPathClaim(env, 'bk-backups');
+  const backupDir = await hostPathClaim(env.lab, 'bk-backups', path.join(env.tmp, 'bk-backups'));
   const withBackup: WebranaDatabaseSpec = {
     ...spec,
     // Keep one dump per day: a second dump the same day must delete the first.

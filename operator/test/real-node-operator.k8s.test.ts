@@ -23,7 +23,7 @@ import { runCli } from '../../jobs/test/helpers';
 import { startS3Server, type S3Server } from '../../jobs/test/s3-server';
 import type { WebranaDatabase, WebranaDatabaseSpec } from '../src/api/types';
 import { BACKUP_NOW_ANNOTATION, LABELS, backupCronJobName, backupNowJobName } from '../src/names';
-import { CHART_DIR, RELEASE, SERVICE_ACCOUNT } from './harness';
+import { CHART_DIR, RELEASE, SERVICE_ACCOUNT, hostPathClaim } from './harness';
 
 // The operator on the REAL node (scripts/kube-lab/start: kubelet + containerd + runc): installed from
 // its chart with its image, two replicas electing a leader; its migration Jobs and backup CronJobs run the
@@ -235,32 +235,7 @@ describe('the operator chart on the real node', () => {
 
   test('a WebranaDatabase for the four services: the leader pod deleted during a migration wave, the other replica finishes with exactly one migration Job per service, and the resource turns Ready', async () => {
     await createDatabases(WDB);
-    // The backups volume: a hostPath PV (the hostPath is in the PV; the pods only name the claim, so the
-    // restricted namespace admits them). The backup pods run as 10001: hostPath gets no fsGroup.
-    fs.chownSync(backupDir, 10001, 10001);
-    await apply(lab, lab.ns, {
-      apiVersion: 'v1',
-      kind: 'PersistentVolume',
-      metadata: { name: `${lab.ns}-backups` },
-      spec: {
-        capacity: { storage: '1Gi' },
-        accessModes: ['ReadWriteOnce'],
-        persistentVolumeReclaimPolicy: 'Retain',
-        storageClassName: 'manual',
-        hostPath: { path: backupDir, type: 'Directory' },
-      },
-    });
-    await apply(lab, lab.ns, {
-      apiVersion: 'v1',
-      kind: 'PersistentVolumeClaim',
-      metadata: { name: 'backups' },
-      spec: {
-        accessModes: ['ReadWriteOnce'],
-        storageClassName: 'manual',
-        volumeName: `${lab.ns}-backups`,
-        resources: { requests: { storage: '1Gi' } },
-      },
-    });
+    await hostPathClaim(lab, 'backups', backupDir);
 
     // auth's Job waits on Prisma's lock, so the first wave is certainly running when the leader goes.
     const unlock = await holdMigrationLock(hostUrl('auth-service'));

@@ -21,7 +21,7 @@ import { startS3Server, type S3Server } from '../../jobs/test/s3-server';
 import type { WebranaDatabase } from '../src/api/types';
 import { backupCronJobName } from '../src/names';
 import { REPLICAS_ANNOTATION, type WebranaRestore } from '../src/restore/api';
-import { CHART_DIR, RELEASE } from './harness';
+import { CHART_DIR, RELEASE, hostPathClaim } from './harness';
 
 // WebranaRestore on the REAL node (kubelet + containerd + runc): the operator installed from its chart
 // with its image, auth-service installed from the service chart with its image (2 replicas behind a
@@ -118,30 +118,7 @@ test('in place with scaleDown on the real node: the pods go, the restore Job bri
     lab.ns,
     `--from-literal=url=${lab.postgres.podUrl(dbName)}`,
   ]);
-  fs.chownSync(backupDir, 10001, 10001);
-  await apply(lab, lab.ns, {
-    apiVersion: 'v1',
-    kind: 'PersistentVolume',
-    metadata: { name: `${lab.ns}-backups` },
-    spec: {
-      capacity: { storage: '1Gi' },
-      accessModes: ['ReadWriteOnce'],
-      persistentVolumeReclaimPolicy: 'Delete',
-      storageClassName: 'manual',
-      hostPath: { path: backupDir, type: 'Directory' },
-    },
-  });
-  await apply(lab, lab.ns, {
-    apiVersion: 'v1',
-    kind: 'PersistentVolumeClaim',
-    metadata: { name: 'backups' },
-    spec: {
-      accessModes: ['ReadWriteOnce'],
-      storageClassName: 'manual',
-      volumeName: `${lab.ns}-backups`,
-      resources: { requests: { storage: '1Gi' } },
-    },
-  });
+  await hostPathClaim(lab, 'backups', backupDir);
   await apply(lab, lab.ns, {
     apiVersion: 'webrana.cloud/v1alpha1',
     kind: 'WebranaDatabase',

@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import { withDatabase } from '@webrana/db';
 import { apply, describeNamespace, getJson, jobPods, kubectl, waitFor } from '@webrana/kube-lab';
 import { withClient } from '@webrana/testing';
@@ -147,7 +148,7 @@ beforeAll(async () => {
     stringData: { AWS_ACCESS_KEY_ID: s3.accessKey, AWS_SECRET_ACCESS_KEY: s3.secretKey },
   });
   auth = await databaseWithSecret(env, 'rs_auth', 'rs-auth-db');
-  await hostPathClaim(env, 'rs-backups');
+  await hostPathClaim(env.lab, 'rs-backups', path.join(env.tmp, 'rs-backups'));
   const spec: WebranaDatabaseSpec = {
     image: JOBS_IMAGE,
     services: [{ name: 'auth-service', databaseUrlSecretRef: { name: 'rs-auth-db', key: 'url' } }],
