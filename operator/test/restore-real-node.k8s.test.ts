@@ -21,6 +21,7 @@ import { startS3Server, type S3Server } from '../../jobs/test/s3-server';
 import type { WebranaDatabase } from '../src/api/types';
 import { backupCronJobName } from '../src/names';
 import { REPLICAS_ANNOTATION, type WebranaRestore } from '../src/restore/api';
+import { databaseAndSecret } from '../../packages/kube-lab/test/node-database';
 import { CHART_DIR, RELEASE, hostPathClaim } from './harness';
 
 // WebranaRestore on the REAL node (kubelet + containerd + runc): the operator installed from its chart
@@ -108,16 +109,7 @@ test('in place with scaleDown on the real node: the pods go, the restore Job bri
     'image.pullPolicy=Never',
   ]);
   // The service's database, its Secret, the backups volume (hostPath PV: the pods only name the claim).
-  await withClient(lab.postgres.url, (c) => c.query(`CREATE DATABASE "${dbName}"`));
-  await kubectl(lab, [
-    'create',
-    'secret',
-    'generic',
-    'auth-db',
-    '-n',
-    lab.ns,
-    `--from-literal=url=${lab.postgres.podUrl(dbName)}`,
-  ]);
+  await databaseAndSecret(lab, dbName, 'auth-db', 'url');
   await hostPathClaim(lab, 'backups', backupDir);
   await apply(lab, lab.ns, {
     apiVersion: 'webrana.cloud/v1alpha1',

@@ -1,7 +1,6 @@
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { getService, REPO_ROOT } from '@webrana/registry';
-import { withClient } from '@webrana/testing';
 import {
   apply,
   deleteNamespace,
@@ -15,6 +14,7 @@ import {
   useRealNode,
   waitFor,
 } from '../src';
+import { databaseAndSecret } from './node-database';
 
 // The service chart's NetworkPolicy enforced on the real node (kube-router's firewall, started by
 // scripts/kube-lab/start): catalog-service installed with its policy on (the default), then who
@@ -144,16 +144,7 @@ beforeAll(async () => {
   listenerPort = (listener.address() as net.AddressInfo).port;
 
   const db = 'webrana_catalog_netpol';
-  await withClient(lab.postgres.url, (c) => c.query(`CREATE DATABASE "${db}"`));
-  await kubectl(lab, [
-    'create',
-    'secret',
-    'generic',
-    'webrana-database',
-    '-n',
-    lab.ns,
-    `--from-literal=${getService(SERVICE).urlVariable}=${lab.postgres.podUrl(db)}`,
-  ]);
+  await databaseAndSecret(lab, db, 'webrana-database', getService(SERVICE).urlVariable);
   otherNs = await freshNamespace(lab, 'netpol-other');
   await enforceRestricted(lab, otherNs);
   await apply(lab, lab.ns, clientPod('same-ns'));

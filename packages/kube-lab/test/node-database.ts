@@ -2,7 +2,7 @@
 // pods use (through the namespace's `postgres` Service).
 import { randomBytes } from 'node:crypto';
 import { withClient, withDatabase } from '@webrana/testing';
-import type { RealNodeNamespace } from '../src';
+import { kubectl, type RealNodeNamespace } from '../src';
 
 export interface NodeDatabase {
   readonly name: string;
@@ -25,4 +25,27 @@ export async function createNodeDatabase(lab: RealNodeNamespace, label: string):
     drop: () =>
       withClient(admin, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => undefined),
   };
+}
+
+/**
+ * Creates database `db` and a Secret `secret` in the namespace whose `key` is the URL pods use for it;
+ * returns the host's URL.
+ */
+export async function databaseAndSecret(
+  lab: RealNodeNamespace,
+  db: string,
+  secret: string,
+  key: string,
+): Promise<string> {
+  await withClient(lab.postgres.url, (c) => c.query(`CREATE DATABASE "${db}"`));
+  await kubectl(lab, [
+    'create',
+    'secret',
+    'generic',
+    secret,
+    '-n',
+    lab.ns,
+    `--from-literal=${key}=${lab.postgres.podUrl(db)}`,
+  ]);
+  return withDatabase(lab.postgres.url, db);
 }

@@ -16,6 +16,7 @@ import {
   waitFor,
   type ImageName,
 } from '../src';
+import { databaseAndSecret } from './node-database';
 import { derivedImage } from './derived-image';
 
 // Expand/contract on the real node (issue 21 item 3): catalog-service's release N reads
@@ -206,18 +207,7 @@ async function expectZeroDowntime(what: string, outcomes: Outcome[], from: numbe
 describe('expand/contract on the real node: a release that stops reading a column, then a post-deploy migration that drops it', () => {
   test('helm upgrade under steady GET /plans: zero failed requests, old pods answer during the rollout, the column is dropped only after them', async () => {
     const db = `webrana_catalog_expand_contract`;
-    await withClient(lab.postgres.url, (c) => c.query(`CREATE DATABASE "${db}"`));
-    const dbUrl = new URL(lab.postgres.url);
-    dbUrl.pathname = `/${db}`;
-    await kubectl(lab, [
-      'create',
-      'secret',
-      'generic',
-      'webrana-database',
-      '-n',
-      lab.ns,
-      `--from-literal=${getService(SERVICE).urlVariable}=${lab.postgres.podUrl(db)}`,
-    ]);
+    const dbUrl = new URL(await databaseAndSecret(lab, db, 'webrana-database', getService(SERVICE).urlVariable));
     const chart = path.join(REPO_ROOT, 'charts', 'webrana-service');
     const common = ['-n', lab.ns, '--wait', '--timeout', '4m'];
 
