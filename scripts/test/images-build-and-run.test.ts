@@ -160,7 +160,7 @@ test('the operator image prints webrana-operator --help and its CRD', async () =
   expect(crd.stdout).toContain('WebranaDatabase');
 }, 60_000);
 
-test('scripts/images load imports an image into a running containerd (own root, state and socket)', async () => {
+test('scripts/images load imports an image into a running containerd once, then only tags it (own root, state and socket)', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'webrana-containerd-'));
   const socket = path.join(dir, 'containerd.sock');
   fs.writeFileSync(
@@ -179,6 +179,24 @@ test('scripts/images load imports an image into a running containerd (own root, 
   const containerd = spawn('containerd', ['--config', path.join(dir, 'config.toml')], {
     stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'log'), 'w')],
   });
+  const load = async (...tag: string[]) =>
+    (
+      await run(IMAGES_SCRIPT, ['load', '--quiet', '--containerd-socket', socket, ...tag, 'operator'], {
+        cwd: REPO_ROOT,
+      })
+    ).stderr;
+  /** name -> target digest of the node's images. */
+  const images = async () => {
+    const { stdout } = await run('ctr', ['--address', socket, '-n', 'k8s.io', 'images', 'ls']);
+    return new Map(
+      stdout
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((line) => line.split(/\s+/))
+        .map((f) => [f[0]!, f[2]!]),
+    );
+  };
   try {
     const deadline = Date.now() + 20_000;
     while (!fs.existsSync(socket)) {
@@ -186,9 +204,20 @@ test('scripts/images load imports an image into a running containerd (own root, 
         throw new Error(`containerd did not start: ${dir}/log`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    await run(IMAGES_SCRIPT, ['load', '--quiet', '--containerd-socket', socket, 'operator'], { cwd: REPO_ROOT });
-    const { stdout } = await run('ctr', ['--address', socket, '-n', 'k8s.io', 'images', 'ls', '-q']);
-    expect(stdout.split('\n')).toContain('docker.io/webrana/operator:0.1.0');
+    expect(await load()).toContain('operator: imported into');
+    const digest = (await images()).get('docker.io/webrana/operator:0.1.0');
+    expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+
+    // skaffold's tag for the same build: a second name for the same image, no second import.
+    expect(await load('--tag', 'skaffold-1')).toContain(
+      'operator: tagged docker.io/webrana/operator:0.1.0 as docker.io/webrana/operator:skaffold-1',
+    );
+    expect((await images()).get('docker.io/webrana/operator:skaffold-1')).toBe(digest);
+    expect(await load()).toContain('operator: docker.io/webrana/operator:0.1.0 already in');
+    expect([...(await images()).keys()].sort()).toEqual([
+      'docker.io/webrana/operator:0.1.0',
+      'docker.io/webrana/operator:skaffold-1',
+    ]);
   } finally {
     containerd.kill('SIGTERM');
     await new Promise((resolve) =>
