@@ -1,4 +1,7 @@
-import { counted, type RealNode, type RealNodeHold } from './real-node';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { counted, startRealNode, type RealNode, type RealNodeHold } from './real-node';
 
 /** An acquire that counts its calls and releases, resolving when `open()` is called. */
 function fakeLock() {
@@ -59,4 +62,15 @@ test('a hold whose lock fails is not kept: the next hold tries again', async () 
   await expect(hold()).rejects.toThrow('could not lock');
   await expect(hold()).resolves.toMatchObject({ imagesSeconds: 0 });
   expect(attempts).toBe(2);
+});
+
+test('a start that fails is reported with its own error, not as exports missing from its output', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'webrana-start-'));
+  try {
+    const start = path.join(dir, 'start');
+    fs.writeFileSync(start, '#!/bin/sh\necho "start: port 6443 is in use" >&2\nexit 3\n', { mode: 0o755 });
+    await expect(startRealNode(dir)).rejects.toThrow(/failed \(exit 3\):\nstart: port 6443 is in use/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -53,9 +53,9 @@ const LOCK_FILE = `${STATE_DIR}.lock`;
 const OWNER_FILE = path.join(STATE_DIR, 'jest-run');
 
 /** The node described by the exports `script` prints (scripts/kube-lab/start, or its kept <state>/env). */
-async function nodeFromExports(what: string, script: string, timeoutMs: number): Promise<RealNode> {
+async function nodeFromExports(what: string, script: string, timeoutMs: number, scripts = SCRIPTS): Promise<RealNode> {
   const t0 = Date.now();
-  const r = await run('bash', ['-c', `set -euo pipefail; ${script}; env -0`, 'kube-lab', SCRIPTS, STATE_DIR], {
+  const r = await run('bash', ['-c', `set -euo pipefail; ${script}; env -0`, 'kube-lab', scripts, STATE_DIR], {
     timeoutMs,
     onStderrLine: (line) => {
       if (line.startsWith('build:')) process.stderr.write(`kube-lab ${line}\n`);
@@ -93,9 +93,14 @@ async function nodeFromExports(what: string, script: string, timeoutMs: number):
   };
 }
 
-/** Starts a fresh cluster (stopping a previous one first). Needs root; see scripts/kube-lab/start --help. */
-export function startRealNode(): Promise<RealNode> {
-  return nodeFromExports('scripts/kube-lab/start', 'eval "$("$1/start")"', 30 * 60_000);
+/**
+ * Starts a fresh cluster (stopping a previous one first). Needs root; see scripts/kube-lab/start --help.
+ * `scripts`: the directory of `start` (tests give another).
+ */
+export function startRealNode(scripts = SCRIPTS): Promise<RealNode> {
+  // Assigned first: `eval "$(start)"` would eval nothing and succeed when start fails, hiding its error.
+  const script = 'exports="$("$1/start")"; eval "$exports"';
+  return nodeFromExports('scripts/kube-lab/start', script, 30 * 60_000, scripts);
 }
 
 /** The node this test run started, if it is still up and Ready (another run's node is never reused). */
