@@ -23,9 +23,9 @@ module.exports = {
   globalSetup: '<rootDir>/packages/testing/src/global-setup.ts',
   globalTeardown: '<rootDir>/packages/testing/src/global-teardown.ts',
   testTimeout: 60_000,
-  // Every core: most slow files wait on Kubernetes or PostgreSQL rather than compute (jest's default
-  // leaves one core idle, which on 2 cores runs everything in one line).
-  maxWorkers: '100%',
+  // One and a half per core: most slow files wait on Kubernetes or PostgreSQL (pods starting, CronJob
+  // minutes) rather than compute, so a third file on 2 cores overlaps its waits with theirs.
+  maxWorkers: '150%',
   testSequencer: '<rootDir>/scripts/jest-sequencer.js',
   reporters: ['default', '<rootDir>/scripts/jest-summary-reporter.js'],
 };
