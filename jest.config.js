@@ -1,4 +1,6 @@
 /** One jest run for the whole monorepo: unit tests beside code, integration tests in test/ folders. */
+const os = require('node:os');
+
 module.exports = {
   testEnvironment: 'node',
   roots: [
@@ -24,8 +26,9 @@ module.exports = {
   globalTeardown: '<rootDir>/packages/testing/src/global-teardown.ts',
   testTimeout: 60_000,
   // One and a half per core: most slow files wait on Kubernetes or PostgreSQL (pods starting, CronJob
-  // minutes) rather than compute, so a third file on 2 cores overlaps its waits with theirs.
-  maxWorkers: '150%',
+  // minutes) rather than compute, so a third file on 2 cores overlaps its waits with theirs. A number:
+  // jest reads a percentage above 100 as a worker count ('150%' is 150 workers).
+  maxWorkers: Math.ceil(os.availableParallelism() * 1.5),
   testSequencer: '<rootDir>/scripts/jest-sequencer.js',
   reporters: ['default', '<rootDir>/scripts/jest-summary-reporter.js'],
 };
