@@ -1,6 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { apply, imageRef, useRealNode, waitFor } from '../src';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { REPO_ROOT } from '@webrana/registry';
+import { apply, imageRef, run, useRealNode, waitFor } from '../src';
 
 // scripts/kube-lab/stop removes everything scripts/kube-lab/start added to the machine. It needs the
 // node alone (exclusive): the jest sequencer (scripts/jest-sequencer.js) runs this file last, and a
@@ -72,4 +75,40 @@ describe('scripts/kube-lab/stop', () => {
       fs.readdirSync('/sys/fs/cgroup').filter((c) => fs.existsSync(`/sys/fs/cgroup/${c}/webrana-kube-lab-real`)),
     ).toEqual([]);
   }, 240_000);
+});
+
+describe('scripts/kube-lab/start', () => {
+  const scripts = path.join(REPO_ROOT, 'scripts', 'kube-lab');
+
+  test("starts the kubelet again when it exited because containerd's CRI was not initialized yet", async () => {
+    // A cache of the pinned build whose kubelet first fails as the real one does in that window, once.
+    const realBin = execFileSync(path.join(scripts, 'build'), ['--quiet'], { encoding: 'utf8' }).trim();
+    const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'webrana-kube-lab-cache-'));
+    const out = path.join(cache, path.basename(path.dirname(realBin)));
+    fs.mkdirSync(path.join(out, 'bin'), { recursive: true });
+    for (const file of ['pause.oci.tar', 'pause.ref'])
+      fs.symlinkSync(path.join(path.dirname(realBin), file), path.join(out, file));
+    for (const binary of fs.readdirSync(realBin).filter((b) => b !== 'kubelet'))
+      fs.symlinkSync(path.join(realBin, binary), path.join(out, 'bin', binary));
+    const failedOnce = path.join(cache, 'kubelet-failed-once');
+    const error = `E1130 run.go:72] "command failed" err="failed to run Kubelet: validate service connection: validate CRI v1 runtime API for endpoint: rpc error: code = Unknown desc = server is not initialized yet"`;
+    fs.writeFileSync(
+      path.join(out, 'bin', 'kubelet'),
+      `#!/bin/sh\nif [ ! -e '${failedOnce}' ]; then touch '${failedOnce}'; echo '${error}' >&2; exit 1; fi\nexec '${realBin}/kubelet' "$@"\n`,
+      { mode: 0o755 },
+    );
+    try {
+      const started = await run(path.join(scripts, 'start'), [], {
+        env: { ...process.env, KUBE_LAB_CACHE: cache },
+        timeoutMs: 300_000,
+      });
+      expect({ code: started.code, stderr: started.stderr.split('\n').slice(-30) }).toMatchObject({ code: 0 });
+      expect(fs.existsSync(failedOnce)).toBe(true);
+      expect(started.stderr).toContain("start: containerd's CRI was not initialized yet: starting the kubelet again");
+      expect(started.stderr).toMatch(/start: node webrana-node Ready/);
+    } finally {
+      await run(path.join(scripts, 'stop'), [], { timeoutMs: 180_000 });
+      fs.rmSync(cache, { recursive: true, force: true });
+    }
+  }, 360_000);
 });
