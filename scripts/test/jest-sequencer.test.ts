@@ -13,6 +13,7 @@ const sources: Record<string, string> = {
   'helm-render.test.ts': "const out = template('charts/webrana-service');",
   'shared-b.k8s.test.ts': "const lab = useRealNode('b', {});",
   'operator.k8s.test.ts': "const env = useOperatorEnv('operator');",
+  'longest.k8s.test.ts': "// jest-sequencer: start first\nconst lab = useRealNode('longest');",
 };
 const order = (names: string[]) =>
   byRank(
@@ -20,8 +21,9 @@ const order = (names: string[]) =>
     (file) => sources[file]!,
   ).map((t) => t.path);
 
-test('real-node files run first, those that need the node alone last, the rest in the order given', () => {
+test('the file marked to start first runs first, then real-node files, those that need the node alone last, the rest in the order given', () => {
   expect(order(Object.keys(sources))).toEqual([
+    'longest.k8s.test.ts',
     'shared-a.k8s.test.ts',
     'shared-b.k8s.test.ts',
     'operator.k8s.test.ts',
@@ -31,15 +33,15 @@ test('real-node files run first, those that need the node alone last, the rest i
   ]);
 });
 
-test("the repository's real-node stop test is the one file that needs the node alone", () => {
+test("the repository's skaffold test starts first and its real-node stop test is the one file that needs the node alone", () => {
   const files = [
     'packages/kube-lab/test/real-node-stop.k8s.test.ts',
     'packages/kube-lab/test/real-node.k8s.test.ts',
     'scripts/test/skaffold.k8s.test.ts',
   ].map((f) => ({ path: path.join(REPO_ROOT, f) }));
   expect(byRank(files).map((t) => path.relative(REPO_ROOT, t.path))).toEqual([
-    'packages/kube-lab/test/real-node.k8s.test.ts',
     'scripts/test/skaffold.k8s.test.ts',
+    'packages/kube-lab/test/real-node.k8s.test.ts',
     'packages/kube-lab/test/real-node-stop.k8s.test.ts',
   ]);
 });

@@ -1,3 +1,4 @@
+// jest-sequencer: start first
 // skaffold for real (issue 17): skaffold v2 built from the Go module proxy (scripts/skaffold/build), the
 // kube-lab profile of skaffold.yaml building with buildah (scripts/skaffold/image) through podman's
 // Docker-compatible API, deploying the umbrella and operator charts on the real node. `skaffold dev`
