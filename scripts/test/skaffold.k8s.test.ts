@@ -187,8 +187,9 @@ test(
       ]);
     try {
       await printed('Watching for changes', 0, 20 * 60_000);
-      // skaffold prints this before its file watcher has taken its first look: an edit in the same
-      // moment was never seen (R15, loaded machine: no rebuild in 20 min). A person edits seconds later.
+      // skaffold prints this while its file watcher may still be starting, and "it can lose the very first
+      // change" (its own comment, pkg/skaffold/trigger/fsnotify/trigger.go): an edit at that moment was
+      // never seen once on the loaded machine (no rebuild in 20 min). A person edits seconds later.
       await new Promise((resolve) => setTimeout(resolve, 5_000));
       const before = await deployedImages();
       const startOfLoop = output.length;
