@@ -1,6 +1,7 @@
-// Orders the test files: the one marked to start first, then those on the real node (the slowest; they share one node, each in its
-// own namespace, and their waits overlap with the other files), the ones that need the node alone
-// (`useRealNode(..., { exclusive: true })`, e.g. its stop test) last; otherwise jest's own order.
+// Orders the test files: the one marked to start first, then those on the real node (the slowest; they
+// share one node, each in its own namespace, and their waits overlap with the other files), the ones that
+// need the node alone (`useRealNode(..., { exclusive: true })`, e.g. its stop test) last; otherwise
+// jest's own order.
 const fs = require('node:fs');
 const Sequencer = require('@jest/test-sequencer').default;
 
